@@ -1,0 +1,151 @@
+//go:build linux
+
+// Package nstest gives tests a private network namespace of their own, so
+// that they can add links and routes without touching the host.
+//
+// As root each namespace is made with unshare(CLONE_NEWNET) on a locked
+// thread. A test binary run by another user re-executes itself, from Main,
+// inside a new user and network namespace in which it is root; if the
+// kernel forbids that, tests that need a namespace skip and say why.
+package nstest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/nlrx/nlrx/nl"
+)
+
+const envInUserNS = "NLRX_NSTEST_IN_USERNS"
+
+var skipReason string
+
+// Main runs the tests, first re-executing the test binary in a new user and
+// network namespace when it is not run as root. Call it from TestMain.
+func Main(m *testing.M) {
+	if os.Geteuid() != 0 && os.Getenv(envInUserNS) == "" {
+		code, err := reexec()
+		if err == nil {
+			os.Exit(code)
+		}
+		skipReason = fmt.Sprintf("needs root, or unprivileged user namespaces (user.max_user_namespaces, kernel.unprivileged_userns_clone): %v", err)
+	}
+	os.Exit(m.Run())
+}
+
+func reexec() (int, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), envInUserNS+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:                 syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET,
+		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}},
+		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}},
+		GidMappingsEnableSetgroups: false,
+		Pdeathsig:                  syscall.SIGKILL,
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	if err := cmd.Wait(); err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), nil
+		}
+		return 0, err
+	}
+	return 0, nil
+}
+
+// InUserNS reports whether the tests run inside the user namespace that
+// Main made (so, for instance, SO_RCVBUFFORCE is not permitted).
+func InUserNS() bool { return os.Getenv(envInUserNS) != "" }
+
+// NS is a private network namespace for one test.
+type NS struct {
+	*nl.NetNS
+	t testing.TB
+}
+
+// New makes a network namespace with its loopback up, closed when the test
+// ends. It skips the test, naming the missing privilege, if namespaces
+// cannot be made.
+func New(t testing.TB) *NS {
+	t.Helper()
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
+	h, err := nl.NewNetNS()
+	if err != nil {
+		t.Skipf("cannot make a network namespace (needs CAP_SYS_ADMIN): %v", err)
+	}
+	ns := &NS{NetNS: h, t: t}
+	t.Cleanup(func() { h.Close() })
+	ns.IP("link", "set", "lo", "up")
+	return ns
+}
+
+// Cmd returns a command that runs name with args inside the namespace.
+func (ns *NS) Cmd(name string, args ...string) *exec.Cmd {
+	return exec.Command("nsenter", append([]string{"--net=" + ns.Path(), "--", name}, args...)...)
+}
+
+// IP runs ip(8) with args inside the namespace and returns its standard
+// output; a failure ends the test.
+func (ns *NS) IP(args ...string) string {
+	ns.t.Helper()
+	out, err := ns.TryIP(args...)
+	if err != nil {
+		ns.t.Fatal(err)
+	}
+	return out
+}
+
+// TryIP is IP that returns the failure instead of ending the test.
+func (ns *NS) TryIP(args ...string) (string, error) {
+	cmd := ns.Cmd("ip", args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
+
+// Batch runs `ip -batch -` with the given lines inside the namespace.
+func (ns *NS) Batch(lines []string) {
+	ns.t.Helper()
+	cmd := ns.Cmd("ip", "-batch", "-")
+	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		ns.t.Fatalf("ip -batch: %v: %s", err, out)
+	}
+}
+
+// Veth adds a veth pair a–b in the namespace and sets both ends up (the
+// dummy link type may be missing from the kernel; veth is always there).
+func (ns *NS) Veth(a, b string) {
+	ns.t.Helper()
+	ns.IP("link", "add", a, "type", "veth", "peer", "name", b)
+	ns.IP("link", "set", a, "up")
+	ns.IP("link", "set", b, "up")
+}
+
+// Dial opens an rtnetlink socket in the namespace, closed when the test ends.
+func (ns *NS) Dial(opts ...nl.Option) *nl.Conn {
+	ns.t.Helper()
+	c, err := nl.DialRoute(append([]nl.Option{nl.WithNetNS(ns.Path())}, opts...)...)
+	if err != nil {
+		ns.t.Fatal(err)
+	}
+	ns.t.Cleanup(func() { c.Close() })
+	return c
+}

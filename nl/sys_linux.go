@@ -1,0 +1,61 @@
+//go:build linux
+
+package nl
+
+import (
+	"encoding/binary"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// recvmsg is recvmsg(2) with the sender address and control data written
+// into caller-owned storage, so a receive allocates nothing (unix.Recvmsg
+// allocates a Sockaddr per call).
+func recvmsg(fd int, p, oob []byte, from *unix.RawSockaddrNetlink, flags int) (n, oobn, rflags int, err error) {
+	var iov unix.Iovec
+	iov.Base = &p[0]
+	iov.SetLen(len(p))
+	var msg unix.Msghdr
+	msg.Name = (*byte)(unsafe.Pointer(from))
+	msg.Namelen = unix.SizeofSockaddrNetlink
+	msg.Iov = &iov
+	msg.Iovlen = 1
+	if len(oob) > 0 {
+		msg.Control = &oob[0]
+		msg.SetControllen(len(oob))
+	}
+	r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+	if e != 0 {
+		return 0, 0, 0, e
+	}
+	return int(r), int(msg.Controllen), int(msg.Flags), nil
+}
+
+// nsidFromControl returns the namespace id carried by a
+// (SOL_NETLINK, NETLINK_LISTEN_ALL_NSID) control message, or -1.
+func nsidFromControl(oob []byte) int32 {
+	for len(oob) >= unix.SizeofCmsghdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		n := int(h.Len)
+		if n < unix.SizeofCmsghdr || n > len(oob) {
+			return -1
+		}
+		if h.Level == unix.SOL_NETLINK && h.Type == unix.NETLINK_LISTEN_ALL_NSID && n >= unix.CmsgLen(4) {
+			return int32(binary.NativeEndian.Uint32(oob[unix.CmsgLen(0):]))
+		}
+		oob = oob[min(unix.CmsgSpace(n-unix.CmsgLen(0)), len(oob)):]
+	}
+	return -1
+}
+
+// getsockoptBytes reads a socket option of variable length.
+func getsockoptBytes(fd, level, opt int, b []byte) (int, error) {
+	n := uint32(len(b))
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt),
+		uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&n)), 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
