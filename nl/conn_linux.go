@@ -411,7 +411,9 @@ func (c *Conn) receiveMode(nowait bool) (datagram, error) {
 			c.stats.truncated.Add(1)
 			d.trunc = true
 			if n > len(c.rbuf) && n <= 16<<20 {
-				defer func() { c.rbuf = make([]byte, Align(n)) }()
+				// Room for this size and for the kernel's 32 KiB dump
+				// batches, which follow the largest buffer offered.
+				defer func() { c.rbuf = make([]byte, max(Align(n), DefaultDatagramSize)) }()
 			}
 			n = min(n, len(c.rbuf))
 		}
@@ -522,16 +524,11 @@ func (c *Conn) watchContext(ctx context.Context) (stop func(), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	noop := func() {}
-	dl, hasDL := ctx.Deadline()
 	if ctx.Done() == nil {
-		return noop, nil
+		return func() {}, nil
 	}
-	if hasDL {
-		if err := c.f.SetReadDeadline(dl); err != nil {
-			return nil, fmt.Errorf("nl: %w", err)
-		}
-	}
+	// Only ctx's end moves the deadline, so a deadline error here always
+	// finds ctx.Err set.
 	fired := make(chan struct{})
 	stopAfter := context.AfterFunc(ctx, func() {
 		c.f.SetReadDeadline(time.Unix(1, 0))
@@ -549,9 +546,6 @@ func (c *Conn) ctxErr(ctx context.Context, err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		if cerr := ctx.Err(); cerr != nil {
 			return fmt.Errorf("nl: receive: %w", cerr)
-		}
-		if cause := context.Cause(ctx); cause != nil {
-			return fmt.Errorf("nl: receive: %w", cause)
 		}
 	}
 	return err

@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/nlrx/nlrx/nl"
+	"go.uber.org/goleak"
 )
 
 const envInUserNS = "NLRX_NSTEST_IN_USERNS"
@@ -26,7 +27,8 @@ const envInUserNS = "NLRX_NSTEST_IN_USERNS"
 var skipReason string
 
 // Main runs the tests, first re-executing the test binary in a new user and
-// network namespace when it is not run as root. Call it from TestMain.
+// network namespace when it is not run as root, and then fails the run if
+// any goroutine outlived the tests. Call it from TestMain.
 func Main(m *testing.M) {
 	if os.Geteuid() != 0 && os.Getenv(envInUserNS) == "" {
 		code, err := reexec()
@@ -35,7 +37,24 @@ func Main(m *testing.M) {
 		}
 		skipReason = fmt.Sprintf("needs root, or unprivileged user namespaces (user.max_user_namespaces, kernel.unprivileged_userns_clone): %v", err)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goroutines left running after the tests: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// OpenFDs returns the number of open file descriptors of the process.
+func OpenFDs(t testing.TB) int {
+	t.Helper()
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(es)
 }
 
 func reexec() (int, error) {
