@@ -35,10 +35,10 @@ type Conn struct {
 	execMu  sync.Mutex // one request at a time; taken before rmu
 	pending uint32     // seq of a multipart reply left unfinished; guarded by execMu
 
-	rmu  sync.Mutex // guards the receive state below
-	rbuf []byte
-	oob  []byte
-	rd   readState
+	rmu     sync.Mutex // guards the receive state below
+	rbuf    []byte
+	oob     []byte
+	rd      readState
 	read    func(fd uintptr) bool // reads into rd; made once so receives do not allocate
 	readNow func(fd uintptr) bool // the same, never waiting
 
