@@ -42,8 +42,9 @@ type Conn struct {
 	read    func(fd uintptr) bool // reads into rd; made once so receives do not allocate
 	readNow func(fd uintptr) bool // the same, never waiting
 
-	wmu  sync.Mutex // guards wbuf
-	wbuf []byte
+	wmu    sync.Mutex // guards wbuf
+	wbuf   []byte
+	sendTo func(fd int, b []byte, to Addr) error // nil: sendto(2); set by NewFramedConn
 
 	stats stats
 }
@@ -51,6 +52,7 @@ type Conn struct {
 type readState struct {
 	n, oobn, flags int
 	from           unix.RawSockaddrNetlink
+	nsid           int32 // set by framed reads, which carry no control data
 	err            error
 }
 
@@ -356,7 +358,11 @@ func (c *Conn) sendRaw(b []byte, to Addr) error {
 	sa := &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Pid: to.PortID, Groups: to.Groups}
 	var err error
 	werr := c.rc.Write(func(fd uintptr) bool {
-		err = unix.Sendto(int(fd), b, 0, sa)
+		if c.sendTo != nil {
+			err = c.sendTo(int(fd), b, to)
+		} else {
+			err = unix.Sendto(int(fd), b, 0, sa)
+		}
 		return err != unix.EAGAIN
 	})
 	if werr != nil {
@@ -420,6 +426,9 @@ func (c *Conn) receiveMode(nowait bool) (datagram, error) {
 		d.b = c.rbuf[:n]
 		if c.oob != nil {
 			d.nsid = nsidFromControl(c.oob[:rd.oobn])
+			if c.sendTo != nil {
+				d.nsid = rd.nsid
+			}
 		}
 		c.stats.datagrams.Add(1)
 		c.stats.bytes.Add(uint64(n))
