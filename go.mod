@@ -2,7 +2,10 @@ module github.com/nlrx/nlrx
 
 go 1.26.8
 
-require golang.org/x/sys v0.50.0
+require (
+	go.uber.org/goleak v1.3.0
+	golang.org/x/sys v0.50.0
+)
 
 require (
 	github.com/cenkalti/backoff/v4 v4.0.0 // indirect
@@ -13,7 +16,6 @@ require (
 	github.com/stretchr/objx v0.4.0 // indirect
 	github.com/stretchr/testify v1.8.0 // indirect
 	github.com/teivah/onecontext v0.0.0-20200513185103-40f981bfd775 // indirect
-	go.uber.org/goleak v1.3.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
