@@ -1,0 +1,33 @@
+// Package poller reads many nonblocking netlink sockets from one epoll
+// instance and hands what it reads to handlers in batches.
+//
+// A Poller owns one epoll instance, an eventfd that interrupts it on Close,
+// and one goroutine (the loop) on a locked OS thread. When a registered
+// socket is readable the loop reads it with recvmmsg(2), up to the batch
+// size of datagrams per syscall, into buffers it reuses, and calls the
+// socket's Handler once per syscall with a Batch: the messages of every
+// datagram, in order, with in-order events between them.
+//
+// Each datagram is checked once: its sender must be the kernel (port id 0,
+// from the socket address, never the forgeable header), or it is dropped
+// and counted; a datagram cut short (MSG_TRUNC) becomes a Truncated event
+// and the buffers grow; message headers are bounds-checked. A multicast
+// overrun (ENOBUFS, which epoll shows as EPOLLERR) becomes an Overrun
+// event in the same stream, and the socket keeps working: the consumer
+// decides how to resync.
+//
+// Fairness: the epoll set is level-triggered and the loop reads at most a
+// budget of datagrams from one socket per wake-up, so a socket that still
+// has data stays ready and is served again after the others.
+//
+// Cost: nothing is allocated per message or per batch in steady state;
+// a batch costs one recvmmsg, the handler call, two clock reads and a few
+// atomic adds for the counters (Stats). Buffers take batch size × datagram
+// size bytes of address space per poller, of which only the pages that
+// datagrams reach become resident.
+//
+// A Group runs several pollers (one per CPU by default) under an errgroup
+// and spreads registrations over them.
+//
+// Only Linux is supported.
+package poller

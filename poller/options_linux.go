@@ -1,0 +1,99 @@
+//go:build linux
+
+package poller
+
+// Defaults, chosen from the batch-grid benchmark recorded in
+// bench/poller/RESULTS.md.
+const (
+	// DefaultBatchSize is the default number of datagrams one recvmmsg
+	// call can return (vlen).
+	DefaultBatchSize = 64
+	// DefaultDatagramSize is the default buffer per datagram. The kernel
+	// sizes dump datagrams from the reader's buffer up to 32 KiB (32,448
+	// bytes of routes), so 32 KiB reads a 100,000-route dump in the fewest
+	// datagrams; larger buffers only cost address space.
+	DefaultDatagramSize = 32 << 10
+	// DefaultBudget is the default number of datagrams read from one
+	// socket per wake-up before the poller turns to the next ready socket.
+	DefaultBudget = 256
+	// DefaultMaxEvents is the default number of ready sockets taken from
+	// one epoll_wait.
+	DefaultMaxEvents = 128
+
+	// MinDatagramSize is the smallest datagram buffer accepted: the
+	// kernel's NLMSG_GOODSIZE, the size of its ordinary notifications.
+	MinDatagramSize = 8 << 10
+	// MaxDatagramSize bounds the growth of the datagram buffer after a
+	// truncated datagram.
+	MaxDatagramSize = 16 << 20
+	// maxBatchSize is the kernel's UIO_MAXIOV, the largest vlen recvmmsg
+	// takes.
+	maxBatchSize = 1024
+)
+
+// Option configures New and NewGroup.
+type Option func(*config)
+
+type config struct {
+	batch     int
+	datagram  int
+	budget    int
+	maxEvents int
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		batch:     DefaultBatchSize,
+		datagram:  DefaultDatagramSize,
+		budget:    DefaultBudget,
+		maxEvents: DefaultMaxEvents,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	return c
+}
+
+// WithBatchSize sets how many datagrams one recvmmsg call can return
+// (vlen), from 1 to 1024. Each slot costs one datagram buffer of address
+// space; only the pages datagrams actually reach become resident.
+func WithBatchSize(n int) Option {
+	return func(c *config) { c.batch = min(max(n, 1), maxBatchSize) }
+}
+
+// WithDatagramSize sets the buffer per datagram, at least MinDatagramSize.
+// A datagram that does not fit is reported as Truncated and the buffers
+// grow (up to MaxDatagramSize) so the next one fits; keeping the total
+// batch memory about the same by lowering the batch size if needed.
+func WithDatagramSize(bytes int) Option {
+	return func(c *config) { c.datagram = min(max(bytes, MinDatagramSize), MaxDatagramSize) }
+}
+
+// WithBudget sets how many datagrams the poller reads from one socket per
+// wake-up (at least 1) before it serves the next ready socket. A socket
+// left with data stays ready (epoll is level-triggered) and is served again
+// on the next round, after the others.
+func WithBudget(datagrams int) Option {
+	return func(c *config) { c.budget = max(datagrams, 1) }
+}
+
+// WithMaxEvents sets how many ready sockets one epoll_wait returns (at
+// least 1).
+func WithMaxEvents(n int) Option {
+	return func(c *config) { c.maxEvents = max(n, 1) }
+}
+
+// AddOption configures one registration.
+type AddOption func(*Registration)
+
+// WithData attaches a value to the registration, returned by
+// Registration.Data: a token for handlers that serve several sockets.
+func WithData(v any) AddOption { return func(r *Registration) { r.data = v } }
+
+// WithAnySender accepts datagrams from any sender, not only the kernel.
+// Only for protocols where user-space peers talk to each other: by default
+// a datagram whose sender port id is not 0 is dropped and counted in
+// Stats.Spoofed, since anything in it can be forged.
+func WithAnySender() AddOption { return func(r *Registration) { r.anySender = true } }

@@ -1,0 +1,591 @@
+//go:build linux
+
+package poller
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nlrx/nlrx/nl"
+)
+
+// wakeToken marks the eventfd in epoll's user data; registrations use
+// their slot index, which is never negative.
+const wakeToken = -1
+
+// Poller drains many nonblocking netlink sockets from one epoll instance on
+// one goroutine.
+//
+// The goroutine (the loop) waits in epoll_wait on a locked OS thread; when a
+// socket is readable it reads it with recvmmsg into the poller's reusable
+// buffers and calls the socket's Handler with the result. Add, Remove and
+// Close are safe to call from any goroutine at any time, handlers included.
+type Poller struct {
+	cfg  config
+	done chan struct{} // closed when the loop has stopped
+	err  error         // why the loop stopped, if it failed; set before done closes
+
+	closing atomic.Bool // Close was called; the loop stops at the next check
+
+	// mu guards the fields below it. Lock order: a Registration's mu
+	// before mu. The loop holds mu only to resolve epoll tokens, never
+	// while it reads a socket or runs a handler.
+	mu     sync.Mutex
+	epfd   int // -1 once the loop has stopped
+	wakefd int // eventfd in the epoll set; -1 once the loop has stopped
+	closed bool
+	slots  []*Registration // by slot index; nil entries are free
+	free   []int32
+	gen    uint32
+	count  int
+
+	stats counters
+
+	// Loop-owned state, never touched by other goroutines.
+	arena   *arena
+	events  []unix.EpollEvent
+	ready   []*Registration
+	batch   Batch
+	msgs    []nl.Message
+	evs     []Event
+	grow    int   // largest truncated datagram seen in the current batch
+	local   Stats // poller counters not yet published
+	want    int   // recvmmsg arguments and results, for Registration.read
+	got     int
+	errno   unix.Errno
+}
+
+// Registration is one socket registered with a Poller. Its Handler is
+// called with every batch read from the socket until Remove, the socket's
+// failure, or the poller's Close.
+type Registration struct {
+	p         *Poller
+	h         Handler
+	data      any
+	anySender bool
+	fd        int
+	rc        syscall.RawConn // nil for AddFD
+	read      func(fd uintptr)
+
+	// mu is held by the loop while it reads the socket and runs the
+	// handler; Remove takes it to wait for a call in progress.
+	mu      sync.Mutex
+	removed atomic.Bool
+	slot    int32  // guarded by p.mu
+	gen     uint32 // fixed at registration
+
+	stats counters
+}
+
+// New starts a poller: an epoll instance, an eventfd to interrupt it, the
+// batch buffers (batch size × datagram size bytes of address space) and one
+// goroutine on a locked OS thread. Stop it with Close.
+func New(opts ...Option) (*Poller, error) {
+	p, err := newPoller(newConfig(opts))
+	if err != nil {
+		return nil, err
+	}
+	go p.run()
+	return p, nil
+}
+
+func newPoller(cfg config) (*Poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("poller: %w", os.NewSyscallError("epoll_create1", err))
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("poller: %w", os.NewSyscallError("eventfd", err))
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: wakeToken}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
+		unix.Close(wakefd)
+		unix.Close(epfd)
+		return nil, fmt.Errorf("poller: add eventfd: %w", os.NewSyscallError("epoll_ctl", err))
+	}
+	return &Poller{
+		cfg:    cfg,
+		done:   make(chan struct{}),
+		epfd:   epfd,
+		wakefd: wakefd,
+		arena:  newArena(cfg.batch, cfg.datagram),
+		events: make([]unix.EpollEvent, cfg.maxEvents),
+	}, nil
+}
+
+// Add registers the socket c and returns its registration; h is called
+// with every batch read from it. The poller reads c from now on: do not
+// call c's receive methods while it is registered, and Remove it before
+// closing c (a registered Conn that is closed ends its registration with
+// a Closed event). Add does not wait for the loop. Cost: one epoll_ctl and
+// two small allocations.
+func (p *Poller) Add(c *nl.Conn, h Handler, opts ...AddOption) (*Registration, error) {
+	if c == nil || h == nil {
+		return nil, errors.New("poller: add: nil socket or handler")
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("poller: add: %w", err)
+	}
+	r := p.newRegistration(h, opts)
+	r.rc = rc
+	r.read = func(fd uintptr) { p.got, p.errno = p.arena.recvmmsg(int(fd), p.want) }
+	var rerr error
+	if err := rc.Control(func(fd uintptr) { rerr = p.register(r, int(fd)) }); err != nil {
+		return nil, fmt.Errorf("poller: add: %w", err)
+	}
+	if rerr != nil {
+		return nil, rerr
+	}
+	return r, nil
+}
+
+// AddFD registers a netlink socket the caller opened itself (for instance
+// with unix.Socket, so the Go runtime's netpoller never saw it). The fd
+// must be nonblocking or not: reads always pass MSG_DONTWAIT. The caller
+// keeps ownership: Remove the registration before closing fd, since the
+// poller cannot tell a closed and reused fd number from the original.
+func (p *Poller) AddFD(fd int, h Handler, opts ...AddOption) (*Registration, error) {
+	if fd < 0 || h == nil {
+		return nil, errors.New("poller: add: bad fd or nil handler")
+	}
+	r := p.newRegistration(h, opts)
+	if err := p.register(r, fd); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (p *Poller) newRegistration(h Handler, opts []AddOption) *Registration {
+	r := &Registration{p: p, h: h}
+	for _, o := range opts {
+		if o != nil {
+			o(r)
+		}
+	}
+	return r
+}
+
+func (p *Poller) register(r *Registration, fd int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return fmt.Errorf("poller: add: %w", ErrPollerClosed)
+	}
+	var slot int32
+	if n := len(p.free); n > 0 {
+		slot = p.free[n-1]
+		p.free = p.free[:n-1]
+	} else {
+		slot = int32(len(p.slots))
+		p.slots = append(p.slots, nil)
+	}
+	p.gen++
+	r.fd, r.slot, r.gen = fd, slot, p.gen
+	// Level-triggered: a socket left with data after its budget stays in
+	// epoll's ready list, behind the others, so nothing needs re-arming.
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: slot, Pad: int32(r.gen)}
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		p.free = append(p.free, slot)
+		return fmt.Errorf("poller: add fd %d: %w", fd, os.NewSyscallError("epoll_ctl", err))
+	}
+	p.slots[slot] = r
+	p.count++
+	return nil
+}
+
+// unregister takes r out of the epoll set and frees its slot. r.removed is
+// already set.
+func (p *Poller) unregister(r *Registration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.epfd >= 0 {
+		del := func(fd int) { unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil) }
+		if r.rc != nil {
+			// A closed Conn left the epoll set by itself when its file
+			// was released; Control then fails and there is nothing to do.
+			r.rc.Control(func(fd uintptr) { del(int(fd)) })
+		} else {
+			del(r.fd)
+		}
+	}
+	if p.slots != nil && p.slots[r.slot] == r {
+		p.slots[r.slot] = nil
+		p.free = append(p.free, r.slot)
+		p.count--
+	}
+}
+
+// Len returns the number of registrations.
+func (p *Poller) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.count
+}
+
+// Stats returns the poller's counters, the sum over every registration it
+// has had plus its wake-ups. They are published once per wake-up, so they
+// may lag the registrations' own counters by the current round. It does
+// not allocate.
+func (p *Poller) Stats() Stats { return p.stats.load() }
+
+// Close stops the poller: the loop finishes the handler call in progress,
+// gives every registration still present a last batch with a Closed event,
+// closes the epoll instance and the eventfd, and exits. Close returns after
+// all of that, with the loop's error if it had failed. The registered
+// sockets are not closed: they belong to the caller.
+//
+// Called from a handler (of any poller), Close only starts the shutdown and
+// returns at once, since the loop cannot wait for itself. A second Close
+// returns an error wrapping os.ErrClosed.
+func (p *Poller) Close() error {
+	first := p.closing.CompareAndSwap(false, true)
+	if first {
+		p.wake()
+	}
+	if onLoopThread() {
+		if first {
+			return nil
+		}
+		return fmt.Errorf("poller: close: %w", os.ErrClosed)
+	}
+	<-p.done
+	if !first {
+		return fmt.Errorf("poller: close: %w", os.ErrClosed)
+	}
+	return p.err
+}
+
+// Done returns a channel closed once the loop has stopped.
+func (p *Poller) Done() <-chan struct{} { return p.done }
+
+// wake interrupts epoll_wait through the eventfd. The eventfd is never
+// read: the only reason to wake the loop is to stop it.
+func (p *Poller) wake() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.wakefd < 0 {
+		return
+	}
+	var one [8]byte
+	binary.NativeEndian.PutUint64(one[:], 1)
+	unix.Write(p.wakefd, one[:])
+}
+
+// Data returns the value given with WithData, or nil.
+func (r *Registration) Data() any { return r.data }
+
+// Poller returns the poller r is registered with.
+func (r *Registration) Poller() *Poller { return r.p }
+
+// Stats returns the registration's counters, updated before each handler
+// call (HandlerTime and Batches after it). It does not allocate.
+func (r *Registration) Stats() Stats { return r.stats.load() }
+
+// Remove ends the registration: the poller stops reading the socket and
+// the handler is not called again. Called from outside any handler, Remove
+// first waits for a handler call in progress for r to return, so the socket
+// may be closed as soon as Remove returns. Called from a handler, it does
+// not wait (the call in progress may be its own); r's handler may then
+// still be running on another poller's loop. One epoll_ctl; no allocation.
+// Removing an ended registration returns an error wrapping os.ErrClosed.
+func (r *Registration) Remove() error {
+	if !onLoopThread() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+	}
+	if r.removed.Swap(true) {
+		return fmt.Errorf("poller: remove: %w", os.ErrClosed)
+	}
+	r.p.unregister(r)
+	return nil
+}
+
+// run is the loop. It returns when Close is called or epoll_wait fails.
+func (p *Poller) run() error {
+	// Locking the thread gives the loop a stable thread id, which is how
+	// Remove and Close recognise a call from a handler.
+	runtime.LockOSThread()
+	tid := unix.Gettid()
+	enterLoopThread(tid)
+	err := p.loop()
+	p.shutdown(err)
+	leaveLoopThread(tid)
+	runtime.UnlockOSThread()
+	close(p.done)
+	return err
+}
+
+func (p *Poller) loop() error {
+	for !p.closing.Load() {
+		n, err := unix.EpollWait(p.epfd, p.events, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("poller: %w", os.NewSyscallError("epoll_wait", err))
+		}
+		p.local.Wakeups++
+		p.resolve(p.events[:n])
+		for i, r := range p.ready {
+			if p.closing.Load() {
+				break
+			}
+			p.drain(r)
+			p.ready[i] = nil
+		}
+		p.stats.add(&p.local)
+		p.local = Stats{}
+	}
+	return nil
+}
+
+// resolve turns epoll tokens into registrations. An event for a slot that
+// was freed or reused since epoll_wait returned is stale and skipped.
+func (p *Poller) resolve(events []unix.EpollEvent) {
+	p.ready = p.ready[:0]
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, ev := range events {
+		if ev.Fd == wakeToken {
+			continue // closing is already set
+		}
+		if int(ev.Fd) >= len(p.slots) {
+			continue
+		}
+		if r := p.slots[ev.Fd]; r != nil && r.gen == uint32(ev.Pad) {
+			p.ready = append(p.ready, r)
+		}
+	}
+}
+
+// drain reads r until it is empty, its budget is spent, or it ends, and
+// hands each read to its handler.
+func (p *Poller) drain(r *Registration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.removed.Load() {
+		return
+	}
+	var st Stats
+	defer func() {
+		r.stats.add(&st)
+		p.local.add(&st)
+	}()
+	for budget := p.cfg.budget; budget > 0; {
+		want := min(p.arena.slots(), budget)
+		k, errno, closed := p.receive(r, want)
+		st.Syscalls++
+		switch {
+		case closed:
+			p.end(r, &st, ErrSocketClosed)
+			return
+		case errno == unix.EAGAIN:
+			budget = 0
+		case errno == unix.EINTR:
+		case errno == unix.ENOBUFS:
+			// Queued datagrams follow the report: read on, so they share
+			// its batch.
+			st.Overruns++
+			p.evs = append(p.evs, Event{At: len(p.msgs), Kind: Overrun, Err: ErrOverrun})
+			budget--
+		case errno != 0:
+			p.end(r, &st, fmt.Errorf("poller: %w", os.NewSyscallError("recvmmsg", errno)))
+			return
+		case k == 0:
+			budget = 0
+		default:
+			p.collect(r, k, &st)
+			p.deliver(r, &st)
+			if r.removed.Load() {
+				return
+			}
+			budget -= k
+			if k < want {
+				// Most likely empty; if not, epoll reports it again, which
+				// costs less than the extra EAGAIN read.
+				budget = 0
+			}
+		}
+	}
+	p.deliver(r, &st) // an overrun with nothing after it
+}
+
+// receive reads up to want datagrams from r into the arena. closed reports
+// that r's Conn has been closed.
+func (p *Poller) receive(r *Registration, want int) (k int, errno unix.Errno, closed bool) {
+	if r.rc == nil {
+		k, errno = p.arena.recvmmsg(r.fd, want)
+		return k, errno, false
+	}
+	// Control pins the fd, so a concurrent Conn.Close waits for the read
+	// instead of freeing the fd number under it.
+	p.want = want
+	if err := r.rc.Control(r.read); err != nil {
+		return 0, 0, true
+	}
+	return p.got, p.errno, false
+}
+
+// collect checks the k datagrams in the arena and appends their messages
+// and events to the pending batch.
+func (p *Poller) collect(r *Registration, k int, st *Stats) {
+	a := p.arena
+	for i := range k {
+		if a.names[i].Pid != 0 && !r.anySender {
+			st.Spoofed++
+			continue
+		}
+		n := int(a.hdrs[i].len)
+		st.Datagrams++
+		if a.hdrs[i].hdr.Flags&unix.MSG_TRUNC != 0 || n > a.size {
+			st.Truncations++
+			st.Bytes += uint64(min(n, a.size))
+			p.evs = append(p.evs, Event{At: len(p.msgs), Kind: Truncated, Err: ErrTruncated})
+			p.grow = max(p.grow, n)
+			continue
+		}
+		st.Bytes += uint64(n)
+		it := nl.NewMessageIter(a.datagram(i, n))
+		for it.Next() {
+			p.msgs = append(p.msgs, it.Message())
+		}
+		if err := it.Err(); err != nil {
+			st.Malformed++
+			p.evs = append(p.evs, Event{At: len(p.msgs), Kind: Malformed, Err: fmt.Errorf("poller: %w", err)})
+		}
+	}
+}
+
+// deliver publishes the counters, calls r's handler with the pending batch
+// if it holds anything, and resets it.
+func (p *Poller) deliver(r *Registration, st *Stats) {
+	if len(p.msgs) == 0 && len(p.evs) == 0 {
+		return
+	}
+	st.Messages += uint64(len(p.msgs))
+	r.stats.add(st)
+	p.local.add(st)
+	*st = Stats{}
+
+	b := &p.batch
+	b.Source, b.Messages, b.Events = r, p.msgs, p.evs
+	start := time.Now()
+	r.h(b)
+	st.HandlerTime = time.Since(start)
+	st.Batches = 1
+	*b = Batch{}
+	p.msgs, p.evs = p.msgs[:0], p.evs[:0]
+
+	if p.grow > 0 {
+		p.growArena()
+	}
+}
+
+// growArena makes every slot large enough for the longest truncated
+// datagram, keeping the arena's total size by taking fewer slots.
+func (p *Poller) growArena() {
+	need := (p.grow + os.Getpagesize() - 1) &^ (os.Getpagesize() - 1)
+	p.grow = 0
+	if need > MaxDatagramSize || need <= p.arena.size {
+		return
+	}
+	total := p.cfg.batch * p.cfg.datagram
+	slots := min(p.cfg.batch, max(1, total/need))
+	p.arena = newArena(slots, need)
+}
+
+// end finishes r from the loop: a last batch with a Closed event, then out
+// of the epoll set.
+func (p *Poller) end(r *Registration, st *Stats, err error) {
+	p.evs = append(p.evs, Event{At: len(p.msgs), Kind: Closed, Err: err})
+	r.removed.Store(true)
+	p.deliver(r, st)
+	p.unregister(r)
+}
+
+// shutdown ends every registration left and releases the poller's fds.
+func (p *Poller) shutdown(err error) {
+	if err == nil {
+		err = ErrPollerClosed
+	}
+	p.closing.Store(true)
+	p.mu.Lock()
+	p.closed = true
+	p.ready = p.ready[:0]
+	for _, r := range p.slots {
+		if r != nil {
+			p.ready = append(p.ready, r)
+		}
+	}
+	p.mu.Unlock()
+	for i, r := range p.ready {
+		r.mu.Lock()
+		if !r.removed.Load() {
+			var st Stats
+			p.end(r, &st, err)
+			r.stats.add(&st)
+			p.local.add(&st)
+		}
+		r.mu.Unlock()
+		p.ready[i] = nil
+	}
+	p.stats.add(&p.local)
+	p.local = Stats{}
+
+	p.mu.Lock()
+	unix.Close(p.epfd)
+	unix.Close(p.wakefd)
+	p.epfd, p.wakefd = -1, -1
+	p.slots, p.free = nil, nil
+	p.mu.Unlock()
+	p.err = err
+	if errors.Is(err, ErrPollerClosed) {
+		p.err = nil
+	}
+}
+
+// Threads running a poller loop, so Remove and Close can tell that they are
+// called from a handler. A locked goroutine owns its thread, so the thread
+// id identifies the loop.
+var loopThreads struct {
+	sync.Mutex
+	m map[int]int
+}
+
+func enterLoopThread(tid int) {
+	loopThreads.Lock()
+	defer loopThreads.Unlock()
+	if loopThreads.m == nil {
+		loopThreads.m = make(map[int]int)
+	}
+	loopThreads.m[tid]++
+}
+
+func leaveLoopThread(tid int) {
+	loopThreads.Lock()
+	defer loopThreads.Unlock()
+	if loopThreads.m[tid]--; loopThreads.m[tid] <= 0 {
+		delete(loopThreads.m, tid)
+	}
+}
+
+// onLoopThread reports whether the caller runs on a poller's loop, that
+// is, inside a handler. One gettid syscall.
+func onLoopThread() bool {
+	tid := unix.Gettid()
+	loopThreads.Lock()
+	defer loopThreads.Unlock()
+	return loopThreads.m[tid] > 0
+}

@@ -1,0 +1,72 @@
+//go:build linux
+
+package poller
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// mmsghdr is struct mmsghdr: a msghdr and the length the kernel received
+// into it. Go pads the struct to pointer alignment as C does.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	len uint32
+}
+
+// arena is a poller's reusable receive storage: one buffer of slots×size
+// bytes cut into per-datagram iovecs, and the headers recvmmsg fills.
+//
+// Only the loop goroutine touches it. Its memory is taken fresh from the
+// runtime, which leaves large spans untouched, so pages a 52-byte event
+// never reaches are never made resident.
+type arena struct {
+	size  int // bytes per datagram slot
+	buf   []byte
+	hdrs  []mmsghdr
+	iovs  []unix.Iovec
+	names []unix.RawSockaddrNetlink
+}
+
+func newArena(slots, size int) *arena {
+	a := &arena{
+		size:  size,
+		buf:   make([]byte, slots*size),
+		hdrs:  make([]mmsghdr, slots),
+		iovs:  make([]unix.Iovec, slots),
+		names: make([]unix.RawSockaddrNetlink, slots),
+	}
+	for i := range a.hdrs {
+		a.iovs[i].Base = &a.buf[i*size]
+		a.iovs[i].SetLen(size)
+		h := &a.hdrs[i].hdr
+		h.Name = (*byte)(unsafe.Pointer(&a.names[i]))
+		h.Iov = &a.iovs[i]
+		h.Iovlen = 1
+	}
+	return a
+}
+
+// slots is how many datagrams one recvmmsg can take.
+func (a *arena) slots() int { return len(a.hdrs) }
+
+// datagram returns the bytes received into slot i, n of them.
+func (a *arena) datagram(i, n int) []byte {
+	off := i * a.size
+	return a.buf[off : off+n : off+a.size]
+}
+
+// recvmmsg reads up to n datagrams from fd without waiting, with MSG_TRUNC
+// so that a datagram longer than its slot reports its real length. x/sys has
+// no wrapper (golang/go#45886), hence the raw syscall.
+func (a *arena) recvmmsg(fd, n int) (int, unix.Errno) {
+	for i := range n {
+		// The kernel overwrites these on every call.
+		a.hdrs[i].hdr.Namelen = unix.SizeofSockaddrNetlink
+		a.hdrs[i].hdr.Flags = 0
+	}
+	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&a.hdrs[0])), uintptr(n),
+		unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
+	return int(r), e
+}
