@@ -51,17 +51,17 @@ type Poller struct {
 	stats counters
 
 	// Loop-owned state, never touched by other goroutines.
-	arena   *arena
-	events  []unix.EpollEvent
-	ready   []*Registration
-	batch   Batch
-	msgs    []nl.Message
-	evs     []Event
-	grow    int   // largest truncated datagram seen in the current batch
-	local   Stats // poller counters not yet published
-	want    int   // recvmmsg arguments and results, for Registration.read
-	got     int
-	errno   unix.Errno
+	arena  *arena
+	events []unix.EpollEvent
+	ready  []*Registration
+	batch  Batch
+	msgs   []nl.Message
+	evs    []Event
+	grow   int   // largest truncated datagram seen in the current batch
+	local  Stats // poller counters not yet published
+	want   int   // recvmmsg arguments and results, for Registration.read
+	got    int
+	errno  unix.Errno
 }
 
 // Registration is one socket registered with a Poller. Its Handler is

@@ -56,7 +56,7 @@ func (s *Stats) add(o *Stats) {
 // counters is the atomic form of Stats. Only the loop goroutine writes;
 // anyone may read.
 type counters struct {
-	wakeups, syscalls, datagrams, messages, bytes, batches    atomic.Uint64
+	wakeups, syscalls, datagrams, messages, bytes, batches  atomic.Uint64
 	overruns, truncations, malformed, spoofed, handlerNanos atomic.Uint64
 }
 
