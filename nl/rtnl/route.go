@@ -1,0 +1,722 @@
+package rtnl
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+
+	"github.com/nlrx/nlrx/nl"
+)
+
+// Route is one route: a struct rtmsg and the attributes the kernel sends with
+// it in RTM_NEWROUTE and RTM_DELROUTE, decoded into plain values.
+//
+// The zero value of each field means "not set". Decoding a single-path IPv4
+// or IPv6 route does not allocate; a multipath route allocates its
+// Multipath slice (one allocation per route).
+type Route struct {
+	Family   Family    // rtm_family: FamilyInet or FamilyInet6 (others decode without addresses)
+	Type     RouteType // rtm_type; AddRoute sends RouteUnicast for the zero value
+	Protocol Protocol  // rtm_protocol
+	Scope    Scope     // rtm_scope
+	TOS      uint8     // rtm_tos (IPv4 only)
+	Pref     RoutePref // RTA_PREF: IPv6 router preference
+
+	EncapType uint16 // RTA_ENCAP_TYPE (LWTUNNEL_ENCAP_*); the RTA_ENCAP nest itself is not decoded
+
+	// Table is the routing table: RTA_TABLE when present (it always is in
+	// the kernel's messages), else rtm_table.
+	Table    uint32
+	Priority uint32 // RTA_PRIORITY: the metric ("metric" in ip route)
+	OIF      uint32 // RTA_OIF: output interface index
+	IIF      uint32 // RTA_IIF: input interface index
+	Flags    uint32 // rtm_flags: RouteFlag* (RTM_F_* and RTNH_F_*)
+	Mark     uint32 // RTA_MARK: firewall mark (route lookups)
+
+	// Expires is the remaining lifetime in seconds (RTA_EXPIRES, or the
+	// expiry in RTA_CACHEINFO, which the kernel sends for expiring IPv6
+	// routes); 0 means no expiry.
+	Expires uint32
+
+	// Dst is the destination: RTA_DST with rtm_dst_len. For IPv4 and IPv6
+	// routes it is always valid; the default route is 0.0.0.0/0 or ::/0.
+	Dst netip.Prefix
+	// Src is the source selector of a source-specific (IPv6 subtree) route:
+	// RTA_SRC with rtm_src_len. The zero Prefix means none.
+	Src netip.Prefix
+	// Gateway is the next hop: RTA_GATEWAY, or the address in RTA_VIA, which
+	// the kernel uses when the gateway's family differs from the route's (an
+	// IPv4 route through an IPv6 next hop). Encoding picks RTA_VIA for such
+	// a gateway.
+	Gateway netip.Addr
+	PrefSrc netip.Addr // RTA_PREFSRC: preferred source address ("src" in ip route)
+
+	Metrics Metrics // RTA_METRICS
+
+	// Multipath holds the next hops of an ECMP route (RTA_MULTIPATH); nil for
+	// a single-path route.
+	Multipath []NextHop
+}
+
+// NextHop is one hop of a multipath route (struct rtnexthop and its
+// attributes).
+type NextHop struct {
+	Gateway netip.Addr // RTA_GATEWAY or RTA_VIA in the hop
+	OIF     uint32     // rtnh_ifindex
+	Weight  uint16     // rtnh_hops + 1: 1 to 256; 0 encodes as 1
+	Flags   uint8      // rtnh_flags: RouteFlag* values below 0x100
+}
+
+// Metrics holds the route metrics of RTA_METRICS (RTAX_*). A zero field is
+// not set: the kernel leaves zero metrics out of its messages, and encoding
+// does the same.
+type Metrics struct {
+	Lock              uint32 // RTAX_LOCK: bit 1<<RTAX_x locks metric x against PMTU/TCP updates
+	MTU               uint32 // RTAX_MTU
+	Window            uint32 // RTAX_WINDOW
+	RTT               uint32 // RTAX_RTT
+	RTTVar            uint32 // RTAX_RTTVAR
+	SSThresh          uint32 // RTAX_SSTHRESH
+	CWnd              uint32 // RTAX_CWND
+	AdvMSS            uint32 // RTAX_ADVMSS
+	Reordering        uint32 // RTAX_REORDERING
+	HopLimit          uint32 // RTAX_HOPLIMIT
+	InitCWnd          uint32 // RTAX_INITCWND
+	Features          uint32 // RTAX_FEATURES
+	RTOMin            uint32 // RTAX_RTO_MIN
+	InitRWnd          uint32 // RTAX_INITRWND
+	QuickAck          uint32 // RTAX_QUICKACK
+	FastOpenNoCookie  uint32 // RTAX_FASTOPEN_NO_COOKIE
+	CongestionControl string // RTAX_CC_ALGO ("congctl"); decoding the kernel's algorithms does not allocate
+}
+
+// field returns the metric of type t (RTAX_*), or nil for RTAX_CC_ALGO and
+// unknown types.
+func (m *Metrics) field(t uint16) *uint32 {
+	switch t {
+	case 1:
+		return &m.Lock
+	case 2:
+		return &m.MTU
+	case 3:
+		return &m.Window
+	case 4:
+		return &m.RTT
+	case 5:
+		return &m.RTTVar
+	case 6:
+		return &m.SSThresh
+	case 7:
+		return &m.CWnd
+	case 8:
+		return &m.AdvMSS
+	case 9:
+		return &m.Reordering
+	case 10:
+		return &m.HopLimit
+	case 11:
+		return &m.InitCWnd
+	case 12:
+		return &m.Features
+	case 13:
+		return &m.RTOMin
+	case 14:
+		return &m.InitRWnd
+	case 15:
+		return &m.QuickAck
+	case 17:
+		return &m.FastOpenNoCookie
+	}
+	return nil
+}
+
+// metricTypes lists the numeric RTAX_* types in encoding order.
+var metricTypes = [...]uint16{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17}
+
+// IsZero reports whether no metric is set.
+func (m *Metrics) IsZero() bool { return *m == Metrics{} }
+
+// congestionNames are the kernel's congestion-control algorithms; decoding
+// returns these strings instead of allocating new ones.
+var congestionNames = [...]string{"reno", "cubic", "bbr", "bic", "cdg", "dctcp", "highspeed", "htcp",
+	"hybla", "illinois", "lp", "nv", "scalable", "vegas", "veno", "westwood", "yeah", "dctcp-reno"}
+
+func congestionName(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			b = b[:i]
+			break
+		}
+	}
+	for _, s := range congestionNames {
+		if string(b) == s {
+			return s
+		}
+	}
+	return string(b)
+}
+
+// RouteKey identifies a route the way the kernel tells routes apart: two
+// messages with the same key describe the same route (a replace keeps the
+// key), so RouteKey can index a map of the routing table. It is comparable.
+//
+// Type is part of the key only for IPv4, whose local table holds, for
+// example, both a local and a broadcast route for an address that is also
+// its subnet's broadcast address; for IPv6 it is RouteUnspec.
+type RouteKey struct {
+	Dst      netip.Prefix
+	Src      netip.Prefix
+	Table    uint32
+	Priority uint32
+	Family   Family
+	TOS      uint8
+	Type     RouteType
+}
+
+// Key returns the route's identity. It does not allocate.
+func (r *Route) Key() RouteKey {
+	k := RouteKey{Dst: r.Dst, Src: r.Src, Table: r.Table, Priority: r.Priority, Family: r.Family, TOS: r.TOS}
+	if r.Family == FamilyInet {
+		k.Type = r.Type
+	}
+	return k
+}
+
+// Equal reports whether r and o hold the same values.
+func (r *Route) Equal(o *Route) bool {
+	return r.Family == o.Family && r.Type == o.Type && r.Protocol == o.Protocol && r.Scope == o.Scope &&
+		r.TOS == o.TOS && r.Pref == o.Pref && r.EncapType == o.EncapType && r.Table == o.Table &&
+		r.Priority == o.Priority && r.OIF == o.OIF && r.IIF == o.IIF && r.Flags == o.Flags &&
+		r.Mark == o.Mark && r.Expires == o.Expires && r.Dst == o.Dst && r.Src == o.Src &&
+		r.Gateway == o.Gateway && r.PrefSrc == o.PrefSrc && r.Metrics == o.Metrics &&
+		slices.Equal(r.Multipath, o.Multipath)
+}
+
+// ErrMessageType reports a message of a type the decoder does not handle
+// (a link message given to DecodeRoute, for instance).
+var ErrMessageType = errors.New("rtnl: unexpected message type")
+
+// DecodeRoute decodes an RTM_NEWROUTE, RTM_DELROUTE or RTM_GETROUTE message.
+// The result does not alias m.Data. It does not allocate for a single-path
+// route.
+func DecodeRoute(m nl.Message) (Route, error) {
+	var r Route
+	switch m.Header.Type {
+	case TypeNewRoute, TypeDelRoute, TypeGetRoute:
+	default:
+		return r, fmt.Errorf("%w: %d is not a route message", ErrMessageType, m.Header.Type)
+	}
+	err := r.decode(m.Data)
+	return r, err
+}
+
+// UnmarshalBinary decodes the payload of a route message (struct rtmsg and
+// attributes) into r, replacing all of r. It does not allocate for a
+// single-path route, and r does not alias b.
+func (r *Route) UnmarshalBinary(b []byte) error {
+	*r = Route{}
+	return r.decode(b)
+}
+
+func shortErr(what string, n, want int) error {
+	return fmt.Errorf("rtnl: %s: %w: %d bytes, want at least %d", what, nl.ErrShortMessage, n, want)
+}
+
+// decode decodes b into r, which must be the zero Route.
+func (r *Route) decode(b []byte) error {
+	if len(b) < sizeofRtmsg {
+		return shortErr("route", len(b), sizeofRtmsg)
+	}
+	r.Family = Family(b[0])
+	dstLen, srcLen := int(b[1]), int(b[2])
+	r.TOS = b[3]
+	r.Table = uint32(b[4])
+	r.Protocol = Protocol(b[5])
+	r.Scope = Scope(b[6])
+	r.Type = RouteType(b[7])
+	r.Flags = binary.NativeEndian.Uint32(b[8:12])
+	alen := r.Family.addrLen()
+	if alen != 0 && (dstLen > alen*8 || srcLen > alen*8) {
+		return fmt.Errorf("rtnl: route: prefix length /%d or /%d too long for family %v", dstLen, srcLen, r.Family)
+	}
+	var dst, src netip.Addr
+	var cacheExpires int32
+	hasSrc := srcLen != 0
+	d := nl.NewAttributeDecoder(b[sizeofRtmsg:])
+	for d.Next() {
+		switch d.Type() {
+		case rtaDst:
+			dst = addrAttr(&d, alen)
+		case rtaSrc:
+			src = addrAttr(&d, alen)
+			hasSrc = true
+		case rtaTable:
+			r.Table = d.Uint32()
+		case rtaOIF:
+			r.OIF = d.Uint32()
+		case rtaIIF:
+			r.IIF = d.Uint32()
+		case rtaGateway:
+			r.Gateway = addrAttr(&d, alen)
+		case rtaVia:
+			if alen != 0 {
+				r.Gateway = viaAttr(&d)
+			}
+		case rtaPrefSrc:
+			r.PrefSrc = addrAttr(&d, alen)
+		case rtaPriority:
+			r.Priority = d.Uint32()
+		case rtaMark:
+			r.Mark = d.Uint32()
+		case rtaPref:
+			r.Pref = RoutePref(d.Uint8())
+		case rtaEncapType:
+			r.EncapType = d.Uint16()
+		case rtaExpires:
+			r.Expires = d.Uint32()
+		case rtaCacheInfo:
+			if d.Len() >= sizeofCacheinfo {
+				cacheExpires = int32(binary.NativeEndian.Uint32(d.Bytes()[8:12]))
+			}
+		case rtaMetrics:
+			decodeMetrics(&d, &r.Metrics)
+		case rtaMultipath:
+			hops, err := decodeMultipath(d.Bytes(), alen)
+			if err != nil {
+				d.Propagate(err)
+			}
+			r.Multipath = hops
+		}
+	}
+	if err := d.Err(); err != nil {
+		return fmt.Errorf("rtnl: route: %w", err)
+	}
+	if alen != 0 {
+		if !dst.IsValid() {
+			dst = zeroAddr(alen)
+		}
+		r.Dst = netip.PrefixFrom(dst, dstLen)
+		if hasSrc {
+			if !src.IsValid() {
+				src = zeroAddr(alen)
+			}
+			r.Src = netip.PrefixFrom(src, srcLen)
+		}
+	}
+	if r.Expires == 0 && cacheExpires > 0 {
+		// rta_expires counts clock ticks (USER_HZ); round up so that a
+		// route about to expire does not read as never expiring.
+		r.Expires = uint32((int64(cacheExpires) + userHZ - 1) / userHZ)
+	}
+	return nil
+}
+
+func zeroAddr(alen int) netip.Addr {
+	if alen == 4 {
+		return netip.IPv4Unspecified()
+	}
+	return netip.IPv6Unspecified()
+}
+
+// addrAttr decodes an address attribute of a family whose addresses are
+// alen bytes long; for alen 0 (not an IP family) it returns the zero Addr.
+func addrAttr(d *nl.AttributeDecoder, alen int) netip.Addr {
+	b := d.Bytes()
+	switch {
+	case alen == 0:
+		return netip.Addr{}
+	case len(b) != alen:
+		d.Propagate(fmt.Errorf("attribute type %d: %d-byte address, want %d", d.Type(), len(b), alen))
+		return netip.Addr{}
+	case alen == 4:
+		return netip.AddrFrom4([4]byte(b))
+	}
+	return netip.AddrFrom16([16]byte(b))
+}
+
+// viaAttr decodes RTA_VIA (struct rtvia: a u16 family and an address). A
+// family other than IPv4 or IPv6 (AF_PACKET, for MPLS) gives the zero Addr.
+func viaAttr(d *nl.AttributeDecoder) netip.Addr {
+	b := d.Bytes()
+	if len(b) < 2 {
+		d.Propagate(fmt.Errorf("RTA_VIA: %w: %d bytes", nl.ErrShortMessage, len(b)))
+		return netip.Addr{}
+	}
+	fam, a := binary.NativeEndian.Uint16(b), b[2:]
+	switch {
+	case fam == afInet && len(a) == 4:
+		return netip.AddrFrom4([4]byte(a))
+	case fam == afInet6 && len(a) == 16:
+		return netip.AddrFrom16([16]byte(a))
+	case fam == afInet || fam == afInet6:
+		d.Propagate(fmt.Errorf("RTA_VIA: %d-byte address for family %d", len(a), fam))
+	}
+	return netip.Addr{}
+}
+
+func decodeMetrics(d *nl.AttributeDecoder, m *Metrics) {
+	md := d.Nested()
+	for md.Next() {
+		t := md.Type()
+		if t == rtaxCCAlgo {
+			m.CongestionControl = congestionName(md.Bytes())
+			continue
+		}
+		if p := m.field(t); p != nil {
+			*p = md.Uint32()
+		}
+	}
+	d.Propagate(md.Err())
+}
+
+// decodeMultipath decodes the rtnexthop list of RTA_MULTIPATH into one
+// exactly sized slice.
+func decodeMultipath(b []byte, alen int) ([]NextHop, error) {
+	n := 0
+	for rest := b; len(rest) > 0; n++ {
+		if len(rest) < sizeofRtnexthop {
+			return nil, fmt.Errorf("RTA_MULTIPATH: %w: %d trailing bytes", nl.ErrShortMessage, len(rest))
+		}
+		l := int(binary.NativeEndian.Uint16(rest))
+		if l < sizeofRtnexthop || l > len(rest) {
+			return nil, fmt.Errorf("RTA_MULTIPATH: %w: next hop of %d bytes, %d left", nl.ErrBadLength, l, len(rest))
+		}
+		rest = rest[min(nl.Align(l), len(rest)):]
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	hops := make([]NextHop, n)
+	for i := range hops {
+		l := int(binary.NativeEndian.Uint16(b))
+		h := &hops[i]
+		h.Flags = b[2]
+		h.Weight = uint16(b[3]) + 1
+		h.OIF = binary.NativeEndian.Uint32(b[4:8])
+		d := nl.NewAttributeDecoder(b[sizeofRtnexthop:l])
+		for d.Next() {
+			switch d.Type() {
+			case rtaGateway:
+				h.Gateway = addrAttr(&d, alen)
+			case rtaVia:
+				if alen != 0 {
+					h.Gateway = viaAttr(&d)
+				}
+			}
+		}
+		if err := d.Err(); err != nil {
+			return nil, fmt.Errorf("RTA_MULTIPATH: hop %d: %w", i, err)
+		}
+		b = b[min(nl.Align(l), len(b)):]
+	}
+	return hops, nil
+}
+
+// family returns the route's family, inferred from its addresses when
+// Family is not set.
+func (r *Route) family() Family {
+	if r.Family != 0 {
+		return r.Family
+	}
+	for _, a := range [...]netip.Addr{r.Dst.Addr(), r.Src.Addr(), r.PrefSrc, r.Gateway} {
+		if f := familyOf(a); f != 0 {
+			return f
+		}
+	}
+	for _, h := range r.Multipath {
+		if f := familyOf(h.Gateway); f != 0 {
+			return f
+		}
+	}
+	return 0
+}
+
+// checkFamily reports an address whose family does not match the route's.
+func checkFamily(what string, a netip.Addr, fam Family) error {
+	if a.IsValid() && familyOf(a) != fam {
+		return fmt.Errorf("rtnl: route: %s %v is not an %v address", what, a, fam)
+	}
+	return nil
+}
+
+// AppendBinary appends the payload of a route message (struct rtmsg and
+// attributes) to b (encoding.BinaryAppender). A zero Family is inferred from
+// the addresses. It allocates only if b lacks capacity.
+func (r *Route) AppendBinary(b []byte) ([]byte, error) {
+	fam := r.family()
+	alen := fam.addrLen()
+	if alen == 0 && (r.Dst.IsValid() || r.Src.IsValid() || r.Gateway.IsValid() || r.PrefSrc.IsValid()) {
+		return b, fmt.Errorf("rtnl: route: family %v does not carry IP addresses", fam)
+	}
+	if alen != 0 {
+		for _, c := range [...]struct {
+			what string
+			a    netip.Addr
+		}{{"destination", r.Dst.Addr()}, {"source", r.Src.Addr()}, {"preferred source", r.PrefSrc}} {
+			if err := checkFamily(c.what, c.a, fam); err != nil {
+				return b, err
+			}
+		}
+	}
+	table := r.Table
+	if table > 255 {
+		table = TableCompat
+	}
+	var dstLen, srcLen uint8
+	if r.Dst.IsValid() {
+		dstLen = uint8(r.Dst.Bits())
+	}
+	if r.Src.IsValid() {
+		srcLen = uint8(r.Src.Bits())
+	}
+	b = append(b, byte(fam), dstLen, srcLen, r.TOS, byte(table), byte(r.Protocol), byte(r.Scope), byte(r.Type))
+	b = binary.NativeEndian.AppendUint32(b, r.Flags)
+	e := nl.NewAttributeEncoder(b)
+	if r.Table != 0 {
+		e.Uint32(rtaTable, r.Table)
+	}
+	if a := r.Dst.Addr(); r.Dst.IsValid() && (dstLen != 0 || !a.IsUnspecified()) {
+		putAddr(e, rtaDst, a)
+	}
+	if r.Src.IsValid() {
+		putAddr(e, rtaSrc, r.Src.Addr())
+	}
+	if r.OIF != 0 {
+		e.Uint32(rtaOIF, r.OIF)
+	}
+	if r.IIF != 0 {
+		e.Uint32(rtaIIF, r.IIF)
+	}
+	putGateway(e, r.Gateway, fam)
+	if r.PrefSrc.IsValid() {
+		putAddr(e, rtaPrefSrc, r.PrefSrc)
+	}
+	if r.Priority != 0 {
+		e.Uint32(rtaPriority, r.Priority)
+	}
+	if r.Mark != 0 {
+		e.Uint32(rtaMark, r.Mark)
+	}
+	if r.Pref != 0 {
+		e.Uint8(rtaPref, uint8(r.Pref))
+	}
+	if r.EncapType != 0 {
+		e.Uint16(rtaEncapType, r.EncapType)
+	}
+	if r.Expires != 0 {
+		e.Uint32(rtaExpires, r.Expires)
+	}
+	if !r.Metrics.IsZero() {
+		mark := e.BeginNested(rtaMetrics)
+		for _, t := range metricTypes {
+			if v := *r.Metrics.field(t); v != 0 {
+				e.Uint32(t, v)
+			}
+		}
+		if r.Metrics.CongestionControl != "" {
+			e.String(rtaxCCAlgo, r.Metrics.CongestionControl)
+		}
+		e.EndNested(mark)
+	}
+	if len(r.Multipath) > 0 {
+		if err := putMultipath(e, r.Multipath, fam); err != nil {
+			return b, err
+		}
+	}
+	return e.Bytes()
+}
+
+// putAddr appends an address attribute: 4 bytes for IPv4, 16 for IPv6
+// (IPv4-mapped IPv6 addresses stay 16 bytes, unlike AttributeEncoder.Addr).
+func putAddr(e *nl.AttributeEncoder, t uint16, a netip.Addr) {
+	if a.Is4() {
+		v := a.As4()
+		e.Raw(t, v[:])
+		return
+	}
+	v := a.As16()
+	e.Raw(t, v[:])
+}
+
+// putGateway appends RTA_GATEWAY, or RTA_VIA when the gateway's family is
+// not the route's.
+func putGateway(e *nl.AttributeEncoder, gw netip.Addr, fam Family) {
+	if !gw.IsValid() {
+		return
+	}
+	gf := familyOf(gw)
+	if gf == fam {
+		putAddr(e, rtaGateway, gw)
+		return
+	}
+	var v [18]byte
+	n := 2
+	if gf == FamilyInet {
+		binary.NativeEndian.PutUint16(v[:], afInet)
+		a := gw.As4()
+		n += copy(v[2:], a[:])
+	} else {
+		binary.NativeEndian.PutUint16(v[:], afInet6)
+		a := gw.As16()
+		n += copy(v[2:], a[:])
+	}
+	e.Raw(rtaVia, v[:n])
+}
+
+// putMultipath appends RTA_MULTIPATH. Its payload is not an attribute
+// list (each hop starts with a struct rtnexthop, followed by the hop's
+// attributes), so it is built on the encoder's buffer directly.
+func putMultipath(e *nl.AttributeEncoder, hops []NextHop, fam Family) error {
+	b, err := e.Bytes()
+	if err != nil {
+		return err
+	}
+	mark := len(b)
+	b = binary.NativeEndian.AppendUint16(b, 0)
+	b = binary.NativeEndian.AppendUint16(b, rtaMultipath)
+	for _, h := range hops {
+		if h.Weight > 256 {
+			return fmt.Errorf("rtnl: route: next-hop weight %d above 256", h.Weight)
+		}
+		start := len(b)
+		b = binary.NativeEndian.AppendUint16(b, 0)
+		b = append(b, h.Flags, uint8(max(h.Weight, 1)-1))
+		b = binary.NativeEndian.AppendUint32(b, h.OIF)
+		he := nl.NewAttributeEncoder(b)
+		putGateway(he, h.Gateway, fam)
+		if b, err = he.Bytes(); err != nil {
+			return err
+		}
+		binary.NativeEndian.PutUint16(b[start:], uint16(len(b)-start))
+	}
+	if n := len(b) - mark; n > nl.MaxAttrLen {
+		return fmt.Errorf("rtnl: route: %w: RTA_MULTIPATH of %d bytes, the limit is %d", nl.ErrBadLength, n, nl.MaxAttrLen)
+	}
+	binary.NativeEndian.PutUint16(b[mark:], uint16(len(b)-mark))
+	*e = *nl.NewAttributeEncoder(b)
+	return nil
+}
+
+// MarshalBinary returns the payload of a route message (encoding.BinaryMarshaler).
+func (r *Route) MarshalBinary() ([]byte, error) { return r.AppendBinary(make([]byte, 0, 128)) }
+
+// Message returns r as a request of type typ (TypeNewRoute, TypeDelRoute,
+// TypeGetRoute) with the given header flags (nl.FlagCreate, nl.FlagExcl, …).
+// Sequence number and length are left for nl.Conn to fill in. One
+// allocation for the payload.
+func (r *Route) Message(typ, flags uint16) (nl.Message, error) {
+	b, err := r.MarshalBinary()
+	return nl.Message{Header: nl.Header{Type: typ, Flags: flags}, Data: b}, err
+}
+
+// String formats the route as `ip route show` does, with interface indexes
+// ("dev if3") in place of names.
+func (r *Route) String() string {
+	return string(r.AppendText(nil, nil))
+}
+
+// AppendText appends the String form of r to b. ifName, if not nil, names
+// an interface index (returning "" for an unknown one).
+func (r *Route) AppendText(b []byte, ifName func(index uint32) string) []byte {
+	dev := func(b []byte, i uint32) []byte {
+		b = append(b, " dev "...)
+		if ifName != nil {
+			if s := ifName(i); s != "" {
+				return append(b, s...)
+			}
+		}
+		return strconv.AppendUint(append(b, "if"...), uint64(i), 10)
+	}
+	if r.Type != RouteUnicast {
+		b = append(b, r.Type.String()...)
+		b = append(b, ' ')
+	}
+	switch {
+	case r.Dst.IsValid() && r.Dst.Bits() == 0 && r.Dst.Addr().IsUnspecified():
+		b = append(b, "default"...)
+	case r.Dst.IsValid() && r.Dst.IsSingleIP():
+		b = r.Dst.Addr().AppendTo(b)
+	case r.Dst.IsValid():
+		b = r.Dst.AppendTo(b)
+	default:
+		b = append(b, "none"...)
+	}
+	if r.Src.IsValid() {
+		b = r.Src.AppendTo(append(b, " from "...))
+	}
+	if r.Gateway.IsValid() {
+		if familyOf(r.Gateway) != r.Family {
+			b = append(append(b, " via "...), familyOf(r.Gateway).String()...)
+			b = append(b, ' ')
+		} else {
+			b = append(b, " via "...)
+		}
+		b = r.Gateway.AppendTo(b)
+	}
+	if r.OIF != 0 {
+		b = dev(b, r.OIF)
+	}
+	if r.Table != TableMain && r.Table != 0 {
+		b = append(append(b, " table "...), TableName(r.Table)...)
+	}
+	if r.Protocol != ProtoBoot {
+		b = append(append(b, " proto "...), r.Protocol.String()...)
+	}
+	if r.Scope != ScopeUniverse {
+		b = append(append(b, " scope "...), r.Scope.String()...)
+	}
+	if r.PrefSrc.IsValid() {
+		b = r.PrefSrc.AppendTo(append(b, " src "...))
+	}
+	if r.Priority != 0 || r.Family == FamilyInet6 {
+		b = strconv.AppendUint(append(b, " metric "...), uint64(r.Priority), 10)
+	}
+	if r.Expires != 0 {
+		b = strconv.AppendUint(append(b, " expires "...), uint64(r.Expires), 10)
+		b = append(b, "sec"...)
+	}
+	if r.Flags&RouteFlagOnlink != 0 {
+		b = append(b, " onlink"...)
+	}
+	if r.Flags&RouteFlagLinkDown != 0 {
+		b = append(b, " linkdown"...)
+	}
+	if r.Flags&RouteFlagDead != 0 {
+		b = append(b, " dead"...)
+	}
+	if r.Family == FamilyInet6 {
+		b = append(append(b, " pref "...), r.Pref.String()...)
+	}
+	if r.Metrics.MTU != 0 {
+		b = strconv.AppendUint(append(b, " mtu "...), uint64(r.Metrics.MTU), 10)
+	}
+	if r.Metrics.AdvMSS != 0 {
+		b = strconv.AppendUint(append(b, " advmss "...), uint64(r.Metrics.AdvMSS), 10)
+	}
+	if r.Metrics.HopLimit != 0 {
+		b = strconv.AppendUint(append(b, " hoplimit "...), uint64(r.Metrics.HopLimit), 10)
+	}
+	if r.Metrics.CongestionControl != "" {
+		b = append(append(b, " congctl "...), r.Metrics.CongestionControl...)
+	}
+	for _, h := range r.Multipath {
+		b = append(b, " nexthop"...)
+		if h.Gateway.IsValid() {
+			b = h.Gateway.AppendTo(append(b, " via "...))
+		}
+		if h.OIF != 0 {
+			b = dev(b, h.OIF)
+		}
+		b = strconv.AppendUint(append(b, " weight "...), uint64(max(h.Weight, 1)), 10)
+		if uint32(h.Flags)&RouteFlagOnlink != 0 {
+			b = append(b, " onlink"...)
+		}
+		if uint32(h.Flags)&RouteFlagLinkDown != 0 {
+			b = append(b, " linkdown"...)
+		}
+	}
+	return b
+}
