@@ -1,0 +1,244 @@
+package rx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nlrx/nlrx/stream"
+	"github.com/reactivex/rxgo/v2"
+)
+
+// ErrType is matched by the error of FromRx when an rxgo item does not hold
+// the expected type.
+var ErrType = errors.New("rx: item of unexpected type")
+
+// ToRx returns a cold rxgo.Observable of src's items: each Observe
+// subscribes to src on the goroutine rxgo starts for the producer and sends
+// each item as rxgo.Of(item). A Gap is sent as an error item (rxgo.Error
+// with the stream.Gap; with rxgo's default StopOnError strategy it ends
+// rxgo's pipeline) and src's error as a last error item.
+//
+// Lifetime: the subscription ends when src ends, when ctx is done, or when
+// the context rxgo passes to the producer (rxgo.WithContext on Observe or
+// on the operators observing it) is done; a blocked send is abandoned then,
+// and the goroutine exits. An rxgo consumer that stops reading early
+// without a context (break out of range, First, Take) is invisible to the
+// producer, as to any rxgo producer, so the caller must then cancel ctx:
+// rxgo itself leaks its goroutines in that case, ToRx does not once ctx is
+// cancelled.
+//
+// Cost: rxgo's goroutine and channel hop, and the boxing of each item into
+// an interface (one allocation per item for most T). Filter and map in the
+// stream operators first and cross into rxgo as late as possible; use
+// ToRxBatched for throughput.
+func ToRx[T any](ctx context.Context, src stream.Observable[T], opts ...rxgo.Option) rxgo.Observable {
+	return rxgo.Defer([]rxgo.Producer{func(rctx context.Context, next chan<- rxgo.Item) {
+		sctx, cancel := bind(ctx, rctx)
+		defer cancel()
+		send := func(it rxgo.Item) error {
+			select {
+			case next <- it:
+				return nil
+			case <-sctx.Done():
+				return sctx.Err()
+			}
+		}
+		err := src.Subscribe(sctx, stream.ObserverFuncs[T]{
+			OnNext: func(v T) error { return send(rxgo.Of(v)) },
+			OnGap:  func(g stream.Gap) error { return send(rxgo.Error(g)) },
+		})
+		if err != nil && sctx.Err() == nil {
+			send(rxgo.Error(err))
+		}
+	}}, opts...)
+}
+
+// ToRxBatched is ToRx with each rxgo item holding a []T of up to
+// stream.BatchSize items, in order: a batch from src (a datagram's
+// messages, a slice chunk) crosses into rxgo as one item. Single items are
+// gathered while rxgo's channel is full and sent as soon as it has room, so
+// batching adds no latency. Each []T is newly allocated and belongs to the
+// rxgo consumer. Cost: two allocations (the slice and its boxing) and one
+// channel hop per batch instead of per item.
+func ToRxBatched[T any](ctx context.Context, src stream.Observable[T], opts ...rxgo.Option) rxgo.Observable {
+	return rxgo.Defer([]rxgo.Producer{func(rctx context.Context, next chan<- rxgo.Item) {
+		sctx, cancel := bind(ctx, rctx)
+		defer cancel()
+		b := &batcher[T]{ctx: sctx, next: next}
+		err := src.Subscribe(sctx, b)
+		if err == nil {
+			err = b.flush()
+		}
+		if err != nil && sctx.Err() == nil {
+			b.send(rxgo.Error(err))
+		}
+	}}, opts...)
+}
+
+// bind returns a context that ends with ctx or with rctx, rxgo's.
+func bind(ctx, rctx context.Context) (context.Context, context.CancelFunc) {
+	sctx, cancel := context.WithCancel(ctx)
+	if rctx == nil || rctx.Done() == nil {
+		return sctx, cancel
+	}
+	stop := context.AfterFunc(rctx, cancel)
+	return sctx, func() {
+		stop()
+		cancel()
+	}
+}
+
+type batcher[T any] struct {
+	ctx     context.Context
+	next    chan<- rxgo.Item
+	pending []T
+}
+
+func (b *batcher[T]) send(it rxgo.Item) error {
+	select {
+	case b.next <- it:
+		return nil
+	case <-b.ctx.Done():
+		return b.ctx.Err()
+	}
+}
+
+func (b *batcher[T]) flush() error {
+	if len(b.pending) == 0 {
+		return nil
+	}
+	out := b.pending
+	b.pending = nil
+	return b.send(rxgo.Of(out))
+}
+
+func (b *batcher[T]) Next(v T) error {
+	if b.pending == nil {
+		b.pending = make([]T, 0, stream.BatchSize)
+	}
+	b.pending = append(b.pending, v)
+	if len(b.pending) == cap(b.pending) {
+		return b.flush()
+	}
+	select {
+	case b.next <- rxgo.Of(b.pending):
+		b.pending = nil
+	default: // rxgo is busy: keep gathering
+	}
+	return nil
+}
+
+func (b *batcher[T]) NextBatch(items []T) error {
+	if err := b.flush(); err != nil {
+		return err
+	}
+	for len(items) > 0 {
+		n := min(len(items), stream.BatchSize)
+		out := make([]T, n)
+		copy(out, items)
+		if err := b.send(rxgo.Of(out)); err != nil {
+			return err
+		}
+		items = items[n:]
+	}
+	return nil
+}
+
+func (b *batcher[T]) Gap(g stream.Gap) error {
+	if err := b.flush(); err != nil {
+		return err
+	}
+	return b.send(rxgo.Error(g))
+}
+
+// FromRx returns an Observable of an rxgo.Observable's items, which must
+// hold values of type T: each Subscribe calls src.Observe with opts and
+// rxgo.WithContext of a context that ends with the subscription, so rxgo's
+// producers and operators observing it stop when the subscriber stops or
+// its ctx ends. An rxgo error item fails the stream with its error; an item
+// of another type fails it with an error wrapping ErrType. Items already
+// waiting in rxgo's channel are passed on together as one batch (up to
+// stream.BatchSize). An rxgo source that ignores its context (FromChannel
+// over a channel nobody closes) keeps its own goroutine; that is rxgo's
+// behaviour, not a goroutine of this package, which starts none.
+func FromRx[T any](src rxgo.Observable, opts ...rxgo.Option) stream.Observable[T] {
+	opts = append([]rxgo.Option(nil), opts...)
+	return stream.Create(func(ctx context.Context, o stream.Observer[T]) error {
+		rctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		ch := src.Observe(append(opts, rxgo.WithContext(rctx))...)
+		var buf []T
+		for {
+			var it rxgo.Item
+			var ok bool
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case it, ok = <-ch:
+			}
+			if !ok {
+				return nil
+			}
+			v, err := value[T](it)
+			if err != nil {
+				return err
+			}
+			if len(ch) == 0 {
+				if err := o.Next(v); err != nil {
+					return err
+				}
+				continue
+			}
+			if buf == nil {
+				buf = make([]T, 0, stream.BatchSize)
+			}
+			buf = append(buf[:0], v)
+			var ierr error
+			closed := false
+		gather:
+			for len(buf) < cap(buf) {
+				select {
+				case it, ok := <-ch:
+					if !ok {
+						closed = true
+						break gather
+					}
+					v, err := value[T](it)
+					if err != nil {
+						ierr = err
+						break gather
+					}
+					buf = append(buf, v)
+				default:
+					break gather
+				}
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			err = o.NextBatch(buf)
+			clear(buf)
+			switch {
+			case err != nil:
+				return err
+			case ierr != nil:
+				return ierr
+			case closed:
+				return nil
+			}
+		}
+	})
+}
+
+func value[T any](it rxgo.Item) (T, error) {
+	var zero T
+	if it.E != nil {
+		return zero, it.E
+	}
+	v, ok := it.V.(T)
+	if !ok {
+		return zero, fmt.Errorf("rx: got %T, want %T: %w", it.V, zero, ErrType)
+	}
+	return v, nil
+}
