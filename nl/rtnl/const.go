@@ -240,22 +240,22 @@ func TableName(t uint32) string {
 // kernel reports in rtm_flags for single-path routes and in rtnh_flags for
 // each hop of a multipath route).
 const (
-	RouteFlagDead          uint32 = 0x1   // RTNH_F_DEAD: the next hop is dead
-	RouteFlagPervasive     uint32 = 0x2   // RTNH_F_PERVASIVE
-	RouteFlagOnlink        uint32 = 0x4   // RTNH_F_ONLINK: the gateway is on the link even without a matching prefix
-	RouteFlagOffload       uint32 = 0x8   // RTNH_F_OFFLOAD
-	RouteFlagLinkDown      uint32 = 0x10  // RTNH_F_LINKDOWN: the carrier is down
-	RouteFlagUnresolved    uint32 = 0x20  // RTNH_F_UNRESOLVED
-	RouteFlagTrap          uint32 = 0x40  // RTNH_F_TRAP
-	RouteFlagNotify        uint32 = 0x100 // RTM_F_NOTIFY
-	RouteFlagCloned        uint32 = 0x200 // RTM_F_CLONED: a cached (exception) route
-	RouteFlagEqualize      uint32 = 0x400 // RTM_F_EQUALIZE
-	RouteFlagPrefix        uint32 = 0x800 // RTM_F_PREFIX: made from an RA prefix
-	RouteFlagLookupTable   uint32 = 0x1000
-	RouteFlagFIBMatch      uint32 = 0x2000
+	RouteFlagDead          uint32 = 0x1        // RTNH_F_DEAD: the next hop is dead
+	RouteFlagPervasive     uint32 = 0x2        // RTNH_F_PERVASIVE
+	RouteFlagOnlink        uint32 = 0x4        // RTNH_F_ONLINK: the gateway is on the link even without a matching prefix
+	RouteFlagOffload       uint32 = 0x8        // RTNH_F_OFFLOAD
+	RouteFlagLinkDown      uint32 = 0x10       // RTNH_F_LINKDOWN: the carrier is down
+	RouteFlagUnresolved    uint32 = 0x20       // RTNH_F_UNRESOLVED
+	RouteFlagTrap          uint32 = 0x40       // RTNH_F_TRAP
+	RouteFlagNotify        uint32 = 0x100      // RTM_F_NOTIFY
+	RouteFlagCloned        uint32 = 0x200      // RTM_F_CLONED: a cached (exception) route
+	RouteFlagEqualize      uint32 = 0x400      // RTM_F_EQUALIZE
+	RouteFlagPrefix        uint32 = 0x800      // RTM_F_PREFIX: made from an RA prefix
+	RouteFlagLookupTable   uint32 = 0x1000     // RTM_F_LOOKUP_TABLE (route get requests)
+	RouteFlagFIBMatch      uint32 = 0x2000     // RTM_F_FIB_MATCH (route get requests)
+	RouteFlagOffloadHW     uint32 = 0x4000     // RTM_F_OFFLOAD: offloaded to hardware
+	RouteFlagTrapHW        uint32 = 0x8000     // RTM_F_TRAP: trapping packets in hardware
 	RouteFlagOffloadFailed uint32 = 0x20000000 // RTM_F_OFFLOAD_FAILED
-	RouteFlagTrapHW        uint32 = 0x40000000 // RTM_F_TRAP
-	RouteFlagOffloadHW     uint32 = 0x80000000 // RTM_F_OFFLOAD
 )
 
 // RoutePref is an IPv6 router preference (RTA_PREF, ICMPV6_ROUTER_PREF_*).
@@ -308,25 +308,25 @@ func (s OperState) String() string {
 
 // Link flags (ifi_flags, IFF_*).
 const (
-	LinkUp          uint32 = 0x1     // IFF_UP: administratively up
-	LinkBroadcast   uint32 = 0x2     // IFF_BROADCAST
-	LinkDebug       uint32 = 0x4     // IFF_DEBUG
-	LinkLoopback    uint32 = 0x8     // IFF_LOOPBACK
-	LinkPointToPt   uint32 = 0x10    // IFF_POINTOPOINT
-	LinkNoTrailers  uint32 = 0x20    // IFF_NOTRAILERS
-	LinkRunning     uint32 = 0x40    // IFF_RUNNING: the carrier is up
-	LinkNoARP       uint32 = 0x80    // IFF_NOARP
-	LinkPromisc     uint32 = 0x100   // IFF_PROMISC
-	LinkAllMulti    uint32 = 0x200   // IFF_ALLMULTI
-	LinkMaster      uint32 = 0x400   // IFF_MASTER
-	LinkSlave       uint32 = 0x800   // IFF_SLAVE
-	LinkMulticast   uint32 = 0x1000  // IFF_MULTICAST
-	LinkPortSel     uint32 = 0x2000  // IFF_PORTSEL
-	LinkAutoMedia   uint32 = 0x4000  // IFF_AUTOMEDIA
-	LinkDynamic     uint32 = 0x8000  // IFF_DYNAMIC
-	LinkLowerUp     uint32 = 0x10000 // IFF_LOWER_UP
-	LinkDormant     uint32 = 0x20000 // IFF_DORMANT
-	LinkEcho        uint32 = 0x40000 // IFF_ECHO
+	LinkUp         uint32 = 0x1     // IFF_UP: administratively up
+	LinkBroadcast  uint32 = 0x2     // IFF_BROADCAST
+	LinkDebug      uint32 = 0x4     // IFF_DEBUG
+	LinkLoopback   uint32 = 0x8     // IFF_LOOPBACK
+	LinkPointToPt  uint32 = 0x10    // IFF_POINTOPOINT
+	LinkNoTrailers uint32 = 0x20    // IFF_NOTRAILERS
+	LinkRunning    uint32 = 0x40    // IFF_RUNNING: the carrier is up
+	LinkNoARP      uint32 = 0x80    // IFF_NOARP
+	LinkPromisc    uint32 = 0x100   // IFF_PROMISC
+	LinkAllMulti   uint32 = 0x200   // IFF_ALLMULTI
+	LinkMaster     uint32 = 0x400   // IFF_MASTER
+	LinkSlave      uint32 = 0x800   // IFF_SLAVE
+	LinkMulticast  uint32 = 0x1000  // IFF_MULTICAST
+	LinkPortSel    uint32 = 0x2000  // IFF_PORTSEL
+	LinkAutoMedia  uint32 = 0x4000  // IFF_AUTOMEDIA
+	LinkDynamic    uint32 = 0x8000  // IFF_DYNAMIC
+	LinkLowerUp    uint32 = 0x10000 // IFF_LOWER_UP
+	LinkDormant    uint32 = 0x20000 // IFF_DORMANT
+	LinkEcho       uint32 = 0x40000 // IFF_ECHO
 )
 
 // Address flags (IFA_F_*; ifa_flags holds the low 8 bits, IFA_FLAGS all 32).

@@ -143,7 +143,7 @@ func setLinkFlags(ctx context.Context, c *nl.Conn, index, flags, change uint32, 
 // ReplaceRoutes, DeleteRoutes). It wraps the *nl.Error, so errors.Is(err,
 // unix.EEXIST) works on it and on the joined error the batch returns.
 type RouteError struct {
-	Index int   // position of the route in the slice given
+	Index int // position of the route in the slice given
 	Dst   string
 	Err   error // the kernel's *nl.Error
 }
