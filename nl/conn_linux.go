@@ -412,16 +412,18 @@ func (c *Conn) receiveMode(nowait bool) (datagram, error) {
 			continue
 		}
 		d := datagram{nsid: -1, fromPid: rd.from.Pid}
-		n := rd.n
-		if rd.flags&unix.MSG_TRUNC != 0 || n > len(c.rbuf) {
+		n := min(rd.n, len(c.rbuf)) // with MSG_TRUNC, rd.n is the datagram's full size
+		if rd.flags&unix.MSG_TRUNC != 0 || rd.n > len(c.rbuf) {
 			c.stats.truncated.Add(1)
 			d.trunc = true
-			if n > len(c.rbuf) && n <= 16<<20 {
+			if rd.n > len(c.rbuf) && rd.n <= 16<<20 {
 				// Room for this size and for the kernel's 32 KiB dump
-				// batches, which follow the largest buffer offered.
-				defer func() { c.rbuf = make([]byte, max(Align(n), DefaultDatagramSize)) }()
+				// batches, which follow the largest buffer offered. The
+				// truncated head moves along so callers can still read it.
+				old := c.rbuf
+				c.rbuf = make([]byte, max(Align(rd.n), DefaultDatagramSize))
+				copy(c.rbuf, old)
 			}
-			n = min(n, len(c.rbuf))
 		}
 		d.b = c.rbuf[:n]
 		if c.oob != nil {
@@ -478,6 +480,35 @@ func (c *Conn) ReceiveFrom() ([]Message, int32, error) {
 		return ms, d.nsid, fmt.Errorf("nl: receive: %w", err)
 	}
 	return ms, d.nsid, nil
+}
+
+// ReceiveFunc blocks until one datagram from the kernel arrives and calls fn
+// for each of its messages, with the namespace id as ReceiveFrom reports
+// it. m.Data aliases the socket's receive buffer and is valid only until fn
+// returns. It stops at fn's first error and returns it. Checks and errors
+// are those of Receive. It allocates nothing: this is the receive loop for
+// event sockets that do not go through a poller.
+func (c *Conn) ReceiveFunc(fn func(m Message, nsid int32) error) error {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	d, err := c.receive()
+	if err != nil {
+		return err
+	}
+	if d.trunc {
+		return fmt.Errorf("nl: receive: %w", ErrTruncated)
+	}
+	it := NewMessageIter(d.b)
+	for it.Next() {
+		c.stats.messages.Add(1)
+		if err := fn(it.Message(), d.nsid); err != nil {
+			return err
+		}
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("nl: receive: %w", err)
+	}
+	return nil
 }
 
 // ReceiveAndDecode receives datagrams until the reply in progress ends: when

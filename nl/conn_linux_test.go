@@ -491,3 +491,28 @@ func TestReceiveReportsOverrunAsENOBUFS(t *testing.T) {
 		}
 	}
 }
+
+func TestReceiveFuncDoesNotAllocate(t *testing.T) {
+	ns := nstest.New(t)
+	ns.Veth("v0", "v1")
+	c := ns.Dial(nl.WithGroups(unix.RTNLGRP_IPV4_ROUTE))
+	const n = 20
+	lines := make([]string, n)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("route add 192.0.2.%d dev v0", i)
+	}
+	ns.Batch(lines) // n events queued before we read
+	c.SetReadDeadline(time.Now().Add(wait))
+	var got int
+	allocs := testing.AllocsPerRun(n-1, func() {
+		if err := c.ReceiveFunc(func(nl.Message, int32) error { got++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got != n {
+		t.Fatalf("received %d events, want %d", got, n)
+	}
+	if allocs != 0 {
+		t.Errorf("%v allocations per receive, want 0", allocs)
+	}
+}

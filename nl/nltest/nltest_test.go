@@ -242,3 +242,24 @@ func TestExecuteFailsWhenTheKernelGoesAway(t *testing.T) {
 		t.Error("Execute succeeded against a closed kernel")
 	}
 }
+
+func TestReceiveFuncWalksOneDatagramWithoutCopying(t *testing.T) {
+	c, k := dial(t, nil)
+	k.Inject(nltest.Datagram{Messages: []nl.Message{
+		{Header: nl.Header{Type: rtmNewRoute}, Data: []byte{1, 0, 0, 0}},
+		{Header: nl.Header{Type: rtmNewRoute}, Data: []byte{2, 0, 0, 0}},
+	}}, nltest.Datagram{Messages: []nl.Message{{Header: nl.Header{Type: rtmNewRoute}, Data: []byte{3, 0, 0, 0}}}})
+	var got []byte
+	for range 2 {
+		err := c.ReceiveFunc(func(m nl.Message, nsid int32) error {
+			got = append(got, m.Data[0])
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if string(got) != "\x01\x02\x03" {
+		t.Errorf("got %v, want [1 2 3]", got)
+	}
+}
