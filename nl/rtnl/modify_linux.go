@@ -205,7 +205,7 @@ func routeBatch(ctx context.Context, c *nl.Conn, routes []Route, typ, flags uint
 	for start := 0; start < len(routes); {
 		arena, ms, ends = arena[:0], ms[:0], ends[:0]
 		i := start
-		for ; i < len(routes) && len(ms) < per && len(arena) < maxBatchBytes; i++ {
+		for ; i < len(routes) && len(ends) < per && len(arena) < maxBatchBytes; i++ {
 			r := prep(routes[i])
 			if arena, err = r.AppendBinary(arena); err != nil {
 				return fmt.Errorf("rtnl: %s route %d (%s): %w", what, i, routeName(&r), err)

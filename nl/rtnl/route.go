@@ -630,7 +630,8 @@ func (r *Route) AppendText(b []byte, ifName func(index uint32) string) []byte {
 		}
 		return strconv.AppendUint(append(b, "if"...), uint64(i), 10)
 	}
-	if r.Type != RouteUnicast {
+	fam := r.family()
+	if r.Type != RouteUnicast && r.Type != RouteUnspec {
 		b = append(b, r.Type.String()...)
 		b = append(b, ' ')
 	}
@@ -648,7 +649,7 @@ func (r *Route) AppendText(b []byte, ifName func(index uint32) string) []byte {
 		b = r.Src.AppendTo(append(b, " from "...))
 	}
 	if r.Gateway.IsValid() {
-		if familyOf(r.Gateway) != r.Family {
+		if familyOf(r.Gateway) != fam {
 			b = append(append(b, " via "...), familyOf(r.Gateway).String()...)
 			b = append(b, ' ')
 		} else {
@@ -671,7 +672,7 @@ func (r *Route) AppendText(b []byte, ifName func(index uint32) string) []byte {
 	if r.PrefSrc.IsValid() {
 		b = r.PrefSrc.AppendTo(append(b, " src "...))
 	}
-	if r.Priority != 0 || r.Family == FamilyInet6 {
+	if r.Priority != 0 || fam == FamilyInet6 {
 		b = strconv.AppendUint(append(b, " metric "...), uint64(r.Priority), 10)
 	}
 	if r.Expires != 0 {
@@ -687,7 +688,7 @@ func (r *Route) AppendText(b []byte, ifName func(index uint32) string) []byte {
 	if r.Flags&RouteFlagDead != 0 {
 		b = append(b, " dead"...)
 	}
-	if r.Family == FamilyInet6 {
+	if fam == FamilyInet6 {
 		b = append(append(b, " pref "...), r.Pref.String()...)
 	}
 	if r.Metrics.MTU != 0 {
