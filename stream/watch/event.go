@@ -1,0 +1,125 @@
+package watch
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Kind says what an Event reports.
+type Kind uint8
+
+// Event kinds. Added, Changed and Deleted carry a value; the others are
+// in-band markers that say where the stream stands.
+const (
+	// Added: a new entry (from a kernel notification, the initial dump or a
+	// resync).
+	Added Kind = iota + 1
+	// Changed: an entry with the same key now has other attributes.
+	Changed
+	// Deleted: an entry went away; Value is its last known state.
+	Deleted
+	// SnapshotComplete: the initial dump has been applied; from here the
+	// table mirrors the kernel's and the events are live.
+	SnapshotComplete
+	// Overrun: the kernel dropped notifications (ENOBUFS), or a datagram
+	// was truncated or malformed. A resync follows at once.
+	Overrun
+	// ResyncStarted: the watcher is dumping the table again.
+	ResyncStarted
+	// ResyncComplete: the table equals the fresh dump again; Resync counts
+	// the synthetic events that brought it there.
+	ResyncComplete
+)
+
+var kindNames = [...]string{Added: "added", Changed: "changed", Deleted: "deleted",
+	SnapshotComplete: "snapshot-complete", Overrun: "overrun", ResyncStarted: "resync-started",
+	ResyncComplete: "resync-complete"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", k)
+}
+
+// Event is one change of a watched table, or an in-band marker.
+type Event[V any] struct {
+	Kind Kind
+	// Value is the entry for Added and Changed (its new state) and for
+	// Deleted (its last state).
+	Value V
+	// Old is the previous state, for Changed.
+	Old V
+	// Synthetic is true for changes found by diffing a dump (the initial
+	// snapshot or a resync) rather than reported by the kernel.
+	Synthetic bool
+	// Namespace labels the watcher's network namespace (WithNetNS,
+	// WithLabel); empty for the caller's own.
+	Namespace string
+	// Resync counts what a resync did, for ResyncComplete and
+	// SnapshotComplete.
+	Resync ResyncStats
+	// Err is the cause of an Overrun.
+	Err error
+}
+
+// ResyncStats describes one dump-and-diff.
+type ResyncStats struct {
+	Added, Changed, Deleted int
+	// Entries is the size of the table after it.
+	Entries int
+	// Attempts counts dumps, more than one when the kernel flagged
+	// NLM_F_DUMP_INTR.
+	Attempts int
+	// Took is the time from the start of the dump to the end of the diff.
+	Took time.Duration
+}
+
+// Table is a watcher's copy of a kernel table, keyed like the kernel keys
+// it. It is safe for concurrent use; readers never block the watcher for
+// longer than a map copy.
+type Table[K comparable, V any] struct {
+	mu sync.RWMutex
+	m  map[K]V
+	// gen counts changes applied, so two snapshots can be compared cheaply.
+	gen uint64
+}
+
+// Get returns the entry with key k.
+func (t *Table[K, V]) Get(k K) (V, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	v, ok := t.m[k]
+	return v, ok
+}
+
+// Len returns the number of entries.
+func (t *Table[K, V]) Len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.m)
+}
+
+// Snapshot returns a consistent copy of the table and its generation, which
+// grows with every change applied. It allocates the copy.
+func (t *Table[K, V]) Snapshot() (map[K]V, uint64) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	m := make(map[K]V, len(t.m))
+	for k, v := range t.m {
+		m[k] = v
+	}
+	return m, t.gen
+}
+
+// Values returns a consistent copy of the entries, in no particular order.
+func (t *Table[K, V]) Values() []V {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	vs := make([]V, 0, len(t.m))
+	for _, v := range t.m {
+		vs = append(vs, v)
+	}
+	return vs
+}

@@ -1,0 +1,56 @@
+package watch
+
+// Option configures a watcher.
+type Option func(*config)
+
+type config struct {
+	netns      string
+	label      string
+	poller     any // *poller.Poller on Linux
+	readBuffer int
+	retries    int
+	family     uint8
+	table      uint32
+}
+
+// DefaultReadBuffer is the receive buffer a watcher asks for: room for
+// about 40,000 queued route notifications (each costs about 832 bytes of
+// buffer), so a burst of 100,000 events per second can be absorbed while
+// the handler catches up. Without CAP_NET_ADMIN the kernel caps it at
+// twice net.core.rmem_max.
+const DefaultReadBuffer = 32 << 20
+
+// DefaultDumpRetries bounds the dumps of one resync that the kernel may flag
+// as interrupted (NLM_F_DUMP_INTR) before the watcher gives up with
+// nl.ErrDumpInterrupted.
+const DefaultDumpRetries = 8
+
+// WithNetNS watches the network namespace at path (/run/netns/NAME,
+// /proc/PID/ns/net…). Events are labelled with path unless WithLabel says
+// otherwise.
+func WithNetNS(path string) Option {
+	return func(c *config) {
+		c.netns = path
+		if c.label == "" {
+			c.label = path
+		}
+	}
+}
+
+// WithLabel sets the Namespace label of the watcher's events.
+func WithLabel(label string) Option { return func(c *config) { c.label = label } }
+
+// WithReadBuffer sets the event socket's receive buffer (DefaultReadBuffer
+// by default); see nl.WithReadBuffer.
+func WithReadBuffer(bytes int) Option { return func(c *config) { c.readBuffer = bytes } }
+
+// WithDumpRetries sets how many interrupted dumps a resync tolerates.
+func WithDumpRetries(n int) Option { return func(c *config) { c.retries = n } }
+
+// WithFamily restricts the watcher to one address family (unix.AF_INET or
+// unix.AF_INET6); by default it watches both.
+func WithFamily(family uint8) Option { return func(c *config) { c.family = family } }
+
+// WithTable restricts a route watcher to one routing table (254 is main);
+// by default it watches every table.
+func WithTable(table uint32) Option { return func(c *config) { c.table = table } }

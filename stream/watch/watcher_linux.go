@@ -1,0 +1,445 @@
+//go:build linux
+
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nlrx/nlrx/nl"
+	"github.com/nlrx/nlrx/poller"
+	"github.com/nlrx/nlrx/stream"
+)
+
+// WithPoller makes the watcher read its event socket on p, shared with
+// other watchers (many namespaces on one poller, say). By default each
+// watcher makes a poller of its own and closes it with the watcher.
+func WithPoller(p *poller.Poller) Option { return func(c *config) { c.poller = p } }
+
+// spec is what distinguishes one table from another.
+type spec[K comparable, V any] struct {
+	name   string
+	groups []uint32
+	// dump lists the table on c, calling fn for each entry; the entry is
+	// valid only during the call.
+	dump func(ctx context.Context, c *nl.Conn, fn func(*V) error) error
+	// decode fills v from a notification and says whether it deletes the
+	// entry; ok is false for messages of other types.
+	decode func(m nl.Message, v *V) (del, ok bool, err error)
+	key    func(*V) K
+	equal  func(a, b *V) bool
+	keep   func(*V) bool
+	// other handles a message decode did not claim; it returns true when the
+	// table must be dumped again because the kernel changed it without
+	// saying so entry by entry (IPv4 routes flushed with their link).
+	other func(m nl.Message) (resync bool)
+}
+
+// Stats counts what a watcher did. All counters only grow.
+type Stats struct {
+	Messages     uint64 // kernel notifications read
+	Added        uint64 // Added events emitted (synthetic ones included)
+	Changed      uint64 // Changed events emitted
+	Deleted      uint64 // Deleted events emitted
+	Unchanged    uint64 // notifications that changed nothing (already known)
+	Ignored      uint64 // notifications filtered out or not for this table
+	DecodeErrors uint64 // notifications that could not be decoded
+	Overruns     uint64 // overruns, truncated or malformed datagrams
+	Resyncs      uint64 // dump-and-diff passes after the initial one
+	DumpRetries  uint64 // dumps repeated because of NLM_F_DUMP_INTR
+	// ReadBuffer is the event socket's effective receive buffer in bytes.
+	ReadBuffer int
+}
+
+type counters struct {
+	messages, added, changed, deleted, unchanged, ignored, decodeErrors,
+	overruns, resyncs, dumpRetries atomic.Uint64
+}
+
+// Watcher keeps a copy of one kernel table in step with the kernel and
+// reports every change as an Event.
+//
+// It subscribes first, then dumps, then applies the notifications that
+// queued meanwhile, so nothing that changes between the dump and the first
+// notification is lost, and nothing is applied twice (a notification that
+// matches the table changes nothing). When the kernel reports lost
+// notifications (ENOBUFS), or a datagram arrives truncated, it keeps its
+// socket, dumps the table again, diffs it against its copy, emits the
+// differences as synthetic events between ResyncStarted and ResyncComplete,
+// and carries on. NETLINK_NO_ENOBUFS is never used.
+//
+// Events flow on the poller's goroutine: a subscriber that takes the
+// default inline delivery runs there, and a slow one makes the kernel queue
+// fill, which ends in an overrun and a resync, never in a wrong table.
+type Watcher[K comparable, V any] struct {
+	sp    spec[K, V]
+	cfg   config
+	table Table[K, V]
+	pub   *stream.Publisher[Event[V]]
+
+	ev, req   *nl.Conn
+	p         *poller.Poller
+	ownPoller bool
+	readBuf   int
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	start  sync.Once
+	ready  chan struct{} // closed after the initial snapshot, or on failure
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex // guards reg, err, closed
+	reg    *poller.Registration
+	err    error
+	closed bool
+
+	c counters
+}
+
+func newWatcher[K comparable, V any](sp spec[K, V], opts []Option) (*Watcher[K, V], error) {
+	cfg := config{readBuffer: DefaultReadBuffer, retries: DefaultDumpRetries}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	var nlopts []nl.Option
+	if cfg.netns != "" {
+		nlopts = append(nlopts, nl.WithNetNS(cfg.netns))
+	}
+	// The event socket never sends, so no reply is ever mistaken for a
+	// notification; it joins its groups before anything is dumped.
+	ev, err := nl.DialRoute(append(nlopts, nl.WithGroups(sp.groups...), nl.WithReadBuffer(cfg.readBuffer))...)
+	if err != nil {
+		return nil, fmt.Errorf("watch %s: event socket: %w", sp.name, err)
+	}
+	req, err := nl.DialRoute(nlopts...)
+	if err != nil {
+		ev.Close()
+		return nil, fmt.Errorf("watch %s: request socket: %w", sp.name, err)
+	}
+	w := &Watcher[K, V]{sp: sp, cfg: cfg, ev: ev, req: req, ready: make(chan struct{})}
+	w.table.m = make(map[K]V)
+	w.readBuf, _ = ev.ReadBufferSize()
+	if p, ok := cfg.poller.(*poller.Poller); ok && p != nil {
+		w.p = p
+	} else {
+		if w.p, err = poller.New(); err != nil {
+			ev.Close()
+			req.Close()
+			return nil, fmt.Errorf("watch %s: %w", sp.name, err)
+		}
+		w.ownPoller = true
+	}
+	w.pub = stream.NewPublisher[Event[V]](stream.WithCopy(func(dst, src []Event[V]) { copy(dst, src) }))
+	w.ctx, w.cancel = context.WithCancel(context.Background())
+	return w, nil
+}
+
+// Table returns the watcher's copy of the kernel table.
+func (w *Watcher[K, V]) Table() *Table[K, V] { return &w.table }
+
+// Events returns the stream of changes. The watcher starts (dumps the
+// table, then follows the kernel) when the first subscriber is attached, so
+// that subscriber sees every entry as Added, then SnapshotComplete, then the
+// live changes. Later subscribers see the changes from when they attach;
+// they can read Table for the state (or use operators.Share on one
+// subscription). The options choose the subscriber's delivery and
+// backpressure policy (stream.WithBuffer); the default is inline delivery
+// on the poller's goroutine.
+func (w *Watcher[K, V]) Events(opts ...stream.SubscribeOption) stream.Observable[Event[V]] {
+	opts = append(opts[:len(opts):len(opts)], stream.OnSubscribe(func() { w.Start() }))
+	return w.pub.Observable(opts...)
+}
+
+// Start starts the watcher without waiting for a subscriber, for callers
+// that only want Table. It returns at once; Ready reports when the first
+// snapshot is in place. Calling it again does nothing.
+func (w *Watcher[K, V]) Start() {
+	w.start.Do(func() {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			w.resync(true)
+		}()
+	})
+}
+
+// Ready is closed once the initial snapshot is applied (or the watcher
+// failed: see Err).
+func (w *Watcher[K, V]) Ready() <-chan struct{} { return w.ready }
+
+// WaitReady starts the watcher if needed and waits for the initial
+// snapshot, for ctx, or for the watcher's failure.
+func (w *Watcher[K, V]) WaitReady(ctx context.Context) error {
+	w.Start()
+	select {
+	case <-w.ready:
+		return w.Err()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Err returns the error that stopped the watcher, if any.
+func (w *Watcher[K, V]) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// Stats returns the watcher's counters.
+func (w *Watcher[K, V]) Stats() Stats {
+	return Stats{
+		Messages: w.c.messages.Load(), Added: w.c.added.Load(), Changed: w.c.changed.Load(),
+		Deleted: w.c.deleted.Load(), Unchanged: w.c.unchanged.Load(), Ignored: w.c.ignored.Load(),
+		DecodeErrors: w.c.decodeErrors.Load(), Overruns: w.c.overruns.Load(),
+		Resyncs: w.c.resyncs.Load(), DumpRetries: w.c.dumpRetries.Load(), ReadBuffer: w.readBuf,
+	}
+}
+
+// Close stops the watcher: it leaves the poller, waits for a resync in
+// progress, closes its sockets (and its own poller) and completes the
+// event stream. It is safe to call more than once.
+func (w *Watcher[K, V]) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	reg := w.reg
+	w.reg = nil
+	w.mu.Unlock()
+	w.cancel()
+	if reg != nil {
+		reg.Remove()
+	}
+	w.wg.Wait()
+	w.ev.Close()
+	w.req.Close()
+	if w.ownPoller {
+		w.p.Close()
+	}
+	w.pub.Complete()
+	w.finishReady()
+	return nil
+}
+
+func (w *Watcher[K, V]) finishReady() {
+	select {
+	case <-w.ready:
+	default:
+		close(w.ready)
+	}
+}
+
+func (w *Watcher[K, V]) fail(err error) {
+	w.mu.Lock()
+	if w.err == nil && !w.closed {
+		w.err = err
+	}
+	closed := w.closed
+	w.mu.Unlock()
+	if !closed {
+		w.pub.Error(err)
+	}
+}
+
+func (w *Watcher[K, V]) emit(e Event[V]) {
+	e.Namespace = w.cfg.label
+	switch e.Kind {
+	case Added:
+		w.c.added.Add(1)
+	case Changed:
+		w.c.changed.Add(1)
+	case Deleted:
+		w.c.deleted.Add(1)
+	}
+	w.pub.Push(e)
+}
+
+// handle applies one batch of notifications. It runs on the poller's
+// goroutine; it is the hot path: no allocation per message.
+func (w *Watcher[K, V]) handle(b *poller.Batch) {
+	stale := false
+	b.Segments(func(ms []nl.Message, ev *poller.Event) {
+		for i := range ms {
+			if w.apply(&ms[i]) {
+				stale = true
+			}
+		}
+		if ev == nil {
+			return
+		}
+		switch ev.Kind {
+		case poller.Closed:
+			if w.ctx.Err() == nil {
+				w.fail(fmt.Errorf("watch %s: event socket: %w", w.sp.name, ev.Err))
+			}
+		default: // overrun, truncated or malformed: notifications were lost
+			w.c.overruns.Add(1)
+			w.emit(Event[V]{Kind: Overrun, Err: ev.Err})
+			stale = true
+		}
+	})
+	if !stale || w.ctx.Err() != nil {
+		return
+	}
+	// Stop reading while the table is dumped again: notifications queue in
+	// the kernel and are applied, idempotently, once the diff is done.
+	w.mu.Lock()
+	reg := w.reg
+	w.reg = nil
+	if w.closed || reg == nil {
+		w.mu.Unlock()
+		return
+	}
+	w.wg.Add(1)
+	w.mu.Unlock()
+	reg.Remove()
+	go func() {
+		defer w.wg.Done()
+		w.resync(false)
+	}()
+}
+
+// apply applies one notification and reports whether the table must be
+// dumped again.
+func (w *Watcher[K, V]) apply(m *nl.Message) (resync bool) {
+	w.c.messages.Add(1)
+	var v V
+	del, ok, err := w.sp.decode(*m, &v)
+	if err != nil {
+		w.c.decodeErrors.Add(1)
+		return false
+	}
+	if !ok {
+		if w.sp.other != nil && w.sp.other(*m) {
+			return true
+		}
+		w.c.ignored.Add(1)
+		return false
+	}
+	if !w.sp.keep(&v) {
+		w.c.ignored.Add(1)
+		return false
+	}
+	k := w.sp.key(&v)
+	t := &w.table
+	t.mu.Lock()
+	old, exists := t.m[k]
+	switch {
+	case del && !exists:
+		t.mu.Unlock()
+		w.c.unchanged.Add(1)
+	case del:
+		delete(t.m, k)
+		t.gen++
+		t.mu.Unlock()
+		w.emit(Event[V]{Kind: Deleted, Value: old})
+	case exists && w.sp.equal(&old, &v):
+		t.mu.Unlock()
+		w.c.unchanged.Add(1)
+	default:
+		t.m[k] = v
+		t.gen++
+		t.mu.Unlock()
+		if exists {
+			w.emit(Event[V]{Kind: Changed, Value: v, Old: old})
+		} else {
+			w.emit(Event[V]{Kind: Added, Value: v})
+		}
+	}
+	return false
+}
+
+// resync dumps the table, replaces the copy with the dump, emits the
+// differences, and (re)registers the event socket with the poller. It runs
+// while the event socket is not registered, so nothing else applies
+// changes meanwhile.
+func (w *Watcher[K, V]) resync(initial bool) {
+	if !initial {
+		w.c.resyncs.Add(1)
+		w.emit(Event[V]{Kind: ResyncStarted})
+	}
+	start := time.Now()
+	var fresh map[K]V
+	var st ResyncStats
+	for {
+		st.Attempts++
+		fresh = make(map[K]V, max(w.table.Len(), 64))
+		err := w.sp.dump(w.ctx, w.req, func(v *V) error {
+			if w.sp.keep(v) {
+				fresh[w.sp.key(v)] = *v
+			}
+			return nil
+		})
+		if errors.Is(err, nl.ErrDumpInterrupted) && st.Attempts <= w.cfg.retries {
+			w.c.dumpRetries.Add(1)
+			continue
+		}
+		if err != nil {
+			if w.ctx.Err() == nil {
+				w.fail(fmt.Errorf("watch %s: dump: %w", w.sp.name, err))
+			}
+			w.finishReady()
+			return
+		}
+		break
+	}
+
+	var evs []Event[V]
+	t := &w.table
+	t.mu.Lock()
+	for k, v := range fresh {
+		old, ok := t.m[k]
+		switch {
+		case !ok:
+			evs = append(evs, Event[V]{Kind: Added, Value: v, Synthetic: true})
+			st.Added++
+		case !w.sp.equal(&old, &v):
+			evs = append(evs, Event[V]{Kind: Changed, Value: v, Old: old, Synthetic: true})
+			st.Changed++
+		}
+	}
+	for k, old := range t.m {
+		if _, ok := fresh[k]; !ok {
+			evs = append(evs, Event[V]{Kind: Deleted, Value: old, Synthetic: true})
+			st.Deleted++
+		}
+	}
+	t.m = fresh
+	t.gen++
+	st.Entries = len(fresh)
+	t.mu.Unlock()
+	st.Took = time.Since(start)
+
+	for _, e := range evs {
+		w.emit(e)
+	}
+	done := Event[V]{Kind: ResyncComplete, Resync: st}
+	if initial {
+		done.Kind = SnapshotComplete
+	}
+	w.emit(done)
+	if initial {
+		w.finishReady()
+	}
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	reg, err := w.p.Add(w.ev, w.handle)
+	if err != nil {
+		w.mu.Unlock()
+		w.fail(fmt.Errorf("watch %s: %w", w.sp.name, err))
+		w.mu.Lock()
+		return
+	}
+	w.reg = reg
+}
