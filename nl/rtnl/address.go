@@ -130,7 +130,7 @@ func (a *Address) AppendBinary(b []byte) ([]byte, error) {
 		what string
 		v    netip.Addr
 	}{{"address", a.Prefix.Addr()}, {"peer", a.Peer}, {"broadcast", a.Broadcast}} {
-		if c.v.IsValid() && familyOf(c.v) != fam {
+		if c.v.IsValid() && !fits(c.v, alen) {
 			return b, fmt.Errorf("rtnl: address: %s %v is not an %v address", c.what, c.v, fam)
 		}
 	}

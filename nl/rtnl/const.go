@@ -66,6 +66,12 @@ func (f Family) addrLen() int {
 	return 0
 }
 
+// fits reports whether a is an address of a family whose addresses are alen
+// bytes long (IPv4-mapped IPv6 addresses are 16 bytes long).
+func fits(a netip.Addr, alen int) bool {
+	return (a.Is4() && alen == 4) || (a.Is6() && alen == 16)
+}
+
 // familyOf returns the family of an IP address, or 0 for an invalid one.
 // An IPv4-mapped IPv6 address is IPv6.
 func familyOf(a netip.Addr) Family {

@@ -88,7 +88,7 @@ func (n *Neighbor) AppendBinary(b []byte) ([]byte, error) {
 	if fam == 0 {
 		fam = familyOf(n.Dst)
 	}
-	if alen := fam.addrLen(); alen != 0 && n.Dst.IsValid() && familyOf(n.Dst) != fam {
+	if alen := fam.addrLen(); alen != 0 && n.Dst.IsValid() && !fits(n.Dst, alen) {
 		return b, fmt.Errorf("rtnl: neighbour: %v is not an %v address", n.Dst, fam)
 	}
 	b = append(b, byte(fam), 0, 0, 0)

@@ -436,7 +436,7 @@ func (r *Route) family() Family {
 
 // checkFamily reports an address whose family does not match the route's.
 func checkFamily(what string, a netip.Addr, fam Family) error {
-	if a.IsValid() && familyOf(a) != fam {
+	if a.IsValid() && !fits(a, fam.addrLen()) {
 		return fmt.Errorf("rtnl: route: %s %v is not an %v address", what, a, fam)
 	}
 	return nil
@@ -547,11 +547,11 @@ func putGateway(e *nl.AttributeEncoder, gw netip.Addr, fam Family) {
 	if !gw.IsValid() {
 		return
 	}
-	gf := familyOf(gw)
-	if gf == fam {
+	if fits(gw, fam.addrLen()) {
 		putAddr(e, rtaGateway, gw)
 		return
 	}
+	gf := familyOf(gw)
 	var v [18]byte
 	n := 2
 	if gf == FamilyInet {
@@ -649,7 +649,7 @@ func (r *Route) AppendText(b []byte, ifName func(index uint32) string) []byte {
 		b = r.Src.AppendTo(append(b, " from "...))
 	}
 	if r.Gateway.IsValid() {
-		if familyOf(r.Gateway) != fam {
+		if !fits(r.Gateway, fam.addrLen()) {
 			b = append(append(b, " via "...), familyOf(r.Gateway).String()...)
 			b = append(b, ' ')
 		} else {

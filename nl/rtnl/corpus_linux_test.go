@@ -1,0 +1,89 @@
+//go:build linux
+
+package rtnl_test
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/nlrx/nlrx/internal/nstest"
+	"github.com/nlrx/nlrx/nl"
+	"github.com/nlrx/nlrx/nl/rtnl"
+)
+
+// TestWriteFuzzCorpus captures real kernel messages of every kind the fuzz
+// targets decode and writes them as seed corpus files under testdata/fuzz.
+// It runs only when NLRX_WRITE_CORPUS=1:
+//
+//	NLRX_WRITE_CORPUS=1 go test -run TestWriteFuzzCorpus ./nl/rtnl/
+func TestWriteFuzzCorpus(t *testing.T) {
+	if os.Getenv("NLRX_WRITE_CORPUS") != "1" {
+		t.Skip("set NLRX_WRITE_CORPUS=1 to rewrite the seed corpus from the kernel")
+	}
+	ns := nstest.New(t)
+	ns.Veth("v0", "v1")
+	ns.IP("link", "add", "br0", "type", "bridge")
+	ns.IP("link", "add", "v2", "type", "veth", "peer", "name", "v3")
+	ns.IP("link", "set", "v2", "master", "br0", "mtu", "9000", "group", "3")
+	ns.IP("addr", "add", "10.0.0.1/24", "dev", "v0", "label", "v0:x")
+	ns.IP("addr", "add", "10.0.9.1", "peer", "10.0.9.2/32", "dev", "v1")
+	ns.IP("addr", "add", "10.0.1.1/24", "dev", "v1")
+	ns.IP("addr", "add", "2001:db8::1/64", "dev", "v0", "nodad", "valid_lft", "600", "preferred_lft", "300")
+	ns.IP("addr", "add", "2001:db8:1::1/64", "dev", "v1", "nodad")
+	ns.IP("addr", "add", "2001:db8:7::1/64", "dev", "v1", "nodad", "noprefixroute")
+	ns.Batch([]string{
+		"route add 10.9.0.0/24 via 10.0.0.2 proto static metric 5 mtu lock 1400 advmss 1300 congctl cubic",
+		"route add 10.9.1.0/24 nexthop via 10.0.0.2 dev v0 weight 2 nexthop via 10.0.1.2 dev v1",
+		"route add blackhole 10.9.2.0/24 table 1000",
+		"route add 10.9.3.0/24 via inet6 2001:db8::2 dev v0",
+		"route add 10.9.4.1 dev v0 src 10.0.0.1 tos 0x10",
+		"route add 10.9.5.0/24 via 10.0.0.2 onlink dev v0 realm 5",
+		"route add 2001:db8:9::/64 nexthop via 2001:db8::2 dev v0 nexthop via 2001:db8:1::2 dev v1 weight 4",
+		"route add 2001:db8:a::/64 via 2001:db8::2 pref high expires 300",
+		"route add unreachable 2001:db8:b::/48 table 300 metric 1",
+		"route add 2001:db8:c::/64 from 2001:db8:d::/64 via 2001:db8::3",
+		"neigh add 10.0.0.7 lladdr 02:00:00:00:00:07 dev v0",
+		"neigh add 10.0.0.8 lladdr 02:00:00:00:00:08 dev v0 nud stale",
+		"neigh add fe80::7 lladdr 02:00:00:00:00:0a dev v1 router",
+		"neigh add proxy 10.0.0.99 dev v0",
+	})
+	c := ns.Dial()
+	ctx := testCtx(t)
+
+	dump := func(typ uint16, payload []byte) []nl.Message {
+		ms, err := c.Execute(ctx, nl.Message{Header: nl.Header{Type: typ, Flags: nl.FlagDump}, Data: payload})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ms
+	}
+	write := func(target string, ms []nl.Message, max int) {
+		dir := filepath.Join("testdata", "fuzz", target)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		n := 0
+		for _, m := range ms {
+			sum := sha256.Sum256(m.Data)
+			if seen[string(sum[:])] || n == max {
+				continue
+			}
+			seen[string(sum[:])] = true
+			n++
+			body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", m.Data)
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("kernel-%x", sum[:8])), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Logf("%s: %d seeds from %d messages", target, n, len(ms))
+	}
+	write("FuzzDecodeRoute", dump(rtnl.TypeGetRoute, make([]byte, 12)), 40)
+	write("FuzzDecodeLink", dump(rtnl.TypeGetLink, make([]byte, 16)), 10)
+	write("FuzzDecodeAddress", dump(rtnl.TypeGetAddress, make([]byte, 8)), 20)
+	write("FuzzDecodeNeighbor", append(dump(rtnl.TypeGetNeighbor, make([]byte, 12)),
+		dump(rtnl.TypeGetNeighbor, []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, rtnl.NeighFlagProxy, 0})...), 20)
+}
