@@ -2,11 +2,12 @@
 // instance and hands what it reads to handlers in batches.
 //
 // A Poller owns one epoll instance, an eventfd that interrupts it on Close,
-// and one goroutine (the loop) on a locked OS thread. When a registered
-// socket is readable the loop reads it with recvmmsg(2), up to the batch
-// size of datagrams per syscall, into buffers it reuses, and calls the
-// socket's Handler once per syscall with a Batch: the messages of every
-// datagram, in order, with in-order events between them.
+// and one goroutine (the loop), which parks in the Go runtime's netpoller
+// while nothing is ready. When a registered socket is readable the loop
+// reads it with recvmmsg(2), up to the batch size of datagrams per syscall,
+// into buffers it reuses, and calls the socket's Handler once per syscall
+// with a Batch: the messages of every datagram, in order, with in-order
+// events between them.
 //
 // Each datagram is checked once: its sender must be the kernel (port id 0,
 // from the socket address, never the forgeable header), or it is dropped

@@ -4,7 +4,6 @@ package poller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -28,7 +27,7 @@ type Group struct {
 
 // NewGroup starts n pollers (GOMAXPROCS if n ≤ 0) with the same options.
 // They stop when ctx ends, when one of them fails, or on Close. Cost: n
-// pollers (see New), that is n goroutines on locked threads.
+// pollers (see New), that is n goroutines and n sets of batch buffers.
 func NewGroup(ctx context.Context, n int, opts ...Option) (*Group, error) {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
@@ -109,15 +108,12 @@ func (g *Group) Wait() error { return g.eg.Wait() }
 func (g *Group) Close() error {
 	first := g.closed.CompareAndSwap(false, true)
 	g.cancel()
-	if onLoopThread() {
+	if inHandler() {
 		return nil
 	}
 	err := g.eg.Wait()
 	if !first {
 		return fmt.Errorf("poller: close group: %w", os.ErrClosed)
-	}
-	if errors.Is(err, context.Canceled) {
-		return nil
 	}
 	return err
 }

@@ -5,7 +5,9 @@ package poller_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,7 +43,7 @@ func leakCheck(t *testing.T) {
 	})
 }
 
-func countFDs(t *testing.T) int {
+func countFDs(t testing.TB) int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
@@ -51,7 +53,7 @@ func countFDs(t *testing.T) int {
 }
 
 // bound returns a context that fails the test's waits after d.
-func bound(t *testing.T, d time.Duration) context.Context {
+func bound(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
@@ -71,7 +73,7 @@ func routeLines(verb string, first, n int) []string {
 
 // dialMany opens n rtnetlink sockets in ns joined to RTNLGRP_IPV4_ROUTE,
 // closed when the test ends.
-func dialMany(t *testing.T, ns *nstest.NS, n int, opts ...nl.Option) []*nl.Conn {
+func dialMany(t testing.TB, ns *nstest.NS, n int, opts ...nl.Option) []*nl.Conn {
 	t.Helper()
 	opts = append([]nl.Option{nl.WithGroups(unix.RTNLGRP_IPV4_ROUTE)}, opts...)
 	conns := make([]*nl.Conn, 0, n)
@@ -97,24 +99,32 @@ func dialMany(t *testing.T, ns *nstest.NS, n int, opts ...nl.Option) []*nl.Conn 
 }
 
 // tally counts deliveries across handlers and lets a test wait for a
-// total without polling.
+// total without polling. Only the delivery that reaches the awaited total
+// wakes the waiter, so waiting adds no work per delivery.
 type tally struct {
 	n      atomic.Int64
+	target atomic.Int64
 	notify chan struct{}
 }
 
-func newTally() *tally { return &tally{notify: make(chan struct{}, 1)} }
+func newTally() *tally {
+	t := &tally{notify: make(chan struct{}, 1)}
+	t.target.Store(1)
+	return t
+}
 
 func (t *tally) add(n int) {
-	t.n.Add(int64(n))
-	select {
-	case t.notify <- struct{}{}:
-	default:
+	if t.n.Add(int64(n)) >= t.target.Load() {
+		select {
+		case t.notify <- struct{}{}:
+		default:
+		}
 	}
 }
 
 // waitFor blocks until the total reaches target or ctx ends.
 func (t *tally) waitFor(ctx context.Context, target int64) error {
+	t.target.Store(target)
 	for t.n.Load() < target {
 		select {
 		case <-t.notify:
@@ -140,6 +150,46 @@ func addPaced(ctx context.Context, t *testing.T, ns *nstest.NS, tl *tally, first
 			t.Fatal(err)
 		}
 	}
+}
+
+// producer is one long-running `ip -force -batch -` in a namespace, fed
+// route commands through a pipe, so that making events costs this process
+// one write per chunk rather than a fork and exec.
+type producer struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	buf   []byte
+}
+
+func startProducer(t testing.TB, ns *nstest.NS) *producer {
+	t.Helper()
+	cmd := ns.Cmd("ip", "-force", "-batch", "-")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &producer{cmd: cmd, stdin: stdin}
+	t.Cleanup(p.stop)
+	return p
+}
+
+// send queues route commands; ip runs them as soon as it reads them.
+func (p *producer) send(t testing.TB, lines []string) {
+	p.buf = p.buf[:0]
+	for _, l := range lines {
+		p.buf = append(append(p.buf, l...), '\n')
+	}
+	if _, err := p.stdin.Write(p.buf); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (p *producer) stop() {
+	p.stdin.Close()
+	p.cmd.Wait()
 }
 
 // routeCounter counts what one socket's handler receives.

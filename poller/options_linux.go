@@ -35,6 +35,7 @@ const (
 type Option func(*config)
 
 type config struct {
+	wait      waitMode
 	batch     int
 	datagram  int
 	budget    int
@@ -84,6 +85,16 @@ func WithBudget(datagrams int) Option {
 func WithMaxEvents(n int) Option {
 	return func(c *config) { c.maxEvents = max(n, 1) }
 }
+
+// waitMode is how the loop waits for readiness.
+type waitMode uint8
+
+const (
+	// waitNetpoll parks the loop in the Go runtime's netpoller.
+	waitNetpoll waitMode = iota
+	// waitBlocking holds a thread in epoll_wait.
+	waitBlocking
+)
 
 // AddOption configures one registration.
 type AddOption func(*Registration)

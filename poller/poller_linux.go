@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -22,13 +23,22 @@ import (
 // their slot index, which is never negative.
 const wakeToken = -1
 
-// Poller drains many nonblocking netlink sockets from one epoll instance on
-// one goroutine.
+// Poller drains many netlink sockets from one epoll instance on one
+// goroutine.
 //
-// The goroutine (the loop) waits in epoll_wait on a locked OS thread; when a
-// socket is readable it reads it with recvmmsg into the poller's reusable
-// buffers and calls the socket's Handler with the result. Add, Remove and
-// Close are safe to call from any goroutine at any time, handlers included.
+// The goroutine (the loop) waits for the epoll instance to become readable;
+// then it takes the ready sockets with epoll_wait, reads each with recvmmsg
+// into the poller's reusable buffers and calls the socket's Handler with the
+// result. Add, Remove and Close are safe to call from any goroutine at any
+// time, handlers included.
+//
+// The epoll fd itself is handed to the Go runtime's netpoller (epoll
+// instances nest), so an idle loop is a parked goroutine, not a thread held
+// in a blocking epoll_wait. That matters for the sockets nl.Dial makes:
+// they are nonblocking and so registered in the runtime's netpoller as well,
+// and their readiness then reaches the process through the same runtime
+// epoll_wait that wakes the loop, instead of waking a second thread per
+// event (bench/poller/RESULTS.md has the figures).
 type Poller struct {
 	cfg  config
 	done chan struct{} // closed when the loop has stopped
@@ -40,8 +50,9 @@ type Poller struct {
 	// before mu. The loop holds mu only to resolve epoll tokens, never
 	// while it reads a socket or runs a handler.
 	mu     sync.Mutex
-	epfd   int // -1 once the loop has stopped
-	wakefd int // eventfd in the epoll set; -1 once the loop has stopped
+	epfd   int      // -1 once the loop has stopped
+	epf    *os.File // owns epfd when it is in the runtime's netpoller
+	wakefd int      // eventfd in the epoll set; -1 once the loop has stopped
 	closed bool
 	slots  []*Registration // by slot index; nil entries are free
 	free   []int32
@@ -62,6 +73,10 @@ type Poller struct {
 	want   int   // recvmmsg arguments and results, for Registration.read
 	got    int
 	errno  unix.Errno
+	epc    syscall.RawConn    // epf's, to park until epfd is readable
+	waitFn func(uintptr) bool // epc.Read's callback: a zero-timeout epoll_wait
+	nready int
+	werr   error
 }
 
 // Registration is one socket registered with a Poller. Its Handler is
@@ -87,8 +102,8 @@ type Registration struct {
 }
 
 // New starts a poller: an epoll instance, an eventfd to interrupt it, the
-// batch buffers (batch size × datagram size bytes of address space) and one
-// goroutine on a locked OS thread. Stop it with Close.
+// batch buffers (batch size × datagram size bytes of address space, see
+// WithBatchSize) and one goroutine. Stop it with Close.
 func New(opts ...Option) (*Poller, error) {
 	p, err := newPoller(newConfig(opts))
 	if err != nil {
@@ -114,22 +129,77 @@ func newPoller(cfg config) (*Poller, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("poller: add eventfd: %w", os.NewSyscallError("epoll_ctl", err))
 	}
-	return &Poller{
+	p := &Poller{
 		cfg:    cfg,
 		done:   make(chan struct{}),
 		epfd:   epfd,
 		wakefd: wakefd,
 		arena:  newArena(cfg.batch, cfg.datagram),
 		events: make([]unix.EpollEvent, cfg.maxEvents),
-	}, nil
+	}
+	if cfg.wait == waitNetpoll {
+		if err := p.useNetpoller(); err != nil {
+			unix.Close(wakefd)
+			if p.epf != nil {
+				p.epf.Close()
+			} else {
+				unix.Close(epfd)
+			}
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// useNetpoller hands the epoll fd to the Go runtime's netpoller (epoll
+// fds nest), so that an idle loop parks like any goroutine waiting for
+// I/O instead of holding a thread in epoll_wait.
+func (p *Poller) useNetpoller() error {
+	if err := unix.SetNonblock(p.epfd, true); err != nil {
+		return fmt.Errorf("poller: %w", os.NewSyscallError("fcntl", err))
+	}
+	p.epf = os.NewFile(uintptr(p.epfd), "epoll")
+	rc, err := p.epf.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("poller: %w", err)
+	}
+	p.epc = rc
+	p.waitFn = func(fd uintptr) bool {
+		for {
+			p.nready, p.werr = epollPoll(int(fd), p.events)
+			if p.werr != unix.EINTR {
+				return p.nready > 0 || p.werr != nil
+			}
+		}
+	}
+	return nil
+}
+
+// wait returns the next ready events.
+func (p *Poller) wait() (int, error) {
+	if p.epc == nil {
+		for {
+			n, err := unix.EpollWait(p.epfd, p.events, -1)
+			if err != unix.EINTR {
+				return n, err
+			}
+		}
+	}
+	if err := p.epc.Read(p.waitFn); err != nil {
+		return 0, err
+	}
+	return p.nready, p.werr
 }
 
 // Add registers the socket c and returns its registration; h is called
 // with every batch read from it. The poller reads c from now on: do not
-// call c's receive methods while it is registered, and Remove it before
-// closing c (a registered Conn that is closed ends its registration with
-// a Closed event). Add does not wait for the loop. Cost: one epoll_ctl and
-// two small allocations.
+// call c's receive methods while it is registered. Remove the registration
+// before closing c; a Conn closed while registered gets at most a last
+// batch with a Closed event (ErrSocketClosed), and its registration holds
+// a slot until Remove or Close. Reads go through c's RawConn.Control, so a
+// concurrent c.Close waits for a read in progress instead of freeing the fd
+// under it. Add does not wait for the loop. Cost: one epoll_ctl and two
+// small allocations.
 func (p *Poller) Add(c *nl.Conn, h Handler, opts ...AddOption) (*Registration, error) {
 	if c == nil || h == nil {
 		return nil, errors.New("poller: add: nil socket or handler")
@@ -254,7 +324,7 @@ func (p *Poller) Close() error {
 	if first {
 		p.wake()
 	}
-	if onLoopThread() {
+	if inHandler() {
 		if first {
 			return nil
 		}
@@ -298,10 +368,12 @@ func (r *Registration) Stats() Stats { return r.stats.load() }
 // first waits for a handler call in progress for r to return, so the socket
 // may be closed as soon as Remove returns. Called from a handler, it does
 // not wait (the call in progress may be its own); r's handler may then
-// still be running on another poller's loop. One epoll_ctl; no allocation.
-// Removing an ended registration returns an error wrapping os.ErrClosed.
+// still be running on another poller's loop. Cost: one epoll_ctl and a walk
+// of the caller's stack to tell whether it is a handler (about a
+// microsecond, one small allocation). Removing an ended registration
+// returns an error wrapping os.ErrClosed.
 func (r *Registration) Remove() error {
-	if !onLoopThread() {
+	if !inHandler() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 	}
@@ -314,25 +386,15 @@ func (r *Registration) Remove() error {
 
 // run is the loop. It returns when Close is called or epoll_wait fails.
 func (p *Poller) run() error {
-	// Locking the thread gives the loop a stable thread id, which is how
-	// Remove and Close recognise a call from a handler.
-	runtime.LockOSThread()
-	tid := unix.Gettid()
-	enterLoopThread(tid)
 	err := p.loop()
 	p.shutdown(err)
-	leaveLoopThread(tid)
-	runtime.UnlockOSThread()
 	close(p.done)
 	return err
 }
 
 func (p *Poller) loop() error {
 	for !p.closing.Load() {
-		n, err := unix.EpollWait(p.epfd, p.events, -1)
-		if err == unix.EINTR {
-			continue
-		}
+		n, err := p.wait()
 		if err != nil {
 			return fmt.Errorf("poller: %w", os.NewSyscallError("epoll_wait", err))
 		}
@@ -482,7 +544,7 @@ func (p *Poller) deliver(r *Registration, st *Stats) {
 	b := &p.batch
 	b.Source, b.Messages, b.Events = r, p.msgs, p.evs
 	start := time.Now()
-	r.h(b)
+	callHandler(r.h, b)
 	st.HandlerTime = time.Since(start)
 	st.Batches = 1
 	*b = Batch{}
@@ -545,7 +607,11 @@ func (p *Poller) shutdown(err error) {
 	p.local = Stats{}
 
 	p.mu.Lock()
-	unix.Close(p.epfd)
+	if p.epf != nil {
+		p.epf.Close()
+	} else {
+		unix.Close(p.epfd)
+	}
 	unix.Close(p.wakefd)
 	p.epfd, p.wakefd = -1, -1
 	p.slots, p.free = nil, nil
@@ -556,36 +622,34 @@ func (p *Poller) shutdown(err error) {
 	}
 }
 
-// Threads running a poller loop, so Remove and Close can tell that they are
-// called from a handler. A locked goroutine owns its thread, so the thread
-// id identifies the loop.
-var loopThreads struct {
-	sync.Mutex
-	m map[int]int
-}
+// callHandler runs a handler. It is a frame of its own so that Remove and
+// Close can see from their call stack that they run inside a handler.
+//
+//go:noinline
+func callHandler(h Handler, b *Batch) { h(b) }
 
-func enterLoopThread(tid int) {
-	loopThreads.Lock()
-	defer loopThreads.Unlock()
-	if loopThreads.m == nil {
-		loopThreads.m = make(map[int]int)
+var callHandlerName = runtime.FuncForPC(reflect.ValueOf(callHandler).Pointer()).Name()
+
+// inHandler reports whether the caller runs inside a handler, on some
+// poller's loop: whether callHandler is on its goroutine's stack. Go has no
+// goroutine identity; a stack walk costs about a microsecond, paid only by
+// Remove and Close.
+func inHandler() bool {
+	var pcs [64]uintptr
+	for skip := 2; ; skip += len(pcs) {
+		n := runtime.Callers(skip, pcs[:])
+		frames := runtime.CallersFrames(pcs[:n])
+		for {
+			f, more := frames.Next()
+			if f.Function == callHandlerName {
+				return true
+			}
+			if !more {
+				break
+			}
+		}
+		if n < len(pcs) {
+			return false
+		}
 	}
-	loopThreads.m[tid]++
-}
-
-func leaveLoopThread(tid int) {
-	loopThreads.Lock()
-	defer loopThreads.Unlock()
-	if loopThreads.m[tid]--; loopThreads.m[tid] <= 0 {
-		delete(loopThreads.m, tid)
-	}
-}
-
-// onLoopThread reports whether the caller runs on a poller's loop, that
-// is, inside a handler. One gettid syscall.
-func onLoopThread() bool {
-	tid := unix.Gettid()
-	loopThreads.Lock()
-	defer loopThreads.Unlock()
-	return loopThreads.m[tid] > 0
 }

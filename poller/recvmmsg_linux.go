@@ -70,3 +70,13 @@ func (a *arena) recvmmsg(fd, n int) (int, unix.Errno) {
 		unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
 	return int(r), e
 }
+
+// epollPoll is epoll_wait with a zero timeout. It never blocks, so it is
+// made as a raw syscall, without telling the scheduler.
+func epollPoll(epfd int, events []unix.EpollEvent) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
