@@ -127,6 +127,20 @@ func (r *recorder[T]) waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// within is waitFor bounded by d, reporting whether cond came to hold.
+func (r *recorder[T]) within(d time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for !cond() {
+		select {
+		case <-r.arrived:
+		case <-deadline.C:
+			return false
+		}
+	}
+	return true
+}
+
 // seq returns 0..n-1.
 func seq(n int) []int {
 	s := make([]int, n)

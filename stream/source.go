@@ -72,6 +72,9 @@ func FromChan[T any](ch <-chan T) Observable[T] {
 			if !ok {
 				return nil
 			}
+			if err := ctx.Err(); err != nil {
+				return err // both were ready: no item once ctx is done
+			}
 			if len(ch) == 0 {
 				if err := o.Next(v); err != nil {
 					return err
