@@ -1,0 +1,45 @@
+// Package rtnl turns rtnetlink (NETLINK_ROUTE) messages into small Go values
+// and back: Link, Address, Route and Neighbor, with net/netip fields, and the
+// helpers to list, add and delete them over an nl.Conn.
+//
+// # Values
+//
+// Each value is a plain struct decoded from one message (DecodeRoute,
+// DecodeLink, DecodeAddress, DecodeNeighbor, or UnmarshalBinary on the
+// message payload) and encoded back (AppendBinary, MarshalBinary, or Message
+// for a whole request). Decoding never allocates per attribute: names and
+// link-layer addresses are held inline (Name, HardwareAddr), addresses are
+// netip values, and a single-path IPv4 or IPv6 Route decodes with no
+// allocation at all; a multipath route allocates its []NextHop. Link,
+// Address, Neighbor and RouteKey are comparable with ==; Route has Equal.
+// Route.Key identifies a route as the kernel does (table, family,
+// destination, source, TOS, priority, and type for IPv4) for use as a map
+// key.
+//
+// Constants carry the kernel's values and name the kernel's constant in
+// their documentation (RTPROT_BOOT is ProtoBoot, RT_SCOPE_LINK is ScopeLink,
+// RTN_BLACKHOLE is RouteBlackhole, RTNLGRP_IPV4_ROUTE is GroupIPv4Route …);
+// their String methods print the names iproute2 prints.
+//
+// # Dumps and requests
+//
+// On Linux, ListRoutes, ListLinks, ListAddresses and ListNeighbors dump the
+// kernel's tables into slices; the ForEach forms (ForEachRoute …) decode
+// each message straight from the socket's receive buffer through
+// nl.Conn.ExecuteFunc and hand a reused value to a callback, and
+// AppendRoutes decodes in place into a slice the caller can reuse: a
+// 100,000-route dump then costs a few hundred allocations in all, none per
+// route. Filters (RouteFilter …) go to the kernel, which applies them on
+// sockets with NETLINK_GET_STRICT_CHK (nl's default), and are checked again
+// on each value. A dump the kernel flags as inconsistent returns everything
+// it received together with an error matching nl.ErrDumpInterrupted.
+//
+// AddRoute, ReplaceRoute, DeleteRoute, AddAddress, DeleteAddress,
+// SetLinkUp and SetLinkDown send one request and wait for its ACK; kernel
+// refusals come back as *nl.Error, with the errno (errors.Is(err,
+// unix.EEXIST)) and the extended-ACK text. AddRoutes, ReplaceRoutes and
+// DeleteRoutes pipeline many requests per datagram and match every ACK.
+//
+// The codecs build on every platform; the helpers that use a socket are
+// Linux only.
+package rtnl
