@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -701,5 +702,50 @@ func TestRemoveTwiceReportsClosed(t *testing.T) {
 	// The socket can be registered again.
 	if _, err := p.Add(c, func(*poller.Batch) {}); err != nil {
 		t.Errorf("Add after Remove: %v", err)
+	}
+}
+
+func TestSteadyStateAllocatesAtMostOncePerBatch(t *testing.T) {
+	const routes, chunk = 2000, 200
+	leakCheck(t)
+	ns := nstest.New(t)
+	c := dialMany(t, ns, 1)[0]
+	prod := startProducer(t, ns)
+	p, err := poller.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	tl := newTally()
+	r, err := p.Add(c, func(b *poller.Batch) { tl.add(len(b.Messages)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := bound(t, 30*time.Second)
+	var chunks [][]string // made beforehand: only the poller may allocate below
+	for first := 0; first < routes; first += chunk {
+		chunks = append(chunks, routeLines("add", first, chunk))
+	}
+	send := func(first int) {
+		prod.send(t, chunks[first/chunk])
+		if err := tl.waitFor(ctx, int64(first+chunk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(0) // warm up: the batch slices grow to their working size
+
+	s0 := r.Stats()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	for first := chunk; first < routes; first += chunk {
+		send(first)
+	}
+	runtime.ReadMemStats(&m1)
+	s1 := r.Stats()
+
+	allocs, batches := m1.Mallocs-m0.Mallocs, s1.Batches-s0.Batches
+	t.Logf("%d allocations for %d messages in %d batches", allocs, s1.Messages-s0.Messages, batches)
+	if allocs > batches {
+		t.Errorf("%d allocations for %d batches, want at most one per batch", allocs, batches)
 	}
 }
