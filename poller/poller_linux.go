@@ -614,7 +614,7 @@ func (p *Poller) shutdown(err error) {
 	}
 	unix.Close(p.wakefd)
 	p.epfd, p.wakefd = -1, -1
-	p.slots, p.free = nil, nil
+	p.slots, p.free, p.count = nil, nil, 0
 	p.mu.Unlock()
 	p.err = err
 	if errors.Is(err, ErrPollerClosed) {
