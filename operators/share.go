@@ -2,7 +2,9 @@ package operators
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nlrx/nlrx/stream"
 )
@@ -17,13 +19,19 @@ type Shared[T any] struct {
 	conn *connection[T] // the current connection, nil when none
 }
 
+// connection is one subscription to the source and the Publisher that
+// fans it out.
 type connection[T any] struct {
 	pub     *stream.Publisher[T]
-	refs    int
-	started bool
+	started bool // guarded by Shared.mu
 	cancel  context.CancelFunc
-	done    chan struct{} // closed when the upstream goroutine exits
+	done    chan struct{} // closed when the upstream goroutine has exited
+	idle    atomic.Bool   // ended for lack of subscribers, not by the source
 }
+
+// errIdle ends a connection's subscribers when it stopped because it had
+// none left just as one more joined: that one connects anew.
+var errIdle = errors.New("operators: shared connection idle")
 
 // Share makes src multicast: the first subscriber (of Shared.Observable)
 // connects to src, later ones join the same connection, and when the last
@@ -34,9 +42,11 @@ type connection[T any] struct {
 // stream.WithCopy for items that alias reusable buffers).
 //
 // Concurrency: while connected, one goroutine runs the subscription to src
-// and delivers inline to inline subscribers; the last subscriber to leave
-// cancels it and waits for it to exit. The connection's context keeps the
-// first subscriber's values but not its cancellation.
+// and delivers inline to inline subscribers. It stops as soon as a delivery
+// finds no subscriber left (an inline subscriber that stopped or was
+// cancelled is detached at once), and the last subscriber to leave cancels
+// it and waits for it to exit. The connection's context keeps the values of
+// the subscriber that connected, not its cancellation.
 func Share[T any](src stream.Observable[T], opts ...stream.PublisherOption[T]) *Shared[T] {
 	return &Shared[T]{src: src, opts: opts}
 }
@@ -47,31 +57,22 @@ func Share[T any](src stream.Observable[T], opts ...stream.PublisherOption[T]) *
 func (s *Shared[T]) Observable(opts ...stream.SubscribeOption) stream.Observable[T] {
 	opts = append([]stream.SubscribeOption(nil), opts...)
 	return stream.Create(func(ctx context.Context, o stream.Observer[T]) error {
-		s.mu.Lock()
-		c := s.conn
-		if c == nil {
-			c = &connection[T]{pub: stream.NewPublisher(s.opts...), done: make(chan struct{})}
-			s.conn = c
+		for {
+			s.mu.Lock()
+			c := s.conn
+			if c == nil {
+				c = &connection[T]{pub: stream.NewPublisher(s.opts...), done: make(chan struct{})}
+				s.conn = c
+			}
+			s.mu.Unlock()
+			connect := stream.OnSubscribe(func() { s.connect(ctx, c) })
+			err := c.pub.Observable(append(opts, connect)...).Subscribe(ctx, o)
+			s.leave(c)
+			if errors.Is(err, errIdle) && ctx.Err() == nil {
+				continue
+			}
+			return err
 		}
-		c.refs++
-		s.mu.Unlock()
-
-		connect := func() { s.connect(ctx, c) }
-		err := c.pub.Observable(append(opts, stream.OnSubscribe(connect))...).Subscribe(ctx, o)
-
-		s.mu.Lock()
-		c.refs--
-		last := c.refs == 0
-		if last && s.conn == c {
-			s.conn = nil
-		}
-		started := c.started
-		s.mu.Unlock()
-		if last && started {
-			c.cancel()
-			<-c.done
-		}
-		return err
 	})
 }
 
@@ -88,12 +89,61 @@ func (s *Shared[T]) connect(ctx context.Context, c *connection[T]) {
 	c.cancel = cancel
 	go func() {
 		defer close(c.done)
-		err := s.src.Subscribe(cctx, c.pub.AsObserver())
+		err := s.src.Subscribe(cctx, shareObserver[T]{c})
 		s.mu.Lock()
 		if s.conn == c {
 			s.conn = nil // the next subscriber connects anew
 		}
 		s.mu.Unlock()
+		if c.idle.Load() {
+			err = errIdle
+		}
 		c.pub.Error(err)
 	}()
+}
+
+// leave runs after a subscriber of c has returned: if c has no subscriber
+// left, it stops c's upstream and waits for its goroutine.
+func (s *Shared[T]) leave(c *connection[T]) {
+	if c.pub.Subscribers() > 0 {
+		return
+	}
+	s.mu.Lock()
+	if s.conn == c {
+		s.conn = nil
+	}
+	started := c.started
+	s.mu.Unlock()
+	if started {
+		c.idle.Store(true)
+		c.cancel()
+		<-c.done
+	}
+}
+
+// shareObserver feeds a connection's Publisher and stops the upstream when
+// nobody is left to receive.
+type shareObserver[T any] struct{ c *connection[T] }
+
+func (o shareObserver[T]) check() error {
+	if o.c.pub.Subscribers() == 0 {
+		o.c.idle.Store(true)
+		return stream.ErrStop
+	}
+	return nil
+}
+
+func (o shareObserver[T]) Next(v T) error {
+	o.c.pub.Push(v)
+	return o.check()
+}
+
+func (o shareObserver[T]) NextBatch(items []T) error {
+	o.c.pub.PushBatch(items)
+	return o.check()
+}
+
+func (o shareObserver[T]) Gap(g stream.Gap) error {
+	o.c.pub.Gap(g)
+	return o.check()
 }

@@ -78,7 +78,15 @@ func WithBuffer(size int, policy Policy) SubscribeOption {
 // goroutine. It lets a caller that runs Subscribe on another goroutine know
 // when publishing may begin.
 func OnSubscribe(fn func()) SubscribeOption {
-	return func(c *subConfig) { c.onSubscribe = fn }
+	return func(c *subConfig) {
+		// Several OnSubscribe options all run, in order: a library (a
+		// watcher starting its dump) and its caller may both need one.
+		prev := c.onSubscribe
+		c.onSubscribe = fn
+		if prev != nil {
+			c.onSubscribe = func() { prev(); fn() }
+		}
+	}
 }
 
 // PublisherOption configures a Publisher.
@@ -132,6 +140,7 @@ type Publisher[T any] struct {
 	// snap is subs for the producer side, replaced (never modified) under
 	// mu so that pushing needs no p.mu.
 	snap    atomic.Pointer[[]*subscriber[T]]
+	nsubs   atomic.Int64 // len(subs), readable without mu
 	dropped atomic.Uint64
 }
 
@@ -223,6 +232,7 @@ func (p *Publisher[T]) terminate(err error) {
 	subs := p.subs
 	p.subs = nil
 	p.snap.Store(nil)
+	p.nsubs.Store(0)
 	p.notifyLocked()
 	p.mu.Unlock()
 	for _, s := range subs {
@@ -230,12 +240,11 @@ func (p *Publisher[T]) terminate(err error) {
 	}
 }
 
-// Subscribers returns how many subscribers are attached.
-func (p *Publisher[T]) Subscribers() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.subs)
-}
+// Subscribers returns how many subscribers are attached. A subscriber that
+// ends on the producer side (its Observer returned an error, its context
+// ended) is detached before the producer's call returns, so a producer can
+// use this to stop when nobody listens. One atomic load.
+func (p *Publisher[T]) Subscribers() int { return int(p.nsubs.Load()) }
 
 // WaitSubscribers blocks until at least n subscribers are attached, the
 // stream has ended (it then returns nil), or ctx is done (its error).
@@ -332,6 +341,7 @@ func (p *Publisher[T]) subscribe(ctx context.Context, o Observer[T], cfg subConf
 	copy(subs, p.subs)
 	p.subs = append(subs, s)
 	p.snap.Store(&p.subs)
+	p.nsubs.Store(int64(len(p.subs)))
 	p.notifyLocked()
 	p.mu.Unlock()
 	if cfg.onSubscribe != nil {
@@ -352,6 +362,7 @@ func (p *Publisher[T]) remove(s *subscriber[T]) {
 			subs = append(subs, p.subs[:i]...)
 			p.subs = append(subs, p.subs[i+1:]...)
 			p.snap.Store(&p.subs)
+			p.nsubs.Store(int64(len(p.subs)))
 			p.notifyLocked()
 			return
 		}
@@ -397,14 +408,16 @@ type gapMark struct {
 
 func (s *subscriber[T]) deliverInline(v T, items []T, batch bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return
 	}
 	if s.ctx.Err() != nil {
-		// The subscribing goroutine sees ctx too and detaches; deliver
-		// nothing more in the meantime.
+		// The subscribing goroutine sees ctx too and returns; deliver
+		// nothing more, and detach now so that Subscribers is current.
 		s.closed = true
+		s.mu.Unlock()
+		s.p.remove(s)
 		return
 	}
 	var err error
@@ -416,6 +429,10 @@ func (s *subscriber[T]) deliverInline(v T, items []T, batch bool) {
 	if err != nil {
 		s.closed = true
 		s.finishLocked(err)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.p.remove(s)
 	}
 }
 
@@ -445,13 +462,18 @@ func (s *subscriber[T]) waitInline() error {
 func (s *subscriber[T]) gap(g Gap) {
 	if s.inline {
 		s.mu.Lock()
-		defer s.mu.Unlock()
 		if s.closed || s.ctx.Err() != nil {
+			s.mu.Unlock()
 			return
 		}
-		if err := s.o.Gap(g); err != nil {
+		err := s.o.Gap(g)
+		if err != nil {
 			s.closed = true
 			s.finishLocked(err)
+		}
+		s.mu.Unlock()
+		if err != nil {
+			s.p.remove(s)
 		}
 		return
 	}

@@ -180,6 +180,9 @@ func FromRx[T any](src rxgo.Observable, opts ...rxgo.Option) stream.Observable[T
 			if !ok {
 				return nil
 			}
+			if err := ctx.Err(); err != nil {
+				return err // both were ready: no item once ctx is done
+			}
 			v, err := value[T](it)
 			if err != nil {
 				return err
