@@ -236,8 +236,8 @@ func TestRoutesResyncAfterOverrunConvergesWithTheKernel(t *testing.T) {
 
 			ns.IP("route", "add", "198.51.100.0/24", "dev", "v0") // the consumer stalls on this one
 			r.waitFor(t, "the stalled event", has(watch.Added, dst("198.51.100.0/24")))
-			ns.Batch(routeLines("del", 0, 250))      // queued behind the stall: overruns
-			ns.Batch(routeLines("add", 1000, 1000))  // more lost changes
+			ns.Batch(routeLines("del", 0, 250))     // queued behind the stall: overruns
+			ns.Batch(routeLines("add", 1000, 1000)) // more lost changes
 			ns.IP("route", "replace", "10.1.1.0/24", "dev", "v1")
 			close(gate)
 			r.waitFor(t, "the resync", has[rtnl.Route](watch.ResyncComplete, nil))
