@@ -80,7 +80,7 @@ func sourceState() string {
 	st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "--", ":/", ":(exclude,top)bench").Output()
 	if err == nil {
 		if n := strings.Count(string(st), "\n"); n > 0 {
-			src += fmt.Sprintf(" with %d modified files outside bench/ (uncommitted work, measured as is)", n)
+			src += fmt.Sprintf(" plus uncommitted changes to %d tracked files outside bench/ (measured as they were)", n)
 		}
 	}
 	return src

@@ -33,6 +33,9 @@ func newProgress(w io.Writer, fd int) *progress {
 func (p *progress) begin(scenario string, total int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.w == nil {
+		return
+	}
 	p.clear()
 	p.scenario, p.done, p.total, p.lastTen, p.start = scenario, 0, max(total, 1), -1, time.Now()
 	p.draw("setup")
@@ -64,6 +67,9 @@ func (p *progress) status(label string) {
 func (p *progress) warn(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.w == nil {
+		return
+	}
 	p.clear()
 	fmt.Fprintf(p.w, "bench: %s: %s\n", p.scenario, fmt.Sprintf(format, args...))
 }
@@ -72,6 +78,9 @@ func (p *progress) warn(format string, args ...any) {
 func (p *progress) end() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.w == nil {
+		return
+	}
 	p.clear()
 	fmt.Fprintf(p.w, "bench: %s done in %.1f s\n", p.scenario, time.Since(p.start).Seconds())
 }

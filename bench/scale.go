@@ -25,7 +25,7 @@ func init() {
 		title: "1, 64 and 1,024 sockets: one epoll poller against a goroutine per socket",
 		run:   runScale,
 		full:  size{rounds: 5, warmup: 1},
-		quick: size{rounds: 2, warmup: 1},
+		quick: size{rounds: 2, warmup: 0},
 	})
 }
 
@@ -38,7 +38,7 @@ type scaleLevel struct {
 
 var (
 	scaleFull  = []scaleLevel{{1, 20_000}, {64, 2_000}, {1024, 400}}
-	scaleQuick = []scaleLevel{{1, 2_000}, {64, 400}, {1024, 200}}
+	scaleQuick = []scaleLevel{{1, 1_000}, {64, 200}, {256, 200}}
 )
 
 // scaleChunk is how many routes are added before waiting for every socket

@@ -100,6 +100,9 @@ func writeSVG(w io.Writer, title string, bars []bar, unit string, ref float64) e
 	if !(hi > 0) || math.IsInf(hi, 0) {
 		hi = 1
 	}
+	// Trim float noise (10,000 × 0.01 is a hair above 100) so that a round
+	// maximum does not push the axis one step further.
+	hi *= 1 - 1e-9
 	step := niceStep(hi, 5)
 	axisMax := math.Ceil(hi/step) * step
 	x := func(v float64) float64 {
