@@ -15,14 +15,12 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 
+	"github.com/nlrx/nlrx/internal/userns"
 	"github.com/nlrx/nlrx/nl"
 	"go.uber.org/goleak"
 )
-
-const envInUserNS = "NLRX_NSTEST_IN_USERNS"
 
 var skipReason string
 
@@ -30,8 +28,8 @@ var skipReason string
 // network namespace when it is not run as root, and then fails the run if
 // any goroutine outlived the tests. Call it from TestMain.
 func Main(m *testing.M) {
-	if os.Geteuid() != 0 && os.Getenv(envInUserNS) == "" {
-		code, err := reexec()
+	if os.Geteuid() != 0 && !userns.Inside() {
+		code, err := userns.Reexec()
 		if err == nil {
 			os.Exit(code)
 		}
@@ -57,36 +55,9 @@ func OpenFDs(t testing.TB) int {
 	return len(es)
 }
 
-func reexec() (int, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return 0, err
-	}
-	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), envInUserNS+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:                 syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET,
-		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}},
-		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}},
-		GidMappingsEnableSetgroups: false,
-		Pdeathsig:                  syscall.SIGKILL,
-	}
-	if err := cmd.Start(); err != nil {
-		return 0, err
-	}
-	if err := cmd.Wait(); err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode(), nil
-		}
-		return 0, err
-	}
-	return 0, nil
-}
-
 // InUserNS reports whether the tests run inside the user namespace that
 // Main made (so, for instance, SO_RCVBUFFORCE is not permitted).
-func InUserNS() bool { return os.Getenv(envInUserNS) != "" }
+func InUserNS() bool { return userns.Inside() }
 
 // NS is a private network namespace for one test.
 type NS struct {
