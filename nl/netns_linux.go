@@ -93,9 +93,10 @@ func onLockedThread(fn func() error) error {
 			errc <- fmt.Errorf("nl: open current network namespace: %w", err)
 			return // thread stays locked and is discarded
 		}
-		defer orig.Close()
 		err = fn()
-		if rerr := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); rerr != nil {
+		rerr := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET)
+		orig.Close() // before replying: the caller may count descriptors
+		if rerr != nil {
 			if err == nil {
 				err = fmt.Errorf("nl: restore network namespace: %w", os.NewSyscallError("setns", rerr))
 			}
