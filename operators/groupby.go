@@ -46,10 +46,10 @@ func GroupBy[T any, K comparable, R any](src stream.Observable[T], key func(T) K
 		gctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		m := &merger[R]{down: o, cancel: cancel}
-		gb := &groupBy[T, K, R]{ctx: gctx, key: key, group: group, m: m, max: cfg.maxGroups, groups: make(map[K]*stream.Publisher[T])}
+		gb := &groupBy[T, K, R]{ctx: gctx, key: key, group: group, m: m, max: cfg.maxGroups, groups: make(map[K]*groupState[T])}
 		err := src.Subscribe(gctx, gb)
-		for _, p := range gb.groups {
-			p.Error(err)
+		for _, g := range gb.groups {
+			g.pub.Error(err)
 		}
 		gb.wg.Wait()
 		if err != nil {
@@ -65,14 +65,20 @@ type groupBy[T any, K comparable, R any] struct {
 	group  func(K, stream.Observable[T]) stream.Observable[R]
 	m      *merger[R]
 	max    int
-	groups map[K]*stream.Publisher[T]
+	groups map[K]*groupState[T]
 	wg     sync.WaitGroup
 }
 
+type groupState[T any] struct {
+	pub   *stream.Publisher[T]
+	done  chan struct{} // closed when the group's subscription has returned
+	ended bool          // the group's pipeline has returned; drop its items
+}
+
 // get returns the group of k, starting its pipeline if needed.
-func (gb *groupBy[T, K, R]) get(k K) (*stream.Publisher[T], error) {
-	if p := gb.groups[k]; p != nil {
-		return p, nil
+func (gb *groupBy[T, K, R]) get(k K) (*groupState[T], error) {
+	if g := gb.groups[k]; g != nil {
+		return g, nil
 	}
 	if len(gb.groups) >= gb.max {
 		return nil, fmt.Errorf("operators: GroupBy: more than %d keys: %w", gb.max, ErrTooManyGroups)
@@ -82,8 +88,10 @@ func (gb *groupBy[T, K, R]) get(k K) (*stream.Publisher[T], error) {
 	var once sync.Once
 	signal := func() { once.Do(func() { close(ready) }) }
 	inner := gb.group(k, p.Observable(stream.OnSubscribe(signal)))
+	g := &groupState[T]{pub: p, done: make(chan struct{})}
 	gb.wg.Go(func() {
 		defer signal()
+		defer close(g.done)
 		gb.m.run(gb.ctx, inner)
 	})
 	select {
@@ -91,17 +99,34 @@ func (gb *groupBy[T, K, R]) get(k K) (*stream.Publisher[T], error) {
 	case <-gb.ctx.Done():
 		return nil, gb.ctx.Err()
 	}
-	gb.groups[k] = p
-	return p, nil
+	gb.groups[k] = g
+	return g, nil
+}
+
+// handed checks, after items were handed to g, whether g's pipeline has
+// ended meanwhile (its subscriber detached): it then waits for the group's
+// goroutine, which is returning, so that a group's failure stops the source
+// at once rather than when that goroutine gets to run.
+func (gb *groupBy[T, K, R]) handed(g *groupState[T]) error {
+	if !g.ended && g.pub.Subscribers() == 0 {
+		g.ended = true
+		select {
+		case <-g.done:
+		case <-gb.ctx.Done():
+		}
+	}
+	return gb.ctx.Err()
 }
 
 func (gb *groupBy[T, K, R]) Next(v T) error {
-	p, err := gb.get(gb.key(v))
+	g, err := gb.get(gb.key(v))
 	if err != nil {
 		return err
 	}
-	p.Push(v)
-	return gb.ctx.Err()
+	if !g.ended {
+		g.pub.Push(v)
+	}
+	return gb.handed(g)
 }
 
 func (gb *groupBy[T, K, R]) NextBatch(items []T) error {
@@ -112,12 +137,14 @@ func (gb *groupBy[T, K, R]) NextBatch(items []T) error {
 		for n < len(items) && gb.key(items[n]) == k {
 			n++
 		}
-		p, err := gb.get(k)
+		g, err := gb.get(k)
 		if err != nil {
 			return err
 		}
-		p.PushBatch(items[:n])
-		if err := gb.ctx.Err(); err != nil {
+		if !g.ended {
+			g.pub.PushBatch(items[:n])
+		}
+		if err := gb.handed(g); err != nil {
 			return err
 		}
 		items = items[n:]
@@ -129,8 +156,13 @@ func (gb *groupBy[T, K, R]) Gap(g stream.Gap) error {
 	if len(gb.groups) == 0 {
 		return gb.m.Gap(g)
 	}
-	for _, p := range gb.groups {
-		p.Gap(g)
+	for _, gs := range gb.groups {
+		if !gs.ended {
+			gs.pub.Gap(g)
+		}
+		if err := gb.handed(gs); err != nil {
+			return err
+		}
 	}
-	return gb.ctx.Err()
+	return nil
 }

@@ -52,7 +52,7 @@ type SubscribeOption func(*subConfig)
 type subConfig struct {
 	size        int
 	policy      Policy
-	onSubscribe func()
+	onSubscribe []func()
 }
 
 // WithBuffer gives the subscription a queue of size items between the
@@ -76,15 +76,13 @@ func WithBuffer(size int, policy Policy) SubscribeOption {
 // OnSubscribe calls fn once the subscription is registered with the
 // Publisher, before anything can be delivered to it, on the subscribing
 // goroutine. It lets a caller that runs Subscribe on another goroutine know
-// when publishing may begin.
+// when publishing may begin. Several OnSubscribe options all run, in order:
+// a library (a watcher starting its dump, Share connecting) and its caller
+// may both need one.
 func OnSubscribe(fn func()) SubscribeOption {
 	return func(c *subConfig) {
-		// Several OnSubscribe options all run, in order: a library (a
-		// watcher starting its dump) and its caller may both need one.
-		prev := c.onSubscribe
-		c.onSubscribe = fn
-		if prev != nil {
-			c.onSubscribe = func() { prev(); fn() }
+		if fn != nil {
+			c.onSubscribe = append(c.onSubscribe, fn)
 		}
 	}
 }
@@ -279,7 +277,9 @@ func (p *Publisher[T]) Dropped() uint64 { return p.dropped.Load() }
 func (p *Publisher[T]) Observable(opts ...SubscribeOption) Observable[T] {
 	var cfg subConfig
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	return Create(func(ctx context.Context, o Observer[T]) error {
 		return p.subscribe(ctx, o, cfg)
@@ -344,8 +344,8 @@ func (p *Publisher[T]) subscribe(ctx context.Context, o Observer[T], cfg subConf
 	p.nsubs.Store(int64(len(p.subs)))
 	p.notifyLocked()
 	p.mu.Unlock()
-	if cfg.onSubscribe != nil {
-		cfg.onSubscribe()
+	for _, fn := range cfg.onSubscribe {
+		fn()
 	}
 	if s.inline {
 		return s.waitInline()
