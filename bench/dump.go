@@ -336,6 +336,11 @@ func runDump(env *runEnv, sz size) ([]*ScenarioResult, error) {
 		},
 		columns: dumpColumns,
 	}
+	res.Targets = []Target{
+		{What: "typed dump, wall time × raw floor", Impl: "nlrx-list", Metric: "ratio", Limit: 1.3},
+		{What: "typed dump, allocations per dump", Impl: "nlrx-list", Metric: mAllocs, Limit: 2000},
+		{What: "typed dump into a reused slice, wall × floor", Impl: "nlrx-append", Metric: "ratio", Limit: 1.3},
+	}
 	res.charts = []chartSpec{{file: "dump.svg", title: fmt.Sprintf("Route dump, %d routes: wall time ÷ floor (median, min–max)", sz.routes), metric: "ratio"}}
 	return []*ScenarioResult{res}, nil
 }

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/nlrx/nlrx/internal/userns"
 )
 
 // envChild selects a child role when the harness starts itself: "dump-raw"
@@ -90,7 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if os.Geteuid() != 0 && !inUserNS() {
 		// Namespaces need CAP_SYS_ADMIN: get it in a user namespace of our own.
-		code, err := reexecInUserNS()
+		code, err := userns.Reexec()
 		if err != nil {
 			fmt.Fprintf(stderr, "bench: cannot run: needs root, or unprivileged user namespaces (user.max_user_namespaces, kernel.unprivileged_userns_clone): %v\n", err)
 			return 1
@@ -123,6 +125,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		secs := time.Since(t0).Seconds()
 		env.progress.end()
 		for _, res := range results {
+			res.checkTargets()
 			if res.Seconds == 0 {
 				res.Seconds = secs / float64(len(results))
 			}

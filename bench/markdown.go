@@ -117,6 +117,7 @@ func writeMarkdown(w io.Writer, rep *Report, chartDir string, skipped []*scenari
 	for _, s := range skipped {
 		fmt.Fprintf(w, "- Scenario `%s` (%s) not run: not yet available (%s).\n", s.name, s.title, s.unavailable)
 	}
+	writeTargets(w, rep)
 	for _, s := range rep.Scenarios {
 		fmt.Fprintf(w, "\n## %s: %s\n\n", s.Name, s.Title)
 		if s.Error != "" {
@@ -165,4 +166,40 @@ func writeTable(w io.Writer, s *ScenarioResult) {
 		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cs, " | "))
 	}
+}
+
+// writeTargets summarises the design targets of every scenario that ran.
+func writeTargets(w io.Writer, rep *Report) {
+	var lines []string
+	for _, s := range rep.Scenarios {
+		for _, t := range s.Targets {
+			verdict := "**missed**"
+			switch {
+			case !t.Measured:
+				verdict = "not measured"
+			case t.Met:
+				verdict = "met"
+			}
+			op := "≤"
+			if t.AtLeast {
+				op = "≥"
+			}
+			got := fmtNum(t.Got, 2)
+			if t.Metric == "complete" {
+				got = fmtNum(100*t.Got, 0) + " % of runs"
+			}
+			lines = append(lines, fmt.Sprintf("| %s | %s | `%s` | %s %s | %s | %s |", s.Name, t.What, t.Impl, op, fmtTargetLimit(t), got, verdict))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n## Design targets (DESIGN.md)\n\n| scenario | target | row | limit | measured (median) | verdict |\n|---|---|---|---|---|---|\n%s\n", strings.Join(lines, "\n"))
+}
+
+func fmtTargetLimit(t Target) string {
+	if t.Metric == "complete" {
+		return fmtNum(100*t.Limit, 0) + " % of runs"
+	}
+	return fmtNum(t.Limit, 2)
 }

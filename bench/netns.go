@@ -2,24 +2,19 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 
+	"github.com/nlrx/nlrx/internal/userns"
 	"github.com/nlrx/nlrx/nl"
 )
 
-// envInUserNS marks the copy of the harness that runs inside the user and
-// network namespace it made for itself (not root on the host).
-const envInUserNS = "NLRX_BENCH_IN_USERNS"
-
-// inUserNS reports whether the harness runs in the user namespace it made,
-// where it is root but SO_RCVBUFFORCE is refused.
-func inUserNS() bool { return os.Getenv(envInUserNS) != "" }
+// inUserNS reports whether the harness runs in the user namespace it made
+// for itself, where it is root but SO_RCVBUFFORCE is refused.
+func inUserNS() bool { return userns.Inside() }
 
 // privilege names the mode the harness runs in, for the report.
 func privilege() string {
@@ -30,38 +25,6 @@ func privilege() string {
 		return "root"
 	}
 	return "unprivileged"
-}
-
-// reexecInUserNS runs this program again inside a new user and network
-// namespace in which it is root, and returns its exit code. The same as
-// internal/nstest does for test binaries (importing it would drag the
-// testing package and goleak into the harness for a dozen lines).
-func reexecInUserNS() (int, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return 0, err
-	}
-	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), envInUserNS+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:                 syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET,
-		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}},
-		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}},
-		GidMappingsEnableSetgroups: false,
-		Pdeathsig:                  syscall.SIGKILL,
-	}
-	if err := cmd.Start(); err != nil {
-		return 0, err
-	}
-	if err := cmd.Wait(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode(), nil
-		}
-		return 0, err
-	}
-	return 0, nil
 }
 
 // needTools fails with a message naming what is missing when the programs

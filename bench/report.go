@@ -31,6 +31,8 @@ type ScenarioResult struct {
 	Seconds float64  `json:"seconds"`
 	// Error is set when the scenario could not run at all.
 	Error string `json:"error,omitempty"`
+	// Targets are the design targets (DESIGN.md) this scenario checks.
+	Targets []Target `json:"targets,omitempty"`
 
 	columns []column
 	charts  []chartSpec
@@ -183,4 +185,43 @@ func buildRows(ss []*series, metrics []string, primary string, ratioMetrics []st
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// Target is one design target checked against a row: the row's metric
+// median (or its ratio to the floor, or the fraction of complete runs) must
+// be at most Limit, or at least Limit when AtLeast.
+type Target struct {
+	What    string  `json:"what"`
+	Impl    string  `json:"impl"`
+	Metric  string  `json:"metric"` // a metric name, "ratio", or "complete"
+	Limit   float64 `json:"limit"`
+	AtLeast bool    `json:"at_least,omitempty"`
+	Got     float64 `json:"got"`
+	Met     bool    `json:"met"`
+	// Measured is false when the row is missing or has no value.
+	Measured bool `json:"measured"`
+}
+
+// checkTargets fills in Got, Met and Measured from the scenario's rows.
+func (s *ScenarioResult) checkTargets() {
+	for i := range s.Targets {
+		t := &s.Targets[i]
+		for _, r := range s.Rows {
+			if r.Impl != t.Impl {
+				continue
+			}
+			switch t.Metric {
+			case "ratio":
+				t.Got, t.Measured = r.Ratio.Median, r.Ratio.Valid()
+			case "complete":
+				if r.Rounds > 0 {
+					t.Got, t.Measured = float64(r.Counts["complete"])/float64(r.Rounds), true
+				}
+			default:
+				st := r.Metrics[t.Metric]
+				t.Got, t.Measured = st.Median, st.Valid()
+			}
+		}
+		t.Met = t.Measured && ((t.AtLeast && t.Got >= t.Limit) || (!t.AtLeast && t.Got <= t.Limit))
+	}
 }

@@ -223,3 +223,28 @@ func TestSizeForAppliesQuickAndOverrides(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckTargetsComparesMediansRatiosAndCompleteRuns(t *testing.T) {
+	s := &ScenarioResult{
+		Rows: []*Row{
+			{Impl: "a", Ratio: Stat{Median: 1.2, N: 3}, Metrics: map[string]Stat{mAllocs: {Median: 3000, N: 3}}, Rounds: 4, Counts: map[string]int{"complete": 3}},
+		},
+		Targets: []Target{
+			{Impl: "a", Metric: "ratio", Limit: 1.3},
+			{Impl: "a", Metric: mAllocs, Limit: 2000},
+			{Impl: "a", Metric: "complete", Limit: 1, AtLeast: true},
+			{Impl: "missing", Metric: "ratio", Limit: 1},
+		},
+	}
+	s.checkTargets()
+	want := []struct {
+		got           float64
+		met, measured bool
+	}{{1.2, true, true}, {3000, false, true}, {0.75, false, true}, {0, false, false}}
+	for i, w := range want {
+		tg := s.Targets[i]
+		if tg.Got != w.got || tg.Met != w.met || tg.Measured != w.measured {
+			t.Errorf("target %d: got %v met %v measured %v; want %v %v %v", i, tg.Got, tg.Met, tg.Measured, w.got, w.met, w.measured)
+		}
+	}
+}

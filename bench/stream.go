@@ -176,7 +176,11 @@ func runStream(env *runEnv, sz size) ([]*ScenarioResult, error) {
 		},
 		Rows:    rows,
 		columns: streamColumns,
-		charts:  []chartSpec{{file: "stream.svg", title: fmt.Sprintf("Filter → Map → collect, %d items: ns/item ÷ plain loop", n), metric: "ratio"}},
+		Targets: []Target{
+			{What: "typed Filter → Map → collect, ns/item", Impl: "nlrx", Metric: mNsPerItem, Limit: 5},
+			{What: "rxgo bridge, batched, ns/item", Impl: "nlrx-torx-batched", Metric: mNsPerItem, Limit: 15},
+		},
+		charts: []chartSpec{{file: "stream.svg", title: fmt.Sprintf("Filter → Map → collect, %d items: ns/item ÷ plain loop", n), metric: "ratio"}},
 	}
 	return []*ScenarioResult{res}, nil
 }

@@ -152,6 +152,14 @@ func runWatch(env *runEnv, sz size) ([]*ScenarioResult, error) {
 		},
 		columns: watchColumns,
 	}
+	res.Targets = []Target{
+		{What: "every event delivered, default options", Impl: "nlrx-watcher", Metric: "complete", Limit: 1, AtLeast: true},
+		{What: "CPU µs per event", Impl: "nlrx-watcher", Metric: mCPUPerEvent, Limit: 4},
+		{What: "bytes allocated per event (~0)", Impl: "nlrx-watcher", Metric: mBytesPerEv, Limit: 64},
+		{What: "every event delivered (32 MiB buffer)", Impl: "nlrx-poller", Metric: "complete", Limit: 1, AtLeast: true},
+		{What: "CPU µs per event", Impl: "nlrx-poller", Metric: mCPUPerEvent, Limit: 4},
+		{What: "bytes allocated per event (~0)", Impl: "nlrx-poller", Metric: mBytesPerEv, Limit: 64},
+	}
 	res.charts = []chartSpec{
 		{file: "watch.svg", title: fmt.Sprintf("Route watch, %d events: CPU per event ÷ floor (median, min–max)", sz.routes), metric: "ratio"},
 		{file: "watch-delivered.svg", title: fmt.Sprintf("Route watch, %d events: events received, %% (median, min–max)", sz.routes), metric: mEvents, scale: 100 / float64(sz.routes), unit: "%", ref: 100},

@@ -62,7 +62,7 @@ var watchSubs = []watchSub{
 	{name: "nlrx-conn", api: "nl.DialRoute(WithGroups(RTNLGRP_IPV4_ROUTE), WithReadBuffer(32 MiB)), Receive loop", floor: "raw", rcvbuf: bigRcvbuf, open: openNlrxConnSub},
 	{name: "nlrx-conn-default", api: "the same without WithReadBuffer", floor: "raw", open: openNlrxConnSub},
 	{name: "vish-default", api: "vishvananda/netlink RouteSubscribeWithOptions, default options", floor: "raw", open: openVishSub, rcvbufText: "default → 208 KiB (not readable through the API)"},
-	{name: "vish-32M", api: "RouteSubscribeWithOptions, ReceiveBufferSize 32 MiB, ReceiveBufferForceSize", floor: "raw", rcvbuf: bigRcvbuf, open: openVishSub, rcvbufText: "32 MiB → 64 MiB as root (not readable through the API)"},
+	{name: "vish-32M", api: "RouteSubscribeWithOptions, ReceiveBufferSize 32 MiB, ReceiveBufferForceSize", floor: "raw", rcvbuf: bigRcvbuf, open: openVishSub, rcvbufText: "32 MiB, SO_RCVBUFFORCE as root (not readable through the API)"},
 	{name: "mdl-default", api: "mdlayher/netlink Dial + JoinGroup(RTNLGRP_IPV4_ROUTE), Receive loop, reads on after ENOBUFS", floor: "raw", open: openMdlSub},
 	{name: "mdl-32M", api: "the same with SetReadBuffer(32 MiB)", floor: "raw", rcvbuf: bigRcvbuf, open: openMdlSub},
 	{name: "ip-monitor", api: "ip monitor route (iproute2), a process; lines counted", floor: "raw", rcvbufText: "1 MiB (set by ip) → 2 MiB (strace in go-peers.md)"},
