@@ -293,6 +293,14 @@ func (e *AttributeEncoder) raw(t uint16, v []byte) {
 // Raw appends an attribute with a raw payload.
 func (e *AttributeEncoder) Raw(t uint16, v []byte) { e.raw(t, v) }
 
+// Append appends b as it is, padded to 4 bytes: for the fixed structure
+// that some nests carry before their attributes (VETH_INFO_PEER starts with
+// a struct ifinfomsg).
+func (e *AttributeEncoder) Append(b []byte) {
+	e.b = append(e.b, b...)
+	e.b = appendPad(e.b, len(b))
+}
+
 // Flag appends an attribute with an empty payload (NLA_FLAG).
 func (e *AttributeEncoder) Flag(t uint16) { e.header(t, 0) }
 
