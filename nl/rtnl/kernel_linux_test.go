@@ -138,12 +138,62 @@ func ipRouteLine(t *testing.T, j map[string]any, fam rtnl.Family) string {
 		str(j["pref"]), mtu, hops)
 }
 
+// quietVeth adds a veth pair a–b without IPv6 link-local addresses
+// (addrgenmode none) and sets both ends up. Link-local addresses, and the
+// local routes that follow their DAD, appear asynchronously after the
+// carrier comes up, and could slip in between a dump and ip's.
+func quietVeth(t *testing.T, ns *nstest.NS, a, b string) {
+	t.Helper()
+	ns.IP("link", "add", a, "type", "veth", "peer", "name", b)
+	for _, l := range []string{a, b} {
+		ns.IP("link", "set", l, "addrgenmode", "none")
+	}
+	for _, l := range []string{a, b} {
+		ns.IP("link", "set", l, "up")
+	}
+	settleLinks(t, ns)
+}
+
+// settleLinks waits until the operational state of every link agrees with
+// its flags: the kernel updates it asynchronously (linkwatch) after a link
+// or its carrier changes. It wakes on link notifications, and fails the
+// test after 10 seconds.
+func settleLinks(t *testing.T, ns *nstest.NS) {
+	t.Helper()
+	ctx := testCtx(t)
+	ev := ns.Dial(nl.WithGroups(rtnl.GroupLink))
+	req := ns.Dial()
+	if err := ev.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		links, err := rtnl.ListLinks(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var unsettled []string
+		for _, l := range links {
+			up, lower := l.Flags&rtnl.LinkUp != 0, l.Flags&rtnl.LinkLowerUp != 0
+			carrierUp := l.OperState == rtnl.OperUp || l.OperState == rtnl.OperUnknown
+			if up && lower != carrierUp || !up && l.OperState == rtnl.OperUp {
+				unsettled = append(unsettled, fmt.Sprintf("%s (flags %#x, %v)", l.Name, l.Flags, l.OperState))
+			}
+		}
+		if len(unsettled) == 0 {
+			return
+		}
+		if _, err := ev.Receive(); err != nil {
+			t.Fatalf("links did not settle: %v: %v", unsettled, err)
+		}
+	}
+}
+
 // bigTable fills ns with a little over 10,000 routes of many shapes: IPv4
 // and IPv6, device and gateway routes, several tables and types, multipath
 // (both families), an IPv4 route through an IPv6 gateway, metrics,
 // preferred sources and preferences. It returns the number of lines added.
 func bigTable(t *testing.T, ns *nstest.NS) int {
-	ns.Veth("v0", "v1")
+	quietVeth(t, ns, "v0", "v1")
 	for _, a := range [][]string{
 		{"10.0.0.1/24", "v0"}, {"10.0.1.1/24", "v1"}, {"2001:db8::1/64", "v0"}, {"2001:db8:1::1/64", "v1"},
 	} {
@@ -551,11 +601,12 @@ func TestForEachRouteStopsWhenTheCallbackFails(t *testing.T) {
 
 func TestLinksMatchIPLink(t *testing.T) {
 	ns := nstest.New(t)
-	ns.Veth("v0", "v1")
+	quietVeth(t, ns, "v0", "v1")
 	ns.IP("link", "add", "v2", "type", "veth", "peer", "name", "v3")
 	ns.IP("link", "add", "br0", "type", "bridge")
 	ns.IP("link", "set", "v2", "master", "br0", "mtu", "9000", "txqueuelen", "50", "group", "7")
 	ns.IP("link", "set", "v3", "address", "02:00:00:00:00:03", "up")
+	settleLinks(t, ns)
 	c := ns.Dial()
 	ctx := testCtx(t)
 	links, err := rtnl.ListLinks(ctx, c)
@@ -637,7 +688,7 @@ func linkFlags(f uint32) string {
 
 func TestAddressesMatchIPAddr(t *testing.T) {
 	ns := nstest.New(t)
-	ns.Veth("v0", "v1")
+	quietVeth(t, ns, "v0", "v1")
 	ns.IP("addr", "add", "10.0.0.1/24", "dev", "v0", "label", "v0:lab")
 	ns.IP("addr", "add", "10.0.0.2/24", "dev", "v0")
 	ns.IP("addr", "add", "10.0.9.1", "peer", "10.0.9.2/32", "dev", "v1")
@@ -706,7 +757,7 @@ func TestAddressesMatchIPAddr(t *testing.T) {
 
 func TestNeighborsMatchIPNeigh(t *testing.T) {
 	ns := nstest.New(t)
-	ns.Veth("v0", "v1")
+	quietVeth(t, ns, "v0", "v1")
 	ns.IP("addr", "add", "10.0.0.1/24", "dev", "v0")
 	ns.IP("neigh", "add", "10.0.0.7", "lladdr", "02:00:00:00:00:07", "dev", "v0")
 	ns.IP("neigh", "add", "10.0.0.8", "lladdr", "02:00:00:00:00:08", "dev", "v0", "nud", "stale")
