@@ -116,7 +116,8 @@ func (a *Address) decode(b []byte) error {
 // AppendBinary appends the payload of an address message to b
 // (encoding.BinaryAppender): IFA_LOCAL and IFA_ADDRESS (the peer if set,
 // else the local address again, as iproute2 sends them), and the attributes
-// of the other non-zero fields. A zero Family is taken from Prefix.
+// of the other non-zero fields. A zero Family is taken from Prefix. It
+// allocates only if b lacks capacity.
 func (a *Address) AppendBinary(b []byte) ([]byte, error) {
 	fam := a.Family
 	if fam == 0 {
@@ -155,7 +156,7 @@ func (a *Address) AppendBinary(b []byte) ([]byte, error) {
 		putAddr(e, ifaBroadcast, a.Broadcast)
 	}
 	if !a.Label.IsZero() {
-		e.String(ifaLabel, a.Label.String())
+		putName(e, ifaLabel, a.Label)
 	}
 	if a.Flags > 0xff {
 		e.Uint32(ifaFlags, a.Flags)
@@ -178,11 +179,12 @@ func (a *Address) AppendBinary(b []byte) ([]byte, error) {
 }
 
 // MarshalBinary returns the payload of an address message
-// (encoding.BinaryMarshaler).
+// (encoding.BinaryMarshaler). One allocation.
 func (a *Address) MarshalBinary() ([]byte, error) { return a.AppendBinary(make([]byte, 0, 64)) }
 
 // Message returns a as a request of type typ (TypeNewAddress,
-// TypeDelAddress) with the given header flags.
+// TypeDelAddress) with the given header flags. One allocation for the
+// payload.
 func (a *Address) Message(typ, flags uint16) (nl.Message, error) {
 	b, err := a.MarshalBinary()
 	return nl.Message{Header: nl.Header{Type: typ, Flags: flags}, Data: b}, err

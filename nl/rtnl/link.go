@@ -106,7 +106,8 @@ func hwAttr(d *nl.AttributeDecoder) HardwareAddr {
 // AppendBinary appends the payload of a link message (struct ifinfomsg and
 // the attributes of the non-zero fields) to b (encoding.BinaryAppender).
 // Kind goes in IFLA_LINKINFO; creating links that need IFLA_INFO_DATA (a
-// veth's peer, a VLAN id) is beyond this encoder.
+// veth's peer, a VLAN id) is beyond this encoder. It allocates only if b
+// lacks capacity.
 func (l *Link) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, 0, 0)
 	b = binary.NativeEndian.AppendUint16(b, l.Type)
@@ -115,7 +116,7 @@ func (l *Link) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.NativeEndian.AppendUint32(b, l.Change)
 	e := nl.NewAttributeEncoder(b)
 	if !l.Name.IsZero() {
-		e.String(iflaIfname, l.Name.String())
+		putName(e, iflaIfname, l.Name)
 	}
 	if l.MTU != 0 {
 		e.Uint32(iflaMTU, l.MTU)
@@ -143,17 +144,19 @@ func (l *Link) AppendBinary(b []byte) ([]byte, error) {
 	}
 	if !l.Kind.IsZero() {
 		m := e.BeginNested(iflaLinkInfo)
-		e.String(iflaInfoKind, l.Kind.String())
+		putName(e, iflaInfoKind, l.Kind)
 		e.EndNested(m)
 	}
 	return e.Bytes()
 }
 
-// MarshalBinary returns the payload of a link message (encoding.BinaryMarshaler).
+// MarshalBinary returns the payload of a link message
+// (encoding.BinaryMarshaler). One allocation.
 func (l *Link) MarshalBinary() ([]byte, error) { return l.AppendBinary(make([]byte, 0, 64)) }
 
 // Message returns l as a request of type typ (TypeNewLink, TypeSetLink,
-// TypeDelLink, TypeGetLink) with the given header flags.
+// TypeDelLink, TypeGetLink) with the given header flags. One allocation for
+// the payload.
 func (l *Link) Message(typ, flags uint16) (nl.Message, error) {
 	b, err := l.MarshalBinary()
 	return nl.Message{Header: nl.Header{Type: typ, Flags: flags}, Data: b}, err

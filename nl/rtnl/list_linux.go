@@ -35,7 +35,8 @@ func (f RouteFilter) Request() nl.Message {
 	return nl.Message{Header: nl.Header{Type: TypeGetRoute, Flags: nl.FlagRequest | nl.FlagDump}, Data: b}
 }
 
-// Match reports whether r passes the filter.
+// Match reports whether r passes the filter (for a multipath route, OIF
+// matches any hop). It does not allocate.
 func (f RouteFilter) Match(r *Route) bool {
 	return (f.Family == FamilyAll || f.Family == r.Family) &&
 		(f.Table == TableUnspec || f.Table == r.Table) &&
@@ -123,7 +124,8 @@ func AppendRoutes(ctx context.Context, c *nl.Conn, dst []Route, f RouteFilter) (
 }
 
 // ListRoutes returns the routes that pass f. It is AppendRoutes(ctx, c,
-// nil, f).
+// nil, f): the slice grows as the dump arrives (256 bytes per route); reuse
+// it through AppendRoutes to dump again without allocating.
 func ListRoutes(ctx context.Context, c *nl.Conn, f RouteFilter) ([]Route, error) {
 	return AppendRoutes(ctx, c, nil, f)
 }
@@ -187,7 +189,8 @@ func ForEachLink(ctx context.Context, c *nl.Conn, fn func(l *Link) error) error 
 	return dumpErr("dump links", err, decErr)
 }
 
-// ListLinks returns every link, in the kernel's order (by index).
+// ListLinks returns every link, in the kernel's order (by index). It
+// allocates the slice (136 bytes per link).
 func ListLinks(ctx context.Context, c *nl.Conn) ([]Link, error) {
 	var out []Link
 	err := ForEachLink(ctx, c, func(l *Link) error {
@@ -198,13 +201,14 @@ func ListLinks(ctx context.Context, c *nl.Conn) ([]Link, error) {
 }
 
 // LinkByIndex asks the kernel for one link (RTM_GETLINK). A missing link
-// gives an error matching unix.ENODEV.
+// gives an error matching unix.ENODEV. One request and its reply.
 func LinkByIndex(ctx context.Context, c *nl.Conn, index uint32) (Link, error) {
 	return getLink(ctx, c, &Link{Index: index}, fmt.Sprintf("index %d", index))
 }
 
 // LinkByName asks the kernel for the link named name (RTM_GETLINK with
-// IFLA_IFNAME). A missing link gives an error matching unix.ENODEV.
+// IFLA_IFNAME). A missing link gives an error matching unix.ENODEV. One
+// request and its reply.
 func LinkByName(ctx context.Context, c *nl.Conn, name string) (Link, error) {
 	if len(name) >= NameLen {
 		return Link{}, fmt.Errorf("rtnl: get link %q: name longer than %d bytes", name, NameLen-1)
@@ -238,7 +242,8 @@ type AddressFilter struct {
 	Index  uint32 // interface index; 0 for every interface
 }
 
-// Request returns the RTM_GETADDR dump request for the filter.
+// Request returns the RTM_GETADDR dump request for the filter (the device in
+// ifa_index). One allocation.
 func (f AddressFilter) Request() nl.Message {
 	b := make([]byte, sizeofIfaddrmsg)
 	b[0] = byte(f.Family)
@@ -271,7 +276,7 @@ func ForEachAddress(ctx context.Context, c *nl.Conn, f AddressFilter, fn func(a 
 	return dumpErr("dump addresses", err, decErr)
 }
 
-// ListAddresses returns the addresses that pass f.
+// ListAddresses returns the addresses that pass f. It allocates the slice.
 func ListAddresses(ctx context.Context, c *nl.Conn, f AddressFilter) ([]Address, error) {
 	var out []Address
 	err := ForEachAddress(ctx, c, f, func(a *Address) error {
@@ -289,7 +294,8 @@ type NeighborFilter struct {
 }
 
 // Request returns the RTM_GETNEIGH dump request for the filter (the device
-// goes in NDA_IFINDEX: strict checking rejects a non-zero ndm_ifindex).
+// goes in NDA_IFINDEX: strict checking rejects a non-zero ndm_ifindex). One
+// allocation.
 func (f NeighborFilter) Request() nl.Message {
 	b := make([]byte, sizeofNdmsg, sizeofNdmsg+8)
 	b[0] = byte(f.Family)
@@ -326,7 +332,8 @@ func ForEachNeighbor(ctx context.Context, c *nl.Conn, f NeighborFilter, fn func(
 	return dumpErr("dump neighbours", err, decErr)
 }
 
-// ListNeighbors returns the neighbour entries that pass f.
+// ListNeighbors returns the neighbour entries that pass f. It allocates the
+// slice.
 func ListNeighbors(ctx context.Context, c *nl.Conn, f NeighborFilter) ([]Neighbor, error) {
 	var out []Neighbor
 	err := ForEachNeighbor(ctx, c, f, func(n *Neighbor) error {

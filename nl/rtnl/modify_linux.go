@@ -88,7 +88,8 @@ func AddRoute(ctx context.Context, c *nl.Conn, r Route) error {
 }
 
 // ReplaceRoute adds r or replaces the route with the same key
-// (NLM_F_CREATE|NLM_F_REPLACE), with the defaults of AddRoute.
+// (NLM_F_CREATE|NLM_F_REPLACE), with the defaults of AddRoute. One request
+// and its ACK.
 func ReplaceRoute(ctx context.Context, c *nl.Conn, r Route) error {
 	r = routeRequest(r)
 	m, err := r.Message(TypeNewRoute, nl.FlagRequest|nl.FlagCreate|nl.FlagReplace)
@@ -98,7 +99,8 @@ func ReplaceRoute(ctx context.Context, c *nl.Conn, r Route) error {
 // DeleteRoute deletes the first route that matches r (RTM_DELROUTE). The
 // kernel compares only the fields that are set (a zero Scope matches any
 // scope), so a Route from a dump, or one with just Dst and Table, will do.
-// A missing route fails with an error matching unix.ESRCH.
+// A missing route fails with an error matching unix.ESRCH. One request and
+// its ACK.
 func DeleteRoute(ctx context.Context, c *nl.Conn, r Route) error {
 	r = routeDelete(r)
 	m, err := r.Message(TypeDelRoute, nl.FlagRequest)
@@ -107,7 +109,7 @@ func DeleteRoute(ctx context.Context, c *nl.Conn, r Route) error {
 
 // AddAddress adds a to its interface (RTM_NEWADDR with
 // NLM_F_CREATE|NLM_F_EXCL). An address already present fails with an error
-// matching unix.EEXIST.
+// matching unix.EEXIST. One request and its ACK.
 func AddAddress(ctx context.Context, c *nl.Conn, a Address) error {
 	m, err := a.Message(TypeNewAddress, nl.FlagRequest|nl.FlagCreate|nl.FlagExcl)
 	return execute(ctx, c, m, err, fmt.Sprintf("add address %v to link %d", a.Prefix, a.Index))
@@ -115,7 +117,7 @@ func AddAddress(ctx context.Context, c *nl.Conn, a Address) error {
 
 // DeleteAddress removes a from its interface (RTM_DELADDR); Prefix and
 // Index identify it. A missing address fails with an error matching
-// unix.EADDRNOTAVAIL.
+// unix.EADDRNOTAVAIL. One request and its ACK.
 func DeleteAddress(ctx context.Context, c *nl.Conn, a Address) error {
 	a.Created, a.Updated, a.PreferredLifetime, a.ValidLifetime = 0, 0, 0, 0
 	m, err := a.Message(TypeDelAddress, nl.FlagRequest)
@@ -123,12 +125,13 @@ func DeleteAddress(ctx context.Context, c *nl.Conn, a Address) error {
 }
 
 // SetLinkUp sets IFF_UP on the link with the given index (RTM_NEWLINK with
-// ifi_change = IFF_UP), like `ip link set DEV up`.
+// ifi_change = IFF_UP), like `ip link set DEV up`. One request and its ACK.
 func SetLinkUp(ctx context.Context, c *nl.Conn, index uint32) error {
 	return setLinkFlags(ctx, c, index, LinkUp, LinkUp, "up")
 }
 
-// SetLinkDown clears IFF_UP on the link with the given index.
+// SetLinkDown clears IFF_UP on the link with the given index. One request
+// and its ACK.
 func SetLinkDown(ctx context.Context, c *nl.Conn, index uint32) error {
 	return setLinkFlags(ctx, c, index, 0, LinkUp, "down")
 }
@@ -143,15 +146,17 @@ func setLinkFlags(ctx context.Context, c *nl.Conn, index, flags, change uint32, 
 // ReplaceRoutes, DeleteRoutes). It wraps the *nl.Error, so errors.Is(err,
 // unix.EEXIST) works on it and on the joined error the batch returns.
 type RouteError struct {
-	Index int // position of the route in the slice given
-	Dst   string
-	Err   error // the kernel's *nl.Error
+	Index int    // position of the route in the slice given
+	Dst   string // the route's destination, as text
+	Err   error  // the kernel's *nl.Error
 }
 
+// Error says which route failed and why.
 func (e *RouteError) Error() string {
 	return fmt.Sprintf("route %d (%s): %v", e.Index, e.Dst, e.Err)
 }
 
+// Unwrap returns the kernel's error.
 func (e *RouteError) Unwrap() error { return e.Err }
 
 // Batch sizing: each request asks for an ACK, and all the ACKs of a batch

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+
+	"github.com/nlrx/nlrx/nl"
 )
 
 // NameLen is the room a Name has: IFNAMSIZ, the kernel's limit for interface
@@ -22,7 +24,8 @@ type Name struct {
 	b [NameLen]byte
 }
 
-// MakeName returns s as a Name, cut to NameLen bytes.
+// MakeName returns s as a Name, cut to NameLen bytes (and at a NUL). It does
+// not allocate.
 func MakeName(s string) Name {
 	var n Name
 	copy(n.b[:], s)
@@ -76,6 +79,13 @@ func (n *Name) UnmarshalText(text []byte) error {
 	return nil
 }
 
+// putName appends a NUL-terminated name attribute without allocating.
+func putName(e *nl.AttributeEncoder, t uint16, n Name) {
+	var b [NameLen + 1]byte
+	l := copy(b[:], n.b[:n.Len()])
+	e.Raw(t, b[:l+1])
+}
+
 // MaxHardwareAddrLen is the longest link-layer address the kernel handles
 // (MAX_ADDR_LEN).
 const MaxHardwareAddrLen = 32
@@ -103,7 +113,7 @@ func HardwareAddrFrom(b []byte) (HardwareAddr, error) {
 }
 
 // ParseHardwareAddr parses an address in any form net.ParseMAC accepts
-// ("02:00:5e:10:00:01", "0200.5e10.0001", …).
+// ("02:00:5e:10:00:01", "0200.5e10.0001", …: 6, 8 or 20 bytes).
 func ParseHardwareAddr(s string) (HardwareAddr, error) {
 	hw, err := net.ParseMAC(s)
 	if err != nil {
@@ -126,7 +136,8 @@ func (a *HardwareAddr) Bytes() []byte { return a.b[:a.n] }
 func (a HardwareAddr) Net() net.HardwareAddr { return append(net.HardwareAddr(nil), a.b[:a.n]...) }
 
 // String returns the address as lower-case hexadecimal bytes separated by
-// colons, as net.HardwareAddr and iproute2 print it, or "" when empty.
+// colons, as net.HardwareAddr and iproute2 print it, or "" when empty. It
+// allocates the string.
 func (a HardwareAddr) String() string {
 	b, _ := a.AppendText(make([]byte, 0, 3*int(a.n)))
 	return string(b)

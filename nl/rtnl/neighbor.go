@@ -82,7 +82,8 @@ func (n *Neighbor) decode(b []byte) error {
 }
 
 // AppendBinary appends the payload of a neighbour message to b
-// (encoding.BinaryAppender). A zero Family is taken from Dst.
+// (encoding.BinaryAppender). A zero Family is taken from Dst. It allocates
+// only if b lacks capacity.
 func (n *Neighbor) AppendBinary(b []byte) ([]byte, error) {
 	fam := n.Family
 	if fam == 0 {
@@ -115,11 +116,12 @@ func (n *Neighbor) AppendBinary(b []byte) ([]byte, error) {
 }
 
 // MarshalBinary returns the payload of a neighbour message
-// (encoding.BinaryMarshaler).
+// (encoding.BinaryMarshaler). One allocation.
 func (n *Neighbor) MarshalBinary() ([]byte, error) { return n.AppendBinary(make([]byte, 0, 48)) }
 
 // Message returns n as a request of type typ (TypeNewNeighbor,
-// TypeDelNeighbor) with the given header flags.
+// TypeDelNeighbor) with the given header flags. One allocation for the
+// payload.
 func (n *Neighbor) Message(typ, flags uint16) (nl.Message, error) {
 	b, err := n.MarshalBinary()
 	return nl.Message{Header: nl.Header{Type: typ, Flags: flags}, Data: b}, err

@@ -600,7 +600,8 @@ func putMultipath(e *nl.AttributeEncoder, hops []NextHop, fam Family) error {
 	return nil
 }
 
-// MarshalBinary returns the payload of a route message (encoding.BinaryMarshaler).
+// MarshalBinary returns the payload of a route message
+// (encoding.BinaryMarshaler). One allocation.
 func (r *Route) MarshalBinary() ([]byte, error) { return r.AppendBinary(make([]byte, 0, 128)) }
 
 // Message returns r as a request of type typ (TypeNewRoute, TypeDelRoute,
@@ -613,13 +614,14 @@ func (r *Route) Message(typ, flags uint16) (nl.Message, error) {
 }
 
 // String formats the route as `ip route show` does, with interface indexes
-// ("dev if3") in place of names.
+// ("dev if3") in place of names. It allocates the string.
 func (r *Route) String() string {
 	return string(r.AppendText(nil, nil))
 }
 
 // AppendText appends the String form of r to b. ifName, if not nil, names
-// an interface index (returning "" for an unknown one).
+// an interface index (returning "" for an unknown one). It allocates only
+// if b lacks capacity.
 func (r *Route) AppendText(b []byte, ifName func(index uint32) string) []byte {
 	dev := func(b []byte, i uint32) []byte {
 		b = append(b, " dev "...)
