@@ -1,0 +1,171 @@
+//go:build linux
+
+// Command rxpipeline composes a route watcher's events with rxgo operators,
+// through the nlrx rxgo bridge (stream/rx): typed filtering happens in nlrx,
+// on the poller's goroutine, and only what rxgo needs crosses into it.
+//
+//	rxpipeline [-routes N]
+//
+// It makes a private network namespace, watches its routes, adds N routes
+// (5,000 by default) with prefix lengths /24 to /32 and deletes half of
+// them, while an rxgo pipeline counts the live additions per prefix length
+// and the deletions, in windows of 1,000 events. As a normal user it re-runs
+// itself inside a new user and network namespace.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/nlrx/nlrx/internal/userns"
+	"github.com/nlrx/nlrx/nl"
+	"github.com/nlrx/nlrx/nl/rtnl"
+	"github.com/nlrx/nlrx/operators"
+	"github.com/nlrx/nlrx/stream/rx"
+	"github.com/nlrx/nlrx/stream/watch"
+	"github.com/reactivex/rxgo/v2"
+)
+
+func main() {
+	routes := flag.Int("routes", 5000, "routes to add (half are deleted again)")
+	flag.Parse()
+	if err := run(*routes); err != nil {
+		fmt.Fprintln(os.Stderr, "rxpipeline:", err)
+		os.Exit(1)
+	}
+}
+
+// change is what crosses into rxgo: small, no pointers into nlrx buffers.
+type change struct {
+	kind watch.Kind
+	bits int
+}
+
+func run(n int) error {
+	if n < 2 || n > 60000 {
+		return errors.New("-routes: want 2 to 60,000")
+	}
+	if os.Geteuid() != 0 && !userns.Inside() {
+		code, err := userns.Reexec()
+		if err != nil {
+			return fmt.Errorf("needs root or unprivileged user namespaces: %w", err)
+		}
+		os.Exit(code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	ns, err := nl.NewNetNS()
+	if err != nil {
+		return fmt.Errorf("make a network namespace: %w", err)
+	}
+	defer ns.Close()
+	c, err := nl.DialRoute(nl.WithNetNS(ns.Path()), nl.WithReadBuffer(4<<20))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := rtnl.AddVeth(ctx, c, "v0", "v1"); err != nil {
+		return err
+	}
+	v0, err := rtnl.LinkByName(ctx, c, "v0")
+	if err != nil {
+		return err
+	}
+	if err := rtnl.SetLinkUp(ctx, c, v0.Index); err != nil {
+		return err
+	}
+
+	w, err := watch.Routes(watch.WithNetNS(ns.Path()), watch.WithFamily(uint8(rtnl.FamilyInet)))
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+
+	// nlrx side: keep live additions and deletions, reduced to a small value.
+	changes := operators.Map(
+		operators.Filter(w.Events(), func(e watch.Event[rtnl.Route]) bool {
+			return !e.Synthetic && (e.Kind == watch.Added || e.Kind == watch.Deleted)
+		}),
+		func(e watch.Event[rtnl.Route]) change { return change{e.Kind, e.Value.Dst.Bits()} })
+
+	// rxgo side: batches of changes in, windows of 1,000 counted out.
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	windows := rx.ToRxBatched(pctx, changes).
+		FlatMap(func(i rxgo.Item) rxgo.Observable {
+			if i.E != nil {
+				return rxgo.Thrown(i.E)
+			}
+			items := make([]any, 0, len(i.V.([]change)))
+			for _, ch := range i.V.([]change) {
+				items = append(items, ch)
+			}
+			return rxgo.Just(items...)()
+		}).
+		BufferWithCount(1000).
+		Map(func(_ context.Context, v any) (any, error) {
+			var added [33]int
+			deleted := 0
+			for _, x := range v.([]any) {
+				ch := x.(change)
+				if ch.kind == watch.Deleted {
+					deleted++
+				} else {
+					added[ch.bits]++
+				}
+			}
+			return fmt.Sprintf("added /24:%d /28:%d /32:%d  deleted:%d", added[24], added[28], added[32], deleted), nil
+		})
+
+	expected := n + n/2
+	results := windows.Observe(rxgo.WithContext(pctx))
+	if err := w.WaitReady(ctx); err != nil {
+		return err
+	}
+
+	rs := make([]rtnl.Route, n)
+	for i := range rs {
+		bits := []int{24, 28, 32}[i%3]
+		a := netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 0})
+		if bits == 32 {
+			a = netip.AddrFrom4([4]byte{10, 200, byte(i >> 8), byte(i)})
+		} else if bits == 28 {
+			a = netip.AddrFrom4([4]byte{10, 100 + byte(i>>12), byte(i >> 4), byte(i << 4)})
+		}
+		rs[i] = rtnl.Route{Dst: netip.PrefixFrom(a, bits).Masked(), OIF: v0.Index, Scope: rtnl.ScopeLink, Table: rtnl.TableMain}
+	}
+	go func() {
+		if err := rtnl.AddRoutes(ctx, c, rs); err != nil {
+			fmt.Fprintln(os.Stderr, "add:", err)
+			stop()
+			return
+		}
+		if err := rtnl.DeleteRoutes(ctx, c, rs[:n/2]); err != nil {
+			fmt.Fprintln(os.Stderr, "delete:", err)
+			stop()
+		}
+	}()
+
+	seen := 0
+	for item := range results {
+		if item.E != nil {
+			return item.E
+		}
+		fmt.Println(item.V)
+		if seen += 1000; seen >= expected-expected%1000 {
+			break
+		}
+	}
+	stop() // ends the bridge and rxgo's goroutines
+	if seen < expected-expected%1000 {
+		return fmt.Errorf("saw %d of %d changes", seen, expected)
+	}
+	fmt.Printf("OK: %d changes counted through rxgo, in %d windows\n", seen, seen/1000)
+	return nil
+}
