@@ -18,7 +18,7 @@ import (
 // or IPv6 route does not allocate; a multipath route allocates its
 // Multipath slice (one allocation per route).
 type Route struct {
-	Family   Family    // rtm_family: FamilyInet or FamilyInet6 (others decode without addresses)
+	Family   Family    // rtm_family: FamilyInet, FamilyInet6 (or FamilyIPMR, FamilyIP6MR; MPLS and other families decode without addresses)
 	Type     RouteType // rtm_type; AddRoute sends RouteUnicast for the zero value
 	Protocol Protocol  // rtm_protocol
 	Scope    Scope     // rtm_scope
