@@ -34,12 +34,15 @@ func init() {
 type dumpEnv struct {
 	ns     *benchNS
 	routes int
-	raw    *rawSocket
-	nlrx   *nl.Conn
-	mdl    *mdl.Conn
-	jsi    *jsi.Conn
-	vish   *vish.Handle
-	vishNS netns.NsHandle
+	// ipLines is what `ip route show` printed, counted once before the
+	// rounds (the timed runs write to /dev/null).
+	ipLines int
+	raw     *rawSocket
+	nlrx    *nl.Conn
+	mdl     *mdl.Conn
+	jsi     *jsi.Conn
+	vish    *vish.Handle
+	vishNS  netns.NsHandle
 	// decoded is the raw-decode floor's output, reused across rounds.
 	decoded []rawRoute
 	// extra are implementations added from other files (rtnl, poller …)
@@ -249,7 +252,7 @@ func (e *dumpEnv) procImpl(name, api, floor string) impl {
 			}
 			smp[mItems] = float64(n)
 		} else {
-			smp[mItems] = float64(e.routes) // counted once, untimed, in runDump
+			smp[mItems] = float64(e.ipLines)
 		}
 		return smp, nil
 	}}
@@ -302,8 +305,9 @@ func runDump(env *runEnv, sz size) ([]*ScenarioResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n := bytes.Count([]byte(out), []byte("\n")); n < sz.routes {
-		return nil, fmt.Errorf("ip route show lists %d routes, fewer than the %d added", n, sz.routes)
+	ipLines := bytes.Count([]byte(out), []byte("\n"))
+	if ipLines < sz.routes {
+		return nil, fmt.Errorf("ip route show lists %d routes, fewer than the %d added", ipLines, sz.routes)
 	}
 
 	e, err := openDumpEnv(ns, sz.routes)
@@ -311,6 +315,7 @@ func runDump(env *runEnv, sz size) ([]*ScenarioResult, error) {
 		return nil, err
 	}
 	defer e.close()
+	e.ipLines = ipLines
 	ims, err := e.impls()
 	if err != nil {
 		return nil, err
