@@ -45,7 +45,7 @@ var benchRoutes = func() []route {
 	return rs
 }()
 
-func keep(r route) bool        { return r.Type == 24 }
+func keep(r route) bool      { return r.Type == 24 }
 func keyOf(r route) routeKey { return routeKey{Dst: r.Dst, Len: r.DstLen, Table: r.Table} }
 
 func perItem(b *testing.B) {

@@ -36,19 +36,12 @@ func ToRx[T any](ctx context.Context, src stream.Observable[T], opts ...rxgo.Opt
 	return rxgo.Defer([]rxgo.Producer{func(rctx context.Context, next chan<- rxgo.Item) {
 		sctx, cancel := bind(ctx, rctx)
 		defer cancel()
-		send := func(it rxgo.Item) error {
-			select {
-			case next <- it:
-				return nil
-			case <-sctx.Done():
-				return sctx.Err()
-			}
-		}
+		send := func(it rxgo.Item) error { return sendItem(sctx, rctx, next, it) }
 		err := src.Subscribe(sctx, stream.ObserverFuncs[T]{
 			OnNext: func(v T) error { return send(rxgo.Of(v)) },
 			OnGap:  func(g stream.Gap) error { return send(rxgo.Error(g)) },
 		})
-		if err != nil && sctx.Err() == nil {
+		if err != nil && sctx.Err() == nil && (rctx == nil || rctx.Err() == nil) {
 			send(rxgo.Error(err))
 		}
 	}}, opts...)
@@ -65,12 +58,12 @@ func ToRxBatched[T any](ctx context.Context, src stream.Observable[T], opts ...r
 	return rxgo.Defer([]rxgo.Producer{func(rctx context.Context, next chan<- rxgo.Item) {
 		sctx, cancel := bind(ctx, rctx)
 		defer cancel()
-		b := &batcher[T]{ctx: sctx, next: next}
+		b := &batcher[T]{ctx: sctx, rctx: rctx, next: next}
 		err := src.Subscribe(sctx, b)
-		if err == nil {
-			err = b.flush()
+		if ferr := b.flush(); err == nil { // the items gathered come before the end
+			err = ferr
 		}
-		if err != nil && sctx.Err() == nil {
+		if err != nil && sctx.Err() == nil && (rctx == nil || rctx.Err() == nil) {
 			b.send(rxgo.Error(err))
 		}
 	}}, opts...)
@@ -91,16 +84,31 @@ func bind(ctx, rctx context.Context) (context.Context, context.CancelFunc) {
 
 type batcher[T any] struct {
 	ctx     context.Context
+	rctx    context.Context
 	next    chan<- rxgo.Item
 	pending []T
 }
 
-func (b *batcher[T]) send(it rxgo.Item) error {
+func (b *batcher[T]) send(it rxgo.Item) error { return sendItem(b.ctx, b.rctx, b.next, it) }
+
+// sendItem sends it to rxgo unless ctx or rxgo's context rctx is done. It
+// looks at rctx itself rather than waiting for bind to propagate it, so
+// that nothing more is sent once rxgo's consumer has cancelled.
+func sendItem(ctx, rctx context.Context, next chan<- rxgo.Item, it rxgo.Item) error {
+	var rdone <-chan struct{}
+	if rctx != nil {
+		rdone = rctx.Done()
+		if err := rctx.Err(); err != nil {
+			return err
+		}
+	}
 	select {
-	case b.next <- it:
+	case next <- it:
 		return nil
-	case <-b.ctx.Done():
-		return b.ctx.Err()
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-rdone:
+		return rctx.Err()
 	}
 }
 
@@ -120,6 +128,14 @@ func (b *batcher[T]) Next(v T) error {
 	b.pending = append(b.pending, v)
 	if len(b.pending) == cap(b.pending) {
 		return b.flush()
+	}
+	if err := b.ctx.Err(); err != nil {
+		return err
+	}
+	if b.rctx != nil {
+		if err := b.rctx.Err(); err != nil {
+			return err
+		}
 	}
 	select {
 	case b.next <- rxgo.Of(b.pending):

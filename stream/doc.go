@@ -1,0 +1,70 @@
+// Package stream is nlrx's typed, push-based stream core: Observable[T],
+// its sources (slices, channels, iterators, functions, netlink requests and
+// multicast groups, the poller), its sinks (Collect, ForEach, channels,
+// iterators) and Publisher, the hot source with a backpressure policy per
+// subscriber. The operators package builds on it; package stream/rx bridges
+// to rxgo.
+//
+// # Model
+//
+// An Observable is run by Subscribe(ctx, observer), which blocks until the
+// stream ends and returns its result exactly once: nil when it completed,
+// the stream's error, the error the Observer returned, or ctx's error. An
+// Observer receives, one call at a time and in order, items (Next), batches
+// of items (NextBatch: a whole datagram's messages in one call) and gaps
+// (Gap: an in-band marker that items were lost, such as a kernel overrun or
+// a full subscriber queue). Errors travel in band too: they end the stream
+// after the items before them. An Observer stops a stream early by
+// returning an error, ErrStop to end it without failure; nothing reaches
+// an Observer after its Subscribe has returned.
+//
+// The hot path is synchronous. Sources call their Observer directly and
+// operators that need no concurrency (Filter, Map, Take, TakeUntilDone …)
+// run inline on the goroutine that delivers the items, allocate nothing per
+// item and start no goroutine. Stopping early is a returned error, so it
+// costs nothing and leaks nothing. Goroutines exist only where concurrency
+// is the point (Merge, time-based operators, buffered subscriptions, Share,
+// the reader goroutine of Listen), each with its backpressure policy stated,
+// and each stopped and joined before the Subscribe that started it returns.
+//
+// Cancellation: sources check ctx at least once per batch (per item for
+// per-item sources), so once ctx is done at most the batch in progress is
+// delivered and Subscribe returns ctx.Err().
+//
+// # Ownership
+//
+// The slice given to NextBatch is the caller's and valid only during the
+// call. Items themselves are values, but an item may refer to memory that
+// its source reuses: the Data of an nl.Message from FromExecute or from the
+// poller aliases a receive buffer that is valid only during the call.
+// Decode such items in the Observer, or copy them (CloneMessage,
+// CopyMessages) to keep them. Sinks that keep items (Collect, ToChan, a
+// buffered subscription) keep them as received.
+//
+// # Hot sources and backpressure
+//
+// A Publisher is fed by a producer (PushBatch from a poller's handler, say)
+// and delivers to each subscriber according to the policy the subscriber
+// chose with WithBuffer:
+//
+//   - inline (the default, WithBuffer(0, Block)): the subscriber's Observer
+//     runs on the producer's goroutine, seeing the producer's items without
+//     a copy; the producer waits for it.
+//   - Block with a queue: the producer waits when the queue is full.
+//   - DropNewest / DropOldest: the queue drops items, counts them and puts a
+//     Gap where they were, so the consumer knows to resynchronise.
+//   - Fail: the subscription fails with ErrOverflow once the queue overflows.
+//
+// Queued subscribers run their Observer on their own (the subscribing)
+// goroutine and receive copies made by the Publisher's copy function
+// (WithCopy(CopyMessages) for messages that alias the producer's buffers).
+//
+// # Netlink
+//
+// FromExecute turns a request into a cold Observable of its replies
+// (conn.ExecuteFunc underneath: no copy). FromReceive and Listen read a
+// socket joined to multicast groups, turning overruns (ENOBUFS) and
+// truncated datagrams into gaps instead of ending the stream.
+// PollerHandler feeds a Publisher from the poller. These parts are in files
+// of their own with linux build tags; the rest compiles everywhere.
+package stream
