@@ -20,7 +20,7 @@ import (
 // nl.WithoutStrictCheck.
 type RouteFilter struct {
 	Family   Family    // FamilyAll, FamilyInet or FamilyInet6
-	Table    uint32    // TableUnspec for every table
+	Table    uint32    // TableUnspec for every table; with a Family set, a missing table fails with ENOENT
 	OIF      uint32    // output interface; 0 for any (the kernel fails with ENODEV for a missing one)
 	Protocol Protocol  // ProtoUnspec for any
 	Type     RouteType // RouteUnspec for any
