@@ -284,28 +284,25 @@ func runDemo(ctx context.Context, n int) error {
 // VETH_INFO_PEER { struct ifinfomsg, IFLA_IFNAME peer } } }.
 func addVeth(ctx context.Context, c *nl.Conn, name, peer string) (rtnl.Link, error) {
 	const (
-		iflaIfname   = 3  // IFLA_IFNAME
 		iflaLinkinfo = 18 // IFLA_LINKINFO
 		infoKind     = 1  // IFLA_INFO_KIND
 		infoData     = 2  // IFLA_INFO_DATA
 		vethPeer     = 1  // VETH_INFO_PEER
 	)
 	l := rtnl.Link{Name: rtnl.MakeName(name)}
-	b, err := l.MarshalBinary()
+	b, err := l.MarshalBinary() // struct ifinfomsg, then IFLA_IFNAME
+	if err != nil {
+		return l, err
+	}
+	p := rtnl.Link{Name: rtnl.MakeName(peer)}
+	pb, err := p.MarshalBinary() // the peer's, which VETH_INFO_PEER carries as is
 	if err != nil {
 		return l, err
 	}
 	e := nl.NewAttributeEncoder(b)
 	e.Nested(iflaLinkinfo, func(e *nl.AttributeEncoder) {
 		e.String(infoKind, "veth")
-		e.Nested(infoData, func(e *nl.AttributeEncoder) {
-			e.Nested(vethPeer, func(e *nl.AttributeEncoder) {
-				p := rtnl.Link{Name: rtnl.MakeName(peer)}
-				pb, _ := p.MarshalBinary() // struct ifinfomsg, then IFLA_IFNAME
-				b, _ := e.Bytes()
-				*e = *nl.NewAttributeEncoder(append(b, pb...))
-			})
-		})
+		e.Nested(infoData, func(e *nl.AttributeEncoder) { e.Raw(vethPeer, pb) })
 	})
 	if b, err = e.Bytes(); err != nil {
 		return l, err
