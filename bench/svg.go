@@ -36,14 +36,20 @@ func chartBars(s *ScenarioResult, c chartSpec) []bar {
 		scale = 1
 	}
 	var bs []bar
+	lastFloor := ""
 	for _, r := range s.Rows {
 		st := r.Ratio
 		label := r.Impl
+		if r.Floor == "" {
+			lastFloor = r.Impl
+		}
 		if c.metric != "ratio" {
 			st = r.Metrics[c.metric]
 		} else if r.Floor == "" {
 			st = Stat{Median: 1, Min: 1, Max: 1, N: max(r.Rounds, 1)}
-		} else if r.Floor != "raw" && r.Floor != "" {
+		} else if r.Floor != lastFloor {
+			// The chart says each ratio is to the nearest floor above it;
+			// name the floor where that is not so.
 			label += " (÷ " + r.Floor + ")"
 		}
 		if !st.Valid() {
@@ -82,16 +88,21 @@ func esc(s string) string {
 // plain SVG 1.1 with no scripts or external references.
 func writeSVG(w io.Writer, title string, bars []bar, unit string, ref float64) error {
 	const (
-		width   = 820.0
-		left    = 230.0
 		right   = 90.0
-		top     = 48.0
+		top     = 62.0
 		rowH    = 26.0
 		barH    = 16.0
 		bottom  = 40.0
-		plotW   = width - left - right
+		plotW   = 520.0
+		charW   = 7.0 // a generous average advance of 12 px sans-serif
 		fontCSS = "font-family:sans-serif;font-size:12px"
 	)
+	longest := len([]rune(title)) / 2
+	for _, b := range bars {
+		longest = max(longest, len([]rune(b.label)))
+	}
+	left := math.Max(120, float64(longest)*charW+16)
+	width := left + plotW + right
 	height := top + rowH*float64(len(bars)) + bottom
 	hi := ref
 	for _, b := range bars {
@@ -116,7 +127,12 @@ func writeSVG(w io.Writer, title string, bars []bar, unit string, ref float64) e
 	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n")
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" style="%s">`+"\n", width, height, width, height, fontCSS)
 	fmt.Fprintf(&b, `<rect x="0" y="0" width="%.0f" height="%.0f" fill="#ffffff"/>`+"\n", width, height)
-	fmt.Fprintf(&b, `<text x="%.0f" y="24" style="font-size:14px;font-weight:bold">%s</text>`+"\n", 10.0, esc(title))
+	fmt.Fprintf(&b, `<text x="%.0f" y="22" style="font-size:14px;font-weight:bold">%s</text>`+"\n", 10.0, esc(title))
+	if ref == 1 && unit == "×" {
+		fmt.Fprintf(&b, `<text x="%.0f" y="40" fill="#555555">%s</text>`+"\n", 10.0, esc("Grey bars are floors; each ratio is to the nearest floor above it, round by round. Bar: median; whisker: min–max."))
+	} else {
+		fmt.Fprintf(&b, `<text x="%.0f" y="40" fill="#555555">%s</text>`+"\n", 10.0, esc("Bar: median over the rounds; whisker: min–max."))
+	}
 	plotBottom := top + rowH*float64(len(bars))
 	for t := 0.0; t <= axisMax+step/2; t += step {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#dddddd"/>`+"\n", x(t), top-6, x(t), plotBottom)

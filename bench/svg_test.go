@@ -96,8 +96,8 @@ func TestChartBarsTakeRatiosAndMarkTheFloor(t *testing.T) {
 	if !bs[0].floor || bs[0].median != 1 {
 		t.Errorf("floor bar %+v, want a floor at 1", bs[0])
 	}
-	if bs[2].label != "ip (÷ raw-proc)" {
-		t.Errorf("bar label %q names no floor", bs[2].label)
+	if bs[1].label != "peer" || bs[2].label != "ip (÷ raw-proc)" {
+		t.Errorf("bar labels %q, %q: want the floor named only where it is not the nearest floor above", bs[1].label, bs[2].label)
 	}
 	s.Rows[1].Metrics = map[string]Stat{mEvents: {Median: 50, Min: 25, Max: 100, N: 3}}
 	bs = chartBars(s, chartSpec{metric: mEvents, scale: 2})
