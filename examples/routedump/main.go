@@ -278,38 +278,10 @@ func runDemo(ctx context.Context, n int) error {
 	return nil
 }
 
-// addVeth creates a veth pair and sets both ends up. rtnl has no veth
-// builder, so the request is composed here from rtnl.Link and the nl
-// attribute encoder: IFLA_LINKINFO { IFLA_INFO_KIND "veth", IFLA_INFO_DATA {
-// VETH_INFO_PEER { struct ifinfomsg, IFLA_IFNAME peer } } }.
+// addVeth creates a veth pair, sets both ends up and returns the first.
 func addVeth(ctx context.Context, c *nl.Conn, name, peer string) (rtnl.Link, error) {
-	const (
-		iflaLinkinfo = 18 // IFLA_LINKINFO
-		infoKind     = 1  // IFLA_INFO_KIND
-		infoData     = 2  // IFLA_INFO_DATA
-		vethPeer     = 1  // VETH_INFO_PEER
-	)
-	l := rtnl.Link{Name: rtnl.MakeName(name)}
-	b, err := l.MarshalBinary() // struct ifinfomsg, then IFLA_IFNAME
-	if err != nil {
-		return l, err
-	}
-	p := rtnl.Link{Name: rtnl.MakeName(peer)}
-	pb, err := p.MarshalBinary() // the peer's, which VETH_INFO_PEER carries as is
-	if err != nil {
-		return l, err
-	}
-	e := nl.NewAttributeEncoder(b)
-	e.Nested(iflaLinkinfo, func(e *nl.AttributeEncoder) {
-		e.String(infoKind, "veth")
-		e.Nested(infoData, func(e *nl.AttributeEncoder) { e.Raw(vethPeer, pb) })
-	})
-	if b, err = e.Bytes(); err != nil {
-		return l, err
-	}
-	req := nl.Message{Header: nl.Header{Type: rtnl.TypeNewLink, Flags: nl.FlagCreate | nl.FlagExcl}, Data: b}
-	if _, err := c.Execute(ctx, req); err != nil {
-		return l, fmt.Errorf("add veth %s/%s: %w", name, peer, err)
+	if err := rtnl.AddVeth(ctx, c, name, peer); err != nil {
+		return rtnl.Link{}, err
 	}
 	var first rtnl.Link
 	for i, n := range []string{name, peer} {

@@ -807,6 +807,29 @@ func TestNeighborsMatchIPNeigh(t *testing.T) {
 	}
 }
 
+func TestAddVethMakesAPairOfPeers(t *testing.T) {
+	ns := nstest.New(t)
+	c := ns.Dial()
+	ctx := testCtx(t)
+	if err := rtnl.AddVeth(ctx, c, "va", "vb"); err != nil {
+		t.Fatal(err)
+	}
+	va, err := rtnl.LinkByName(ctx, c, "va")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vb, err := rtnl.LinkByName(ctx, c, "vb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !va.Kind.Is("veth") || va.Link != vb.Index || vb.Link != va.Index || va.Up() {
+		t.Errorf("va %+v, vb %+v: want down veth peers", va, vb)
+	}
+	if err := rtnl.AddVeth(ctx, c, "va", "vc"); !errors.Is(err, unix.EEXIST) {
+		t.Errorf("adding va again: %v, want EEXIST", err)
+	}
+}
+
 func TestListingLeaksNoFileDescriptors(t *testing.T) {
 	ns := nstest.New(t)
 	ctx := testCtx(t)

@@ -567,36 +567,36 @@ func putGateway(e *nl.AttributeEncoder, gw netip.Addr, fam Family) {
 }
 
 // putMultipath appends RTA_MULTIPATH. Its payload is not an attribute
-// list (each hop starts with a struct rtnexthop, followed by the hop's
-// attributes), so it is built on the encoder's buffer directly.
+// list: each hop is a struct rtnexthop followed by the hop's attributes, its
+// length counting both, so lengths are patched in once known. The nest goes
+// without NLA_F_NESTED, as the kernel sends it.
 func putMultipath(e *nl.AttributeEncoder, hops []NextHop, fam Family) error {
-	b, err := e.Bytes()
-	if err != nil {
-		return err
-	}
-	mark := len(b)
-	b = binary.NativeEndian.AppendUint16(b, 0)
-	b = binary.NativeEndian.AppendUint16(b, rtaMultipath)
+	mark := e.Len()
+	var hdr [nl.AttrHeaderLen]byte
+	binary.NativeEndian.PutUint16(hdr[2:], rtaMultipath)
+	e.Append(hdr[:])
 	for _, h := range hops {
 		if h.Weight > 256 {
 			return fmt.Errorf("rtnl: route: next-hop weight %d above 256", h.Weight)
 		}
-		start := len(b)
-		b = binary.NativeEndian.AppendUint16(b, 0)
-		b = append(b, h.Flags, uint8(max(h.Weight, 1)-1))
-		b = binary.NativeEndian.AppendUint32(b, h.OIF)
-		he := nl.NewAttributeEncoder(b)
-		putGateway(he, h.Gateway, fam)
-		if b, err = he.Bytes(); err != nil {
-			return err
-		}
+		start := e.Len()
+		var nh [sizeofRtnexthop]byte
+		nh[2] = h.Flags
+		nh[3] = uint8(max(h.Weight, 1) - 1)
+		binary.NativeEndian.PutUint32(nh[4:], h.OIF)
+		e.Append(nh[:])
+		putGateway(e, h.Gateway, fam)
+		b, _ := e.Bytes()
 		binary.NativeEndian.PutUint16(b[start:], uint16(len(b)-start))
+	}
+	b, err := e.Bytes()
+	if err != nil {
+		return err
 	}
 	if n := len(b) - mark; n > nl.MaxAttrLen {
 		return fmt.Errorf("rtnl: route: %w: RTA_MULTIPATH of %d bytes, the limit is %d", nl.ErrBadLength, n, nl.MaxAttrLen)
 	}
 	binary.NativeEndian.PutUint16(b[mark:], uint16(len(b)-mark))
-	*e = *nl.NewAttributeEncoder(b)
 	return nil
 }
 
