@@ -367,12 +367,13 @@ func (e *AttributeEncoder) String(t uint16, s string) {
 	e.b = appendPad(e.b, len(s)+1)
 }
 
-// Addr appends an IP address attribute: 4 bytes for IPv4 (and IPv4-mapped
-// addresses are unmapped), 16 for IPv6. An invalid address is an error.
+// Addr appends an IP address attribute: 4 bytes for IPv4, 16 for IPv6
+// (IPv4-mapped IPv6 addresses included: they are IPv6 addresses to the
+// kernel). An invalid address is an error.
 func (e *AttributeEncoder) Addr(t uint16, a netip.Addr) {
 	switch {
-	case a.Is4() || a.Is4In6():
-		v := a.Unmap().As4()
+	case a.Is4():
+		v := a.As4()
 		e.raw(t, v[:])
 	case a.Is6():
 		v := a.As16()

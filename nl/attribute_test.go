@@ -92,7 +92,7 @@ func TestAttributeEncoderDecoderRoundTrip(t *testing.T) {
 			}
 			d.Propagate(n.Err())
 		case 17:
-			check(t, "mapped address is sent as IPv4", d.Len(), 4)
+			check(t, "mapped address stays IPv6", d.Len(), 16)
 		}
 	}
 	if err := d.Err(); err != nil {

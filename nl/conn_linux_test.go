@@ -535,3 +535,51 @@ func TestReceiveFuncDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per receive, want 0", allocs)
 	}
 }
+
+func TestExecuteBatchReportsEachRequestsOutcome(t *testing.T) {
+	ns := nstest.New(t)
+	ns.Veth("v0", "v1")
+	oif := ifindex(t, ns, "v0")
+	const n = 3000
+	reqs := make([]nl.Message, n)
+	for i := range reqs {
+		reqs[i] = newRoute(fmt.Sprintf("10.%d.%d.1", i/256, i%256), oif)
+	}
+	reqs[1234] = reqs[17]                    // a duplicate: EEXIST
+	reqs[2000] = newRoute("10.200.0.1", 999) // no such device
+	c := ns.Dial()                           // default buffer: several windows
+	outcome := make([]error, n)
+	seen := make([]bool, n)
+	err := c.ExecuteBatch(ctx(t), reqs, func(i int, err error) {
+		if seen[i] {
+			t.Errorf("request %d reported twice", i)
+		}
+		seen[i], outcome[i] = true, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range reqs {
+		switch {
+		case !seen[i]:
+			t.Fatalf("request %d: no outcome", i)
+		case i == 1234:
+			if !errors.Is(outcome[i], unix.EEXIST) {
+				t.Errorf("duplicate: %v, want EEXIST", outcome[i])
+			}
+		case i == 2000:
+			if !errors.Is(outcome[i], unix.ENODEV) {
+				t.Errorf("missing device: %v, want ENODEV", outcome[i])
+			}
+		case outcome[i] != nil:
+			t.Errorf("request %d: %v", i, outcome[i])
+		}
+	}
+	ms, err := c.Execute(ctx(t), routeDump(unix.AF_INET))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(ms); got < n-2 {
+		t.Errorf("kernel has %d routes after the batch, want ≥ %d", got, n-2)
+	}
+}
