@@ -188,16 +188,16 @@ func batchDump(ctx context.Context, env *runEnv, sz size, ns *benchNS, adder *ro
 	}
 	return &ScenarioResult{
 		Name:    "batch-dump",
-		Title:   fmt.Sprintf("Route dump (%d routes) read by a poller: recvmmsg vlen × datagram buffer", sz.routes),
+		Title:   fmt.Sprintf("Route dump (%s routes) read by a poller: recvmmsg vlen × datagram buffer", count(sz.routes)),
 		Primary: mWall,
 		Setup: []string{
-			fmt.Sprintf("%d IPv4 /32 routes in a private namespace; each grid cell has its own socket and poller (poller.WithBatchSize = vlen, WithDatagramSize = buffer per datagram), registered once; a dump is nl.Conn.Send of the request and a wait for the handler to see NLMSG_DONE.", sz.routes),
+			fmt.Sprintf("%s IPv4 /32 routes in a private namespace; each grid cell has its own socket and poller (poller.WithBatchSize = vlen, WithDatagramSize = buffer per datagram), registered once; a dump is nl.Conn.Send of the request and a wait for the handler to see NLMSG_DONE.", count(sz.routes)),
 			fmt.Sprintf("%d rounds after %d warm-up rounds (the kernel sizes dump datagrams from the socket's earlier reads, so the warm-up matters), interleaved with the raw floor, each round starting one cell further down.", sz.rounds, sz.warmup),
 			"Syscalls and datagrams from poller Registration.Stats (recvmmsg calls, including those that found the socket empty); CPU from getrusage(RUSAGE_SELF), which includes the kernel's work of building the dump in the reading syscall.",
 		},
 		Rows:    rows,
 		columns: batchDumpColumns,
-		charts:  []chartSpec{{file: "batch-dump.svg", title: fmt.Sprintf("Dump of %d routes through a poller: wall time ÷ raw floor", sz.routes), metric: "ratio"}},
+		charts:  []chartSpec{{file: "batch-dump.svg", title: fmt.Sprintf("Dump of %s routes through a poller: wall time ÷ raw floor", count(sz.routes)), metric: "ratio"}},
 	}, nil
 }
 
@@ -360,16 +360,16 @@ func batchBurst(ctx context.Context, env *runEnv, sz size, ns *benchNS, adder *r
 	rows := buildRows(ss, []string{mWall, mCPU, mCPUnsPerEvent, mAllocsPerEv, mBytesPerEv, mItems, mRecvs, mPerSyscall}, mCPUnsPerEvent, []string{mWall})
 	return &ScenarioResult{
 		Name:    "batch-burst",
-		Title:   fmt.Sprintf("Draining a backlog of %d route events: recvmmsg vlen × datagram buffer", burst),
+		Title:   fmt.Sprintf("Draining a backlog of %s route events: recvmmsg vlen × datagram buffer", count(burst)),
 		Primary: mCPUnsPerEvent,
 		Setup: []string{
-			fmt.Sprintf("Before each round %d sockets (one per grid cell, one for the floor; 32 MiB receive buffers) join RTNLGRP_IPV4_ROUTE, %d routes are added (pipelined), and the sockets leave the group: each holds %d queued events, one per datagram. Then each socket is drained in turn: registered with its cell's poller and read until every event has arrived.", len(cs)+1, burst, burst),
-			fmt.Sprintf("%d events per socket: the scenario size bounded by %d (kernel memory for 13 full queues) and by what the effective receive buffer holds.", burst, maxBurst),
+			fmt.Sprintf("Before each round %d sockets (one per grid cell, one for the floor; 32 MiB receive buffers) join RTNLGRP_IPV4_ROUTE, %s routes are added (pipelined), and the sockets leave the group: each holds %s queued events, one per datagram. Then each socket is drained in turn: registered with its cell's poller and read until every event has arrived.", len(cs)+1, count(burst), count(burst)),
+			fmt.Sprintf("%s events per socket: the scenario size bounded by %s (kernel memory for 13 full queues) and by what the effective receive buffer holds.", count(burst), count(maxBurst)),
 			fmt.Sprintf("%d rounds after %d warm-up rounds, each round starting one cell further down. CPU per event is getrusage(RUSAGE_SELF) over the drain divided by the events; the ratio is to the raw recvfrom drain of the same round.", sz.rounds, sz.warmup),
 		},
 		Rows:    rows,
 		columns: batchBurstColumns,
-		charts:  []chartSpec{{file: "batch-burst.svg", title: fmt.Sprintf("Draining %d queued events: CPU per event ÷ raw floor", burst), metric: "ratio"}},
+		charts:  []chartSpec{{file: "batch-burst.svg", title: fmt.Sprintf("Draining %s queued events: CPU per event ÷ raw floor", count(burst)), metric: "ratio"}},
 	}, nil
 }
 

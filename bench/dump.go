@@ -328,7 +328,7 @@ func runDump(env *runEnv, sz size) ([]*ScenarioResult, error) {
 		Title:   "Full IPv4 route dump (RTM_GETROUTE, NLM_F_DUMP), decoded",
 		Primary: mWall,
 		Setup: []string{
-			fmt.Sprintf("%d IPv4 /32 routes via a veth in a private network namespace, added in %.0f ms by pipelined RTM_NEWROUTE (%d per datagram); the main table also holds 10.99.0.0/24, the local table 2 routes.", sz.routes, ms(addTook), routeBatch),
+			fmt.Sprintf("%s IPv4 /32 routes via a veth in a private network namespace, added in %.0f ms by pipelined RTM_NEWROUTE (%d per datagram); the main table also holds 10.99.0.0/24, the local table 2 routes.", count(sz.routes), ms(addTook), routeBatch),
 			fmt.Sprintf("%d rounds after %d warm-up rounds; in each round every implementation dumps once, each round starting one implementation further down the table (A B C, B C A, …). Before each in-process dump the heap is collected and returned to the OS (outside the timed region).", sz.rounds, sz.warmup),
 			"Ratios are medians of per-round ratios to the floor of the same round: in-process rows to `raw`, whole-process rows to `raw-proc`.",
 			"CPU: getrusage(RUSAGE_SELF) deltas (all threads, GC included) for in-process rows; the child's own rusage from wait4 for whole-process rows. Allocations: runtime.MemStats deltas (Mallocs, TotalAlloc).",
@@ -346,7 +346,7 @@ func runDump(env *runEnv, sz size) ([]*ScenarioResult, error) {
 		{What: "typed dump, allocations per dump", Impl: "nlrx-list", Metric: mAllocs, Limit: 2000},
 		{What: "typed dump into a reused slice, wall × floor", Impl: "nlrx-append", Metric: "ratio", Limit: 1.3},
 	}
-	res.charts = []chartSpec{{file: "dump.svg", title: fmt.Sprintf("Route dump, %d routes: wall time ÷ floor (median, min–max)", sz.routes), metric: "ratio"}}
+	res.charts = []chartSpec{{file: "dump.svg", title: fmt.Sprintf("Route dump, %s routes: wall time ÷ floor (median, min–max)", count(sz.routes)), metric: "ratio"}}
 	return []*ScenarioResult{res}, nil
 }
 

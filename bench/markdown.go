@@ -53,6 +53,17 @@ func fmtStat(s Stat, prec int) string {
 
 func fmtStatCount(s Stat) string { return fmtStat(s, 0) }
 
+// count prints an integer with thousands separators.
+func count(n int) string { return fmtNum(float64(n), 0) }
+
+// fmtAuto prints integers without decimals and other values with two.
+func fmtAuto(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return fmtNum(v, 0)
+	}
+	return fmtNum(v, 2)
+}
+
 // fmtCount prints the median of a count.
 func fmtCount(s Stat) string {
 	if !s.Valid() {
@@ -184,7 +195,7 @@ func writeTargets(w io.Writer, rep *Report) {
 			if t.AtLeast {
 				op = "≥"
 			}
-			got := fmtNum(t.Got, 2)
+			got := fmtAuto(t.Got)
 			if t.Metric == "complete" {
 				got = fmtNum(100*t.Got, 0) + " % of runs"
 			}
@@ -201,5 +212,5 @@ func fmtTargetLimit(t Target) string {
 	if t.Metric == "complete" {
 		return fmtNum(100*t.Limit, 0) + " % of runs"
 	}
-	return fmtNum(t.Limit, 2)
+	return fmtAuto(t.Limit)
 }

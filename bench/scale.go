@@ -172,7 +172,7 @@ func runScale(env *runEnv, sz size) ([]*ScenarioResult, error) {
 	rows := buildRows(ss, []string{mWall, mCPU, mCPUnsPerEvent, mAllocsPerEv, mItems, mGoroutines}, mCPUnsPerEvent, nil)
 	var desc []string
 	for _, lv := range levels {
-		desc = append(desc, fmt.Sprintf("%d sockets × %d events", lv.sockets, lv.events))
+		desc = append(desc, fmt.Sprintf("%s sockets × %s events", count(lv.sockets), count(lv.events)))
 	}
 	res := &ScenarioResult{
 		Name:    "scale",

@@ -171,7 +171,7 @@ func runStream(env *runEnv, sz size) ([]*ScenarioResult, error) {
 		Title:   "Filter → Map → collect: nlrx stream/operators against rxgo v2.5.0 and samber/ro v0.3.0",
 		Primary: mNsPerItem,
 		Setup: []string{
-			fmt.Sprintf("%d items of a 12-byte struct, every other one passing the filter; the %d results are appended to one preallocated [][4]byte, so about 2 B/item of output is the floor (research/reactive.md §4.1, same pipeline).", n, want),
+			fmt.Sprintf("%s items of a 12-byte struct, every other one passing the filter; the %s results are appended to one preallocated [][4]byte, so about 2 B/item of output is the floor (research/reactive.md §4.1, same pipeline).", count(n), count(want)),
 			fmt.Sprintf("%d rounds after %d warm-up rounds, each round starting one variant further down; ns/item is wall time over the input items, the ratio is to the plain loop of the same round. CPU counts every thread (rxgo runs a goroutine per stage).", sz.rounds, sz.warmup),
 		},
 		Rows:    rows,
@@ -180,7 +180,7 @@ func runStream(env *runEnv, sz size) ([]*ScenarioResult, error) {
 			{What: "typed Filter → Map → collect, ns/item", Impl: "nlrx", Metric: mNsPerItem, Limit: 5},
 			{What: "rxgo bridge, batched, ns/item", Impl: "nlrx-torx-batched", Metric: mNsPerItem, Limit: 15},
 		},
-		charts: []chartSpec{{file: "stream.svg", title: fmt.Sprintf("Filter → Map → collect, %d items: ns/item ÷ plain loop", n), metric: "ratio"}},
+		charts: []chartSpec{{file: "stream.svg", title: fmt.Sprintf("Filter → Map → collect, %s items: ns/item ÷ plain loop", count(n)), metric: "ratio"}},
 	}
 	return []*ScenarioResult{res}, nil
 }

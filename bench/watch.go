@@ -139,10 +139,10 @@ func runWatch(env *runEnv, sz size) ([]*ScenarioResult, error) {
 		Title:   "Route watch (RTNLGRP_IPV4_ROUTE) during route additions at full speed",
 		Primary: mCPUPerEvent,
 		Setup: []string{
-			fmt.Sprintf("Each run adds %d IPv4 /32 routes to a private namespace as fast as the kernel takes them: pipelined RTM_NEWROUTE from this process, %d per datagram, no per-route ACK. The kernel emits one RTM_NEWROUTE notification per route.", sz.routes, routeBatch),
+			fmt.Sprintf("Each run adds %s IPv4 /32 routes to a private namespace as fast as the kernel takes them: pipelined RTM_NEWROUTE from this process, %d per datagram, no per-route ACK. The kernel emits one RTM_NEWROUTE notification per route; only IPv4 RTM_NEWROUTE events are counted (IPv6 link-local routes appear as the veth comes up).", count(sz.routes), routeBatch),
 			"Each subscriber runs in its own child process (so its CPU and allocations are its own, not the adder's), subscribes, signals ready, and counts RTM_NEWROUTE events until it has all of them, its subscription died, or none came for " + p.idle.String() + " after the last addition. Between runs v0 is deleted and re-made, which drops the routes at once.",
 			fmt.Sprintf("%d rounds after %d warm-up rounds; each round runs every subscriber once, each round starting one subscriber further down the table. CPU per event is the child's user+system CPU from subscription to the end of the run divided by the events it received; the ratio is to `raw` (recvfrom, 32 MiB buffer) in the same round.", sz.rounds, sz.warmup),
-			"`ip monitor route` runs as a process; readiness is detected with probe routes (10.98.0.x, not counted); its CPU is the whole process's (start-up included) from wait4.",
+			"`ip -4 monitor route` runs as a process; readiness is detected with probe routes (10.98.0.x, not counted); its CPU is the whole process's (start-up included) from wait4.",
 		},
 		Rows: rows,
 		Notes: []string{
@@ -161,8 +161,8 @@ func runWatch(env *runEnv, sz size) ([]*ScenarioResult, error) {
 		{What: "bytes allocated per event (~0)", Impl: "nlrx-poller", Metric: mBytesPerEv, Limit: 64},
 	}
 	res.charts = []chartSpec{
-		{file: "watch.svg", title: fmt.Sprintf("Route watch, %d events: CPU per event ÷ floor (median, min–max)", sz.routes), metric: "ratio"},
-		{file: "watch-delivered.svg", title: fmt.Sprintf("Route watch, %d events: events received, %% (median, min–max)", sz.routes), metric: mEvents, scale: 100 / float64(sz.routes), unit: "%", ref: 100},
+		{file: "watch.svg", title: fmt.Sprintf("Route watch, %s events: CPU per event ÷ floor (median, min–max)", count(sz.routes)), metric: "ratio"},
+		{file: "watch-delivered.svg", title: fmt.Sprintf("Route watch, %s events: events received, %% (median, min–max)", count(sz.routes)), metric: mEvents, scale: 100 / float64(sz.routes), unit: "%", ref: 100},
 	}
 	return []*ScenarioResult{res}, nil
 }
@@ -338,7 +338,7 @@ var probeNet = netip.MustParseAddr("10.98.0.0")
 // lines it prints. It cannot say when it has subscribed, so probe routes
 // are added one by one until one shows up in its output.
 func watchIPMonitor(p *watchParams) (sample, error) {
-	cmd := p.ns.cmd("ip", "monitor", "route")
+	cmd := p.ns.cmd("ip", "-4", "monitor", "route")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

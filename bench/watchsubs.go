@@ -65,7 +65,7 @@ var watchSubs = []watchSub{
 	{name: "vish-32M", api: "RouteSubscribeWithOptions, ReceiveBufferSize 32 MiB, ReceiveBufferForceSize", floor: "raw", rcvbuf: bigRcvbuf, open: openVishSub, rcvbufText: "32 MiB, SO_RCVBUFFORCE as root (not readable through the API)"},
 	{name: "mdl-default", api: "mdlayher/netlink Dial + JoinGroup(RTNLGRP_IPV4_ROUTE), Receive loop, reads on after ENOBUFS", floor: "raw", open: openMdlSub},
 	{name: "mdl-32M", api: "the same with SetReadBuffer(32 MiB)", floor: "raw", rcvbuf: bigRcvbuf, open: openMdlSub},
-	{name: "ip-monitor", api: "ip monitor route (iproute2), a process; lines counted", floor: "raw", rcvbufText: "1 MiB (set by ip) → 2 MiB (strace in go-peers.md)"},
+	{name: "ip-monitor", api: "ip -4 monitor route (iproute2), a process; lines counted", floor: "raw", rcvbufText: "1 MiB (set by ip) → 2 MiB (strace in go-peers.md)"},
 }
 
 // addWatchSub appends a subscriber before ip-monitor (which stays last).
@@ -243,7 +243,8 @@ func openVishSub(nsPath string, rcvbuf int, st *subState) (int, func(), error) {
 	}
 	return 0, func() {
 		for u := range ch {
-			if u.Type == unix.RTM_NEWROUTE {
+			// It joins the IPv6 route group too; count what the others see.
+			if u.Type == unix.RTM_NEWROUTE && u.Family == vish.FAMILY_V4 {
 				st.events.Add(1)
 			}
 		}
