@@ -18,18 +18,17 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/nlrx/nlrx/internal/userns"
 	"github.com/nlrx/nlrx/nl"
 	"github.com/nlrx/nlrx/nl/rtnl"
 )
@@ -220,8 +219,12 @@ func runDemo(ctx context.Context, n int) error {
 	if n > 16<<16 {
 		return fmt.Errorf("-demo %d: at most %d routes (10.100.0.0/12 holds them)", n, 16<<16)
 	}
-	if os.Geteuid() != 0 && os.Getenv(envInUserNS) == "" {
-		return reexecInUserNS()
+	if os.Geteuid() != 0 && !userns.Inside() {
+		code, err := userns.Reexec()
+		if err != nil {
+			return fmt.Errorf("the demo needs root or unprivileged user namespaces: %w", err)
+		}
+		os.Exit(code)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
@@ -299,32 +302,3 @@ func addVeth(ctx context.Context, c *nl.Conn, name, peer string) (rtnl.Link, err
 	return first, nil
 }
 
-const envInUserNS = "ROUTEDUMP_IN_USERNS"
-
-// reexecInUserNS runs this program again in a new user and network
-// namespace in which the current user is root, so that a normal user can
-// run the demo. (CAP_SYS_ADMIN there lets the child make further
-// namespaces; CAP_NET_ADMIN lets it change them.)
-func reexecInUserNS() error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), envInUserNS+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}},
-		Pdeathsig:   syscall.SIGKILL,
-	}
-	if err := cmd.Run(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			os.Exit(ee.ExitCode()) // the child has said why
-		}
-		return fmt.Errorf("not root, and cannot make a user namespace to run in (needs unprivileged user namespaces): %w", err)
-	}
-	return nil
-}
