@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -581,5 +582,36 @@ func TestExecuteBatchReportsEachRequestsOutcome(t *testing.T) {
 	}
 	if got := len(ms); got < n-2 {
 		t.Errorf("kernel has %d routes after the batch, want ≥ %d", got, n-2)
+	}
+}
+
+func TestDialReportsDescriptorExhaustion(t *testing.T) {
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	lim := old
+	lim.Cur = uint64(nstest.OpenFDs(t) + 3)
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	var conns []*nl.Conn
+	var err error
+	for range 10 {
+		var c *nl.Conn
+		if c, err = nl.DialRoute(); err != nil {
+			break
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	unix.Setrlimit(unix.RLIMIT_NOFILE, &old)
+	if !errors.Is(err, unix.EMFILE) {
+		t.Fatalf("err = %v, want EMFILE once descriptors run out", err)
+	}
+	if !strings.Contains(err.Error(), "socket") {
+		t.Errorf("error %q does not say what failed", err)
 	}
 }
