@@ -39,22 +39,25 @@ func (f *filter[T]) Next(v T) error {
 
 func (f *filter[T]) NextBatch(items []T) error {
 	if f.buf == nil {
-		f.buf = make([]T, 0, stream.BatchSize)
+		f.buf = make([]T, stream.BatchSize)
 	}
-	buf := f.buf[:0]
-	for i := range items {
-		if f.pred(items[i]) {
-			buf = append(buf, items[i])
-			if len(buf) == cap(buf) {
-				if err := f.down.NextBatch(buf); err != nil {
-					return err
-				}
-				buf = buf[:0]
+	buf, pred := f.buf, f.pred
+	for len(items) > 0 {
+		// Up to len(buf) items at a time, so that the kept ones fit.
+		chunk := items[:min(len(items), len(buf))]
+		items = items[len(chunk):]
+		n := 0
+		for _, v := range chunk {
+			if pred(v) {
+				buf[n] = v
+				n++
 			}
 		}
-	}
-	if len(buf) > 0 {
-		return f.down.NextBatch(buf)
+		if n > 0 {
+			if err := f.down.NextBatch(buf[:n]); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -83,11 +86,12 @@ func (m *mapper[T, R]) NextBatch(items []T) error {
 	if m.buf == nil {
 		m.buf = make([]R, stream.BatchSize)
 	}
+	fn := m.fn
 	for len(items) > 0 {
 		n := min(len(items), len(m.buf))
 		out := m.buf[:n]
 		for i := range out {
-			out[i] = m.fn(items[i])
+			out[i] = fn(items[i])
 		}
 		if err := m.down.NextBatch(out); err != nil {
 			return err
