@@ -17,7 +17,8 @@ var ErrTimeout = errors.New("operators: timeout")
 // Debounce emits an item only once quiet has passed without a newer one
 // (the last of a burst of route changes, say). The item still pending when
 // the source completes is emitted; on a source error it is dropped. A Gap
-// first emits the pending item, then passes through.
+// first emits the pending item, then passes through. A quiet period of 0 or
+// less returns src unchanged.
 //
 // Concurrency and backpressure: one goroutine per subscription waits on a
 // timer and emits; arrivals only record the item and its deadline under a
@@ -27,6 +28,9 @@ var ErrTimeout = errors.New("operators: timeout")
 // reset when the timer is idle. The goroutine is stopped before Subscribe
 // returns; nothing is emitted once ctx is done.
 func Debounce[T any](src stream.Observable[T], quiet time.Duration, opts ...Option) stream.Observable[T] {
+	if quiet <= 0 {
+		return src
+	}
 	cfg := newConfig(opts)
 	return stream.Create(func(ctx context.Context, o stream.Observer[T]) error {
 		dctx, cancel := context.WithCancel(ctx)
@@ -299,13 +303,16 @@ func (s *sample[T]) Gap(g stream.Gap) error {
 // (no item, no gap) arrives for d: between subscribing and the first
 // delivery, or between two deliveries. The source is cancelled through its
 // context. An item racing with the deadline may be delivered just before
-// the error.
+// the error. A d of 0 or less means no timeout: src is returned.
 //
 // Concurrency: one goroutine per subscription waits on a timer; arrivals
 // only store the clock reading (one clock read and an atomic store per call,
 // no lock, no timer reset). The goroutine is stopped before Subscribe
 // returns.
 func Timeout[T any](src stream.Observable[T], d time.Duration, opts ...Option) stream.Observable[T] {
+	if d <= 0 {
+		return src
+	}
 	cfg := newConfig(opts)
 	return stream.Create(func(ctx context.Context, o stream.Observer[T]) error {
 		tctx, cancel := context.WithCancel(ctx)
