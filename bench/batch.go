@@ -180,7 +180,11 @@ func batchDump(ctx context.Context, env *runEnv, sz size, ns *benchNS, adder *ro
 		}
 	}
 	ss := runInterleaved(env.progress, sz.warmup, sz.rounds, ims)
-	rows := buildRows(ss, []string{mWall, mCPU, mAllocs, mBytes, mItems, mRecvs, mDatagrams}, mWall, []string{mCPU})
+	// CPU is the primary figure here: the reading thread builds the dump
+	// inside its syscalls, so CPU is the cost, while wall time also holds
+	// however long the poller's goroutine waited for a CPU on a busy
+	// machine (seconds, at times, in the shared runs).
+	rows := buildRows(ss, []string{mWall, mCPU, mAllocs, mBytes, mItems, mRecvs, mDatagrams}, mCPU, []string{mWall})
 	for _, r := range rows {
 		if r.Impl == "raw" {
 			r.Metrics[mDatagrams] = r.Metrics[mRecvs]
@@ -189,15 +193,15 @@ func batchDump(ctx context.Context, env *runEnv, sz size, ns *benchNS, adder *ro
 	return &ScenarioResult{
 		Name:    "batch-dump",
 		Title:   fmt.Sprintf("Route dump (%s routes) read by a poller: recvmmsg vlen × datagram buffer", count(sz.routes)),
-		Primary: mWall,
+		Primary: mCPU,
 		Setup: []string{
 			fmt.Sprintf("%s IPv4 /32 routes in a private namespace; each grid cell has its own socket and poller (poller.WithBatchSize = vlen, WithDatagramSize = buffer per datagram), registered once; a dump is nl.Conn.Send of the request and a wait for the handler to see NLMSG_DONE.", count(sz.routes)),
 			fmt.Sprintf("%d rounds after %d warm-up rounds (the kernel sizes dump datagrams from the socket's earlier reads, so the warm-up matters), interleaved with the raw floor, each round starting one cell further down.", sz.rounds, sz.warmup),
-			"Syscalls and datagrams from poller Registration.Stats (recvmmsg calls, including those that found the socket empty); CPU from getrusage(RUSAGE_SELF), which includes the kernel's work of building the dump in the reading syscall.",
+			"Syscalls and datagrams from poller Registration.Stats (recvmmsg calls, including those that found the socket empty). The ratio is of CPU time (getrusage(RUSAGE_SELF), which includes the kernel's work of building the dump in the reading syscall); wall time is shown too but also holds scheduling delays on a busy machine.",
 		},
 		Rows:    rows,
 		columns: batchDumpColumns,
-		charts:  []chartSpec{{file: "batch-dump.svg", title: fmt.Sprintf("Dump of %s routes through a poller: wall time ÷ raw floor", count(sz.routes)), metric: "ratio"}},
+		charts:  []chartSpec{{file: "batch-dump.svg", title: fmt.Sprintf("Dump of %s routes through a poller: CPU time ÷ raw floor", count(sz.routes)), metric: "ratio"}},
 	}, nil
 }
 
@@ -380,10 +384,10 @@ const (
 
 var batchDumpColumns = []column{
 	{"reader", func(r *Row) string { return "`" + r.Impl + "`" }},
-	{"wall ms, median (min–max)", func(r *Row) string { return fmtStat(r.Metrics[mWall], 1) }},
-	{"× floor (min–max)", fmtRatio},
-	{"CPU ms", func(r *Row) string { return fmtStat(r.Metrics[mCPU], 1) }},
-	{"CPU × floor", func(r *Row) string { return fmtRatioStat(r.Ratios[mCPU], r.Floor) }},
+	{"CPU ms, median (min–max)", func(r *Row) string { return fmtStat(r.Metrics[mCPU], 1) }},
+	{"CPU × floor (min–max)", fmtRatio},
+	{"wall ms", func(r *Row) string { return fmtStat(r.Metrics[mWall], 1) }},
+	{"wall × floor", func(r *Row) string { return fmtRatioStat(r.Ratios[mWall], r.Floor) }},
 	{"recv syscalls", func(r *Row) string { return fmtCount(r.Metrics[mRecvs]) }},
 	{"datagrams", func(r *Row) string { return fmtCount(r.Metrics[mDatagrams]) }},
 	{"allocs", func(r *Row) string { return fmtCount(r.Metrics[mAllocs]) }},
