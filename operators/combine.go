@@ -203,10 +203,10 @@ func flatMapConcurrent[T, R any](src stream.Observable[T], fn func(T) stream.Obs
 		m := &merger[R]{down: o, cancel: cancel}
 		f := &flatMapConc[T, R]{ctx: mctx, fn: fn, m: m, sem: make(chan struct{}, n)}
 		err := src.Subscribe(mctx, f)
-		f.wg.Wait()
 		if err != nil {
-			m.fail(err)
+			m.fail(err) // cancels the inners before waiting for them
 		}
+		f.wg.Wait()
 		return m.result(ctx)
 	})
 }

@@ -202,3 +202,17 @@ func TestFlatMapConcurrentRunsUpToNInnersAtOnce(t *testing.T) {
 		t.Fatalf("inner error: %v", err)
 	}
 }
+
+func TestFlatMapConcurrentOuterErrorCancelsRunningInners(t *testing.T) {
+	outer := operators.Concat(stream.Just(1), stream.Error[int](errBoom))
+	s := operators.FlatMap(outer, func(int) stream.Observable[int] { return stream.Never[int]() }, operators.Concurrency(2))
+	if _, err := stream.Collect(testContext(t), s); !errors.Is(err, errBoom) {
+		t.Fatalf("got %v", err)
+	}
+	g := operators.GroupBy(outer, func(v int) int { return v }, func(_ int, g stream.Observable[int]) stream.Observable[int] {
+		return operators.Merge(g, stream.Never[int]()) // a group that would never end by itself
+	})
+	if _, err := stream.Collect(testContext(t), g); !errors.Is(err, errBoom) {
+		t.Fatalf("GroupBy: got %v", err)
+	}
+}

@@ -48,13 +48,13 @@ func GroupBy[T any, K comparable, R any](src stream.Observable[T], key func(T) K
 		m := &merger[R]{down: o, cancel: cancel}
 		gb := &groupBy[T, K, R]{ctx: gctx, key: key, group: group, m: m, max: cfg.maxGroups, groups: make(map[K]*groupState[T])}
 		err := src.Subscribe(gctx, gb)
+		if err != nil {
+			m.fail(err) // cancels the groups too
+		}
 		for _, g := range gb.groups {
 			g.pub.Error(err)
 		}
 		gb.wg.Wait()
-		if err != nil {
-			m.fail(err)
-		}
 		return m.result(ctx)
 	})
 }

@@ -107,8 +107,9 @@ func WithCopy[T any](fn func(dst, src []T)) PublisherOption[T] {
 // Producer side: Push, PushBatch, Gap, Error and Complete may be called
 // from any goroutine; they are serialised, so items keep the order in which
 // the calls took the producer lock. Error and Complete end the stream; what
-// follows them is ignored. Do not call them from inside an inline
-// subscriber's Observer (the producer lock is held while it runs).
+// follows them is ignored. Do not call them from inside a subscriber's
+// Observer: an inline subscriber runs under the producer lock, and a
+// Block-buffered one may be the subscriber the producer is waiting for.
 //
 // Ownership: inline subscribers (the default) see the producer's items
 // during the call only, exactly as the producer passed them: a poller's
