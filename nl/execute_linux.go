@@ -50,21 +50,11 @@ func (c *Conn) Execute(ctx context.Context, m Message) ([]Message, error) {
 // rest of a multipart reply is drained by the next request on the socket.
 // It allocates nothing per reply.
 func (c *Conn) ExecuteFunc(ctx context.Context, m Message, fn func(r Message) error) error {
-	c.execMu.Lock()
-	defer c.execMu.Unlock()
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	stop, err := c.watchContext(ctx)
+	end, err := c.beginRequest(ctx)
 	if err != nil {
 		return err
 	}
-	defer stop()
-
-	if c.pending != 0 {
-		if err := c.drain(c.pending); err != nil {
-			return err
-		}
-	}
+	defer end()
 	m.Header.Flags |= FlagRequest
 	dump := m.Header.Flags&FlagDump == FlagDump
 	if !dump {
@@ -123,6 +113,34 @@ func (c *Conn) ExecuteFunc(ctx context.Context, m Message, fn func(r Message) er
 	}
 }
 
+// beginRequest takes the request and receive locks, arranges for ctx to
+// interrupt receives, and drains what an abandoned request left queued. The
+// caller must call end when it is done.
+func (c *Conn) beginRequest(ctx context.Context) (end func(), err error) {
+	c.execMu.Lock()
+	c.rmu.Lock()
+	unlock := func() {
+		c.rmu.Unlock()
+		c.execMu.Unlock()
+	}
+	stop, err := c.watchContext(ctx)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	end = func() {
+		stop()
+		unlock()
+	}
+	if c.pending != 0 {
+		if err := c.drain(c.pending); err != nil {
+			end()
+			return nil, err
+		}
+	}
+	return end, nil
+}
+
 func (c *Conn) finish(kerr error, intr, trunc bool) error {
 	switch {
 	case kerr != nil:
@@ -177,20 +195,11 @@ func (c *Conn) drain(seq uint32) error {
 // kernel's errors go to fn only. Cost: one send per window and one receive
 // per ACK; nothing is allocated per request.
 func (c *Conn) ExecuteBatch(ctx context.Context, reqs []Message, fn func(i int, err error)) error {
-	c.execMu.Lock()
-	defer c.execMu.Unlock()
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	stop, err := c.watchContext(ctx)
+	end, err := c.beginRequest(ctx)
 	if err != nil {
 		return err
 	}
-	defer stop()
-	if c.pending != 0 {
-		if err := c.drain(c.pending); err != nil {
-			return err
-		}
-	}
+	defer end()
 	window := 64
 	if n, err := c.ReadBufferSize(); err == nil {
 		window = max(16, min(4096, n/1024))
