@@ -248,3 +248,18 @@ func TestCheckTargetsComparesMediansRatiosAndCompleteRuns(t *testing.T) {
 		}
 	}
 }
+
+func TestParseNetlinkRmemSumsQueuesOfGroupMembersOnly(t *testing.T) {
+	in := []byte(`sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode
+00000000b7d82257 0   0          00000000 0        0        0     2        0        4
+000000004230c102 0   4026       00000440 123456   0        0     2        7        480
+00000000deadbeef 0   4027       00000000 999      0        0     2        0        481
+00000000feedf00d 0   4028       00000040 1000     0        0     2        0        482
+`)
+	if got := parseNetlinkRmem(in); got != 124456 {
+		t.Errorf("parseNetlinkRmem = %d, want 124456 (the two group members)", got)
+	}
+	if got := parseNetlinkRmem([]byte("no header here\n1 2 3\n")); got != 0 {
+		t.Errorf("parseNetlinkRmem without a header = %d, want 0", got)
+	}
+}

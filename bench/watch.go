@@ -140,7 +140,7 @@ func runWatch(env *runEnv, sz size) ([]*ScenarioResult, error) {
 		Primary: mCPUPerEvent,
 		Setup: []string{
 			fmt.Sprintf("Each run adds %s IPv4 /32 routes to a private namespace as fast as the kernel takes them: pipelined RTM_NEWROUTE from this process, %d per datagram, no per-route ACK. The kernel emits one RTM_NEWROUTE notification per route; only IPv4 RTM_NEWROUTE events are counted (IPv6 link-local routes appear as the veth comes up).", count(sz.routes), routeBatch),
-			"Each subscriber runs in its own child process (so its CPU and allocations are its own, not the adder's), subscribes, signals ready, and counts RTM_NEWROUTE events until it has all of them, its subscription died, or none came for " + p.idle.String() + " after the last addition. Between runs v0 is deleted and re-made, which drops the routes at once.",
+			"Each subscriber runs in its own child process (so its CPU and allocations are its own, not the adder's), subscribes, signals ready, and counts RTM_NEWROUTE events until it has all of them, its subscription died, or none came for " + p.idle.String() + " after the last addition while its receive queue was empty (Rmem in /proc/net/netlink, so a reader the scheduler left waiting is not cut short). Between runs v0 is deleted and re-made, which drops the routes at once.",
 			fmt.Sprintf("%d rounds after %d warm-up rounds; each round runs every subscriber once, each round starting one subscriber further down the table. CPU per event is the child's user+system CPU from subscription to the end of the run divided by the events it received; the ratio is to `raw` (recvfrom, 32 MiB buffer) in the same round.", sz.rounds, sz.warmup),
 			"`ip -4 monitor route` runs as a process; readiness is detected with probe routes (10.98.0.x, not counted); its CPU is the whole process's (start-up included) from wait4.",
 		},
@@ -414,7 +414,13 @@ func watchIPMonitor(p *watchParams) (sample, error) {
 		stop()
 		return nil, err
 	}
-	waitQuiet(func() int64 { return events.Load() }, int64(p.n), p.idle, nil)
+	waitQuiet(func() int64 { return events.Load() }, int64(p.n), p.idle, nil, func() int64 {
+		q, err := queuedEventBytes(p.ns.NetNS)
+		if err != nil {
+			return 0
+		}
+		return q
+	})
 	exited := false
 	select {
 	case <-outDone: // its output ended before it was told to stop: it died
@@ -437,24 +443,41 @@ func watchIPMonitor(p *watchParams) (sample, error) {
 }
 
 // waitQuiet returns once count() reaches n, dead() is true, or count()
-// has not moved for idle. It is how a run decides that every event that
-// will ever arrive has arrived: the kernel queues notifications before
-// the adding sendmsg returns, so after the last addition a reader that
-// is still behind keeps making progress, and one that stops has drained
-// its queue or lost the rest.
-func waitQuiet(count func() int64, n int64, idle time.Duration, dead func() bool) {
+// has not moved for idle while nothing is left in the subscribers' receive
+// queues (queued, nil to skip that check). It is how a run decides that
+// every event that will ever arrive has arrived: the kernel queues
+// notifications before the adding sendmsg returns, so once the adder is
+// done, a reader that has stopped and has an empty queue has everything it
+// will get. The queue check keeps a reader that the scheduler left
+// waiting on a busy machine from being judged finished; a stuck one is
+// given up on after maxWait.
+func waitQuiet(count func() int64, n int64, idle time.Duration, dead func() bool, queued func() int64) {
+	const maxWait = 60 * time.Second
+	start := time.Now()
 	last, since := count(), time.Now()
+	var lastQueueCheck time.Time
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for range tick.C {
 		c := count()
-		if c >= n || (dead != nil && dead()) {
+		if c >= n || (dead != nil && dead()) || time.Since(start) > maxWait {
 			return
 		}
 		if c != last {
 			last, since = c, time.Now()
-		} else if time.Since(since) >= idle {
+			continue
+		}
+		if time.Since(since) < idle {
+			continue
+		}
+		if queued == nil {
 			return
+		}
+		if time.Since(lastQueueCheck) >= 50*time.Millisecond {
+			lastQueueCheck = time.Now()
+			if queued() == 0 {
+				return
+			}
 		}
 	}
 }

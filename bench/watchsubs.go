@@ -326,7 +326,18 @@ func childWatch() int {
 		fmt.Fprintf(os.Stderr, "%s: waiting for done: %v\n", name, err)
 		return 1
 	}
-	waitQuiet(st.events.Load, n, time.Duration(idleMs)*time.Millisecond, st.dead.Load)
+	var queued func() int64
+	if h, err := nl.OpenNetNS(childNSPath); err == nil {
+		defer h.Close()
+		queued = func() int64 {
+			q, err := queuedEventBytes(h)
+			if err != nil {
+				return 0
+			}
+			return q
+		}
+	}
+	waitQuiet(st.events.Load, n, time.Duration(idleMs)*time.Millisecond, st.dead.Load, queued)
 	u1, s1 := rusageSelf()
 	runtime.ReadMemStats(&m1)
 	r := watchChildResult{
