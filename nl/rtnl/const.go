@@ -440,8 +440,22 @@ const (
 	iflaTxQLen    = 13 // IFLA_TXQLEN
 	iflaOperState = 16 // IFLA_OPERSTATE
 	iflaLinkInfo  = 18 // IFLA_LINKINFO
+	iflaNetNSPID  = 19 // IFLA_NET_NS_PID
 	iflaGroup     = 27 // IFLA_GROUP
+	iflaNetNSFD   = 28 // IFLA_NET_NS_FD
+	iflaExtMask   = 29 // IFLA_EXT_MASK
+
+	rtextFilterSkipStats = 1 << 3 // RTEXT_FILTER_SKIP_STATS: leave out the 64-bit counters
 	iflaInfoKind  = 1  // IFLA_INFO_KIND
+	iflaInfoData  = 2  // IFLA_INFO_DATA
+
+	vethInfoPeer     = 1 // VETH_INFO_PEER: a struct ifinfomsg and the peer's attributes
+	vlanAttrID       = 1 // IFLA_VLAN_ID
+	vlanAttrProtocol = 5 // IFLA_VLAN_PROTOCOL (big-endian)
+	bondAttrMode     = 1 // IFLA_BOND_MODE
+	bondAttrMIIMon   = 3 // IFLA_BOND_MIIMON
+	bridgeAttrSTP    = 5 // IFLA_BR_STP_STATE
+	bridgeAttrVLANs  = 7 // IFLA_BR_VLAN_FILTERING
 
 	ifaAddress    = 1  // IFA_ADDRESS
 	ifaLocal      = 2  // IFA_LOCAL

@@ -152,12 +152,6 @@ func dumpErr(what string, err, decErr error) error {
 	return errors.Join(err, decErr)
 }
 
-// Link dump attributes.
-const (
-	iflaExtMask          = 29     // IFLA_EXT_MASK
-	rtextFilterSkipStats = 1 << 3 // RTEXT_FILTER_SKIP_STATS: leave out the 64-bit counters
-)
-
 func linkRequest(typ, flags uint16, l *Link) nl.Message {
 	b, _ := l.AppendBinary(make([]byte, 0, sizeofIfinfomsg+32))
 	e := nl.NewAttributeEncoder(b)
@@ -291,14 +285,20 @@ func ListAddresses(ctx context.Context, c *nl.Conn, f AddressFilter) ([]Address,
 type NeighborFilter struct {
 	Family Family // FamilyAll, FamilyInet, FamilyInet6 or FamilyBridge
 	Index  uint32 // interface index; 0 for every interface
+	// Proxy dumps the proxy entries (NTF_PROXY; `ip neigh show proxy`)
+	// instead of the others.
+	Proxy bool
 }
 
 // Request returns the RTM_GETNEIGH dump request for the filter (the device
-// goes in NDA_IFINDEX: strict checking rejects a non-zero ndm_ifindex). One
-// allocation.
+// goes in NDA_IFINDEX: strict checking rejects a non-zero ndm_ifindex;
+// Proxy sets NTF_PROXY in ndm_flags). One allocation.
 func (f NeighborFilter) Request() nl.Message {
 	b := make([]byte, sizeofNdmsg, sizeofNdmsg+8)
 	b[0] = byte(f.Family)
+	if f.Proxy {
+		b[10] = NeighFlagProxy
+	}
 	if f.Index != 0 {
 		e := nl.NewAttributeEncoder(b)
 		e.Uint32(ndaIfindex, f.Index)
@@ -320,7 +320,8 @@ func ForEachNeighbor(ctx context.Context, c *nl.Conn, f NeighborFilter, fn func(
 			decErr = joinCapped(decErr, err)
 			return nil
 		}
-		if (f.Family != FamilyAll && n.Family != f.Family) || (f.Index != 0 && n.Index != f.Index) {
+		if (f.Family != FamilyAll && n.Family != f.Family) || (f.Index != 0 && n.Index != f.Index) ||
+			f.Proxy != (n.Flags&NeighFlagProxy != 0) {
 			return nil
 		}
 		fnErr = fn(&n)

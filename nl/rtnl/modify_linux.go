@@ -108,11 +108,26 @@ func DeleteRoute(ctx context.Context, c *nl.Conn, r Route) error {
 }
 
 // AddAddress adds a to its interface (RTM_NEWADDR with
-// NLM_F_CREATE|NLM_F_EXCL). An address already present fails with an error
+// NLM_F_CREATE|NLM_F_EXCL; `ip addr add`): Prefix on Index, and as needed
+// Peer (the other end of a point-to-point link), Broadcast, Label (IPv4),
+// Scope, RoutePriority (the metric of the prefix route), lifetimes, and
+// the IFA_F_* Flags a request may carry (AddrNoDAD, AddrNoPrefixRoute,
+// AddrHomeAddress, AddrManageTempAddr, AddrOptimistic, AddrMcAutoJoin; the
+// IPv6 ones are ignored for IPv4, and AddrOptimistic needs the interface's
+// optimistic_dad setting). An address already present fails with an error
 // matching unix.EEXIST. One request and its ACK.
 func AddAddress(ctx context.Context, c *nl.Conn, a Address) error {
 	m, err := a.Message(TypeNewAddress, nl.FlagRequest|nl.FlagCreate|nl.FlagExcl)
 	return execute(ctx, c, m, err, fmt.Sprintf("add address %v to link %d", a.Prefix, a.Index))
+}
+
+// ReplaceAddress adds a, or updates the address already there with the
+// same Prefix and Index (NLM_F_CREATE|NLM_F_REPLACE; `ip addr replace`):
+// its flags, lifetimes and route metric change in place. One request and
+// its ACK.
+func ReplaceAddress(ctx context.Context, c *nl.Conn, a Address) error {
+	m, err := a.Message(TypeNewAddress, nl.FlagRequest|nl.FlagCreate|nl.FlagReplace)
+	return execute(ctx, c, m, err, fmt.Sprintf("replace address %v on link %d", a.Prefix, a.Index))
 }
 
 // DeleteAddress removes a from its interface (RTM_DELADDR); Prefix and
@@ -162,26 +177,28 @@ func (e *RouteError) Unwrap() error { return e.Err }
 // Batch sizing: each request asks for an ACK, and all the ACKs of a batch
 // are queued on the socket before it is read, so a batch may hold only as
 // many requests as the receive buffer has room for ACKs (each costs about
-// 768 bytes of buffer). The datagram must also fit the send buffer.
+// 768 bytes of buffer). These are the figures nl.Conn.ExecuteBatch sizes
+// its windows with, so that one batch here is one window there.
 const (
-	ackCost       = 1024
-	minBatch      = 16
-	maxBatch      = 4096
-	maxBatchBytes = 64 << 10
+	ackCost  = 1024
+	minBatch = 16
+	maxBatch = 4096
 )
 
-// AddRoutes adds routes as AddRoute does, pipelined: the requests go in
-// batches of many messages per datagram (nl.Conn.SendMessages), each asking
-// for an ACK, and every ACK of a batch is read and matched before the next
-// batch is sent. It stops after the first batch with failures and returns
-// them as *RouteError values joined with errors.Join (routes of that batch
-// that succeeded stay added).
+// AddRoutes adds routes as AddRoute does, pipelined through
+// nl.Conn.ExecuteBatch (the libmnl batch pattern): the requests go many to
+// a datagram, each asking for an ACK, and the ACKs are matched to the
+// requests by sequence number. Routes go in batches sized to the socket's
+// receive buffer: up to 4096 routes with a 4 MiB buffer
+// (nl.WithReadBuffer), about 200 with the default. It stops after the first
+// batch with failures and returns them as *RouteError values joined with
+// errors.Join (routes of that batch that succeeded stay added); a transport
+// or context error stops it at once.
 //
-// The replies are matched here, not by nl.Conn.Execute, so c must not carry
-// other requests at the same time. Costs: per batch one send and one receive
-// per ACK (each a copy into a new buffer); batches hold up to a thousand
-// routes with a 1 MiB receive buffer (nl.WithReadBuffer), about 200 with
-// the default.
+// c carries one request or batch at a time (nl.Conn serialises them).
+// Costs: per batch, one send per 128 KiB of requests and one receive per
+// ACK; the requests are encoded into one buffer reused from batch to
+// batch, and no reply is copied.
 func AddRoutes(ctx context.Context, c *nl.Conn, routes []Route) error {
 	return routeBatch(ctx, c, routes, TypeNewRoute, nl.FlagCreate|nl.FlagExcl, routeRequest, "add")
 }
@@ -203,14 +220,15 @@ func routeBatch(ctx context.Context, c *nl.Conn, routes []Route, typ, flags uint
 	}
 	per := min(max(rb/ackCost, minBatch), maxBatch)
 	var (
-		arena []byte
-		ms    []nl.Message
-		ends  []int
+		arena  []byte
+		ms     []nl.Message
+		ends   []int
+		failed []error
 	)
 	for start := 0; start < len(routes); {
 		arena, ms, ends = arena[:0], ms[:0], ends[:0]
-		i := start
-		for ; i < len(routes) && len(ends) < per && len(arena) < maxBatchBytes; i++ {
+		end := min(start+per, len(routes))
+		for i := start; i < end; i++ {
 			r := prep(routes[i])
 			if arena, err = r.AppendBinary(arena); err != nil {
 				return fmt.Errorf("rtnl: %s route %d (%s): %w", what, i, routeName(&r), err)
@@ -219,57 +237,23 @@ func routeBatch(ctx context.Context, c *nl.Conn, routes []Route, typ, flags uint
 		}
 		// Slice the payloads only now: arena may have moved while growing.
 		prev := 0
-		for _, end := range ends {
-			ms = append(ms, nl.Message{
-				Header: nl.Header{Type: typ, Flags: nl.FlagRequest | nl.FlagAck | flags},
-				Data:   arena[prev:end:end],
-			})
-			prev = end
+		for _, e := range ends {
+			ms = append(ms, nl.Message{Header: nl.Header{Type: typ, Flags: nl.FlagRequest | flags}, Data: arena[prev:e:e]})
+			prev = e
 		}
-		if err := sendBatch(ctx, c, ms, routes, start, what); err != nil {
-			return err
-		}
-		start = i
-	}
-	return nil
-}
-
-// sendBatch sends one batch and waits for the reply to each of its
-// requests.
-func sendBatch(ctx context.Context, c *nl.Conn, ms []nl.Message, routes []Route, first int, what string) error {
-	seqs, err := c.SendMessages(ms)
-	if err != nil {
-		return fmt.Errorf("rtnl: %s routes: %w", what, err)
-	}
-	index := make(map[uint32]int, len(seqs))
-	for i, s := range seqs {
-		index[s] = first + i
-	}
-	var failed []error
-	port := c.PortID()
-	for pending := len(seqs); pending > 0; {
-		replies, err := c.ReceiveAndDecode(ctx)
-		var kerr *nl.Error
-		if err != nil && !errors.As(err, &kerr) {
-			return fmt.Errorf("rtnl: %s routes: %d of %d replies missing: %w", what, pending, len(seqs), err)
-		}
-		for _, m := range replies {
-			if m.Header.Type != nl.TypeError || m.Header.PortID != port {
-				continue
-			}
-			i, ok := index[m.Header.Seq]
-			if !ok {
-				continue
-			}
-			delete(index, m.Header.Seq)
-			pending--
-			if err := nl.ParseError(m); err != nil {
+		err := c.ExecuteBatch(ctx, ms, func(i int, err error) {
+			if err != nil {
+				i += start
 				failed = append(failed, &RouteError{Index: i, Dst: routeName(&routes[i]), Err: err})
 			}
+		})
+		if err != nil {
+			return fmt.Errorf("rtnl: %s routes %d to %d: %w", what, start, end-1, err)
 		}
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("rtnl: %s routes: %d of %d failed: %w", what, len(failed), len(seqs), errors.Join(failed...))
+		if len(failed) > 0 {
+			return fmt.Errorf("rtnl: %s routes: %d of %d failed: %w", what, len(failed), end-start, errors.Join(failed...))
+		}
+		start = end
 	}
 	return nil
 }

@@ -1,0 +1,11 @@
+//go:build linux
+
+package rtnl
+
+// SetWaitHook makes WaitForLink call f after its first look-up found
+// nothing and before it reads notifications, so that a test can make the
+// link appear exactly then. It returns a function that removes the hook.
+func SetWaitHook(f func()) (reset func()) {
+	waitLookedUp = f
+	return func() { waitLookedUp = nil }
+}
