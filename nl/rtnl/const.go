@@ -446,8 +446,8 @@ const (
 	iflaExtMask   = 29 // IFLA_EXT_MASK
 
 	rtextFilterSkipStats = 1 << 3 // RTEXT_FILTER_SKIP_STATS: leave out the 64-bit counters
-	iflaInfoKind  = 1  // IFLA_INFO_KIND
-	iflaInfoData  = 2  // IFLA_INFO_DATA
+	iflaInfoKind         = 1      // IFLA_INFO_KIND
+	iflaInfoData         = 2      // IFLA_INFO_DATA
 
 	vethInfoPeer     = 1 // VETH_INFO_PEER: a struct ifinfomsg and the peer's attributes
 	vlanAttrID       = 1 // IFLA_VLAN_ID

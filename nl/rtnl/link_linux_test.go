@@ -227,7 +227,7 @@ func TestAddLinkErrorsCarryErrnoAndText(t *testing.T) {
 // kindOnly is a LinkInfo for any kind, without options.
 type kindOnly string
 
-func (k kindOnly) LinkKind() string                         { return string(k) }
+func (k kindOnly) LinkKind() string                          { return string(k) }
 func (kindOnly) AppendLinkData(e *nl.AttributeEncoder) error { return nil }
 
 func TestSetLinkMatchesIPLink(t *testing.T) {
