@@ -444,10 +444,10 @@ const (
 	iflaGroup     = 27 // IFLA_GROUP
 	iflaNetNSFD   = 28 // IFLA_NET_NS_FD
 	iflaExtMask   = 29 // IFLA_EXT_MASK
+	iflaInfoKind  = 1  // IFLA_INFO_KIND
+	iflaInfoData  = 2  // IFLA_INFO_DATA
 
 	rtextFilterSkipStats = 1 << 3 // RTEXT_FILTER_SKIP_STATS: leave out the 64-bit counters
-	iflaInfoKind         = 1      // IFLA_INFO_KIND
-	iflaInfoData         = 2      // IFLA_INFO_DATA
 
 	vethInfoPeer     = 1 // VETH_INFO_PEER: a struct ifinfomsg and the peer's attributes
 	vlanAttrID       = 1 // IFLA_VLAN_ID
