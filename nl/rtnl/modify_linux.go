@@ -29,13 +29,17 @@ func execute(ctx context.Context, c *nl.Conn, m nl.Message, err error, what stri
 const requestFlags = RouteFlagOnlink | RouteFlagPervasive
 
 // routeRequest prepares r for RTM_NEWROUTE: the unspecified type becomes
-// unicast (the kernel has no use for RTN_UNSPEC there), and the universe
+// unicast (the kernel has no use for RTN_UNSPEC there), the unspecified
+// protocol becomes RTPROT_BOOT (as ip route add sends it), and the universe
 // scope becomes the narrowest the type allows (host for local and NAT
 // routes, link for broadcast, multicast and anycast), which the kernel would
 // otherwise refuse; status flags are dropped.
 func routeRequest(r Route) Route {
 	if r.Type == RouteUnspec {
 		r.Type = RouteUnicast
+	}
+	if r.Protocol == ProtoUnspec {
+		r.Protocol = ProtoBoot
 	}
 	if r.Scope == ScopeUniverse {
 		switch r.Type {
@@ -75,9 +79,14 @@ func routeName(r *Route) string {
 	return "(no destination)"
 }
 
-// AddRoute adds r (RTM_NEWROUTE with NLM_F_CREATE|NLM_F_EXCL); an existing
-// route with the same key fails with an error matching unix.EEXIST. A zero
-// Type is sent as RouteUnicast, a zero Scope as the narrowest scope the type
+// AddRoute adds r (RTM_NEWROUTE with NLM_F_CREATE|NLM_F_EXCL; `ip route
+// add`); an existing route with the same key fails with an error matching
+// unix.EEXIST. Every field of Route is sent when set: Table, Protocol,
+// Scope, Type, Priority (metric), PrefSrc (src), Gateway (via, as RTA_VIA
+// for a gateway of the other family), OIF (dev), Multipath next hops,
+// Metrics (mtu, advmss, hoplimit … with their lock bits), Pref, Mark and
+// the on-link flag. A zero Type is sent as RouteUnicast, a zero Protocol as
+// ProtoBoot (as ip does), a zero Scope as the narrowest scope the type
 // allows, and a zero Table lets the kernel use the main table. Kernel errors
 // come back as *nl.Error with the errno and the extended-ACK text. One
 // request and its ACK.

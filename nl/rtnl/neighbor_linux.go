@@ -33,7 +33,8 @@ func neighName(n *Neighbor) string {
 // (NeighPermanent if zero; NeighReachable, NeighStale, NeighNoARP …). With
 // NeighFlagProxy in Flags it adds a proxy entry instead (`ip neigh add
 // proxy`), which needs only Dst and Index. An existing entry fails with an
-// error matching unix.EEXIST. One request and its ACK.
+// error matching unix.EEXIST, except a proxy entry: the kernel updates
+// those in place. One request and its ACK.
 func AddNeighbor(ctx context.Context, c *nl.Conn, n Neighbor) error {
 	n = neighRequest(n)
 	m, err := n.Message(TypeNewNeighbor, nl.FlagRequest|nl.FlagCreate|nl.FlagExcl)
