@@ -9,9 +9,20 @@ import (
 
 // The operators in this file run inline on the goroutine that delivers
 // their input and start no goroutine. Each subscription allocates one
-// operator record, and the batching ones a buffer of stream.BatchSize items
-// on the first batch; nothing is allocated per item. Gaps pass through in
-// order unless stated otherwise.
+// operator record, and the batching ones a buffer that grows to the
+// batches they see, up to stream.BatchSize items; nothing is allocated per
+// item. Gaps pass through in order unless stated otherwise.
+
+// sized returns buf, or a larger buffer when it is too small for a batch
+// of n items, growing by doubling up to stream.BatchSize. Its length is
+// its capacity.
+func sized[T any](buf []T, n int) []T {
+	n = min(n, stream.BatchSize)
+	if cap(buf) >= n {
+		return buf[:cap(buf)]
+	}
+	return make([]T, min(max(n, 2*cap(buf), 16), stream.BatchSize))
+}
 
 // Filter emits the items for which pred returns true. A batch in gives at
 // most one batch out per stream.BatchSize kept items.
@@ -38,9 +49,7 @@ func (f *filter[T]) Next(v T) error {
 }
 
 func (f *filter[T]) NextBatch(items []T) error {
-	if f.buf == nil {
-		f.buf = make([]T, stream.BatchSize)
-	}
+	f.buf = sized(f.buf, len(items))
 	buf, pred := f.buf, f.pred
 	for len(items) > 0 {
 		// Up to len(buf) items at a time, so that the kept ones fit.
@@ -83,9 +92,7 @@ type mapper[T, R any] struct {
 func (m *mapper[T, R]) Next(v T) error { return m.down.Next(m.fn(v)) }
 
 func (m *mapper[T, R]) NextBatch(items []T) error {
-	if m.buf == nil {
-		m.buf = make([]R, stream.BatchSize)
-	}
+	m.buf = sized(m.buf, len(items))
 	fn := m.fn
 	for len(items) > 0 {
 		n := min(len(items), len(m.buf))
@@ -142,9 +149,7 @@ func (d *decoder[T, R]) Next(v T) error {
 }
 
 func (d *decoder[T, R]) NextBatch(items []T) error {
-	if d.buf == nil {
-		d.buf = make([]R, 0, stream.BatchSize)
-	}
+	d.buf = sized(d.buf, len(items))
 	buf := d.buf[:0]
 	for i := range items {
 		r, err := d.dec(items[i])

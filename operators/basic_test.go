@@ -228,7 +228,7 @@ func TestFilterAndMapKeepBatchesWithinBatchSize(t *testing.T) {
 	if err := done(); err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(sizes) != fmt.Sprint([]int{256, 256, 256}) {
+	if fmt.Sprint(sizes) != fmt.Sprint([]int{stream.BatchSize, stream.BatchSize, stream.BatchSize}) {
 		t.Fatalf("batch sizes %v", sizes)
 	}
 }

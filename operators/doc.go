@@ -50,7 +50,8 @@
 // last key at a gap.
 //
 // Each subscription allocates its operator records and, for the batching
-// operators, one buffer of stream.BatchSize items; nothing is allocated per
+// operators, one buffer that grows to the batches seen, up to
+// stream.BatchSize items; nothing is allocated per
 // item except where an operator's output is new memory (BufferCount and
 // BufferTime allocate each emitted slice).
 package operators

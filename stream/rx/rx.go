@@ -122,11 +122,8 @@ func (b *batcher[T]) flush() error {
 }
 
 func (b *batcher[T]) Next(v T) error {
-	if b.pending == nil {
-		b.pending = make([]T, 0, stream.BatchSize)
-	}
 	b.pending = append(b.pending, v)
-	if len(b.pending) == cap(b.pending) {
+	if len(b.pending) >= stream.BatchSize {
 		return b.flush()
 	}
 	if err := b.ctx.Err(); err != nil {
@@ -209,14 +206,11 @@ func FromRx[T any](src rxgo.Observable, opts ...rxgo.Option) stream.Observable[T
 				}
 				continue
 			}
-			if buf == nil {
-				buf = make([]T, 0, stream.BatchSize)
-			}
 			buf = append(buf[:0], v)
 			var ierr error
 			closed := false
 		gather:
-			for len(buf) < cap(buf) {
+			for len(buf) < stream.BatchSize {
 				select {
 				case it, ok := <-ch:
 					if !ok {
