@@ -34,7 +34,7 @@ func Merge[T any](sources ...stream.Observable[T]) stream.Observable[T] {
 		}
 		mctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		m := &merger[T]{down: o, cancel: cancel}
+		m := &merger[T]{ctx: mctx, down: o, cancel: cancel}
 		var wg sync.WaitGroup
 		for _, s := range srcs[1:] {
 			wg.Go(func() { m.run(mctx, s) })
@@ -47,7 +47,8 @@ func Merge[T any](sources ...stream.Observable[T]) stream.Observable[T] {
 
 // merger serialises several concurrent producers into one Observer.
 type merger[T any] struct {
-	mu      sync.Mutex // held while down runs
+	ctx     context.Context // nothing is delivered once it is done
+	mu      sync.Mutex      // held while down runs
 	down    stream.Observer[T]
 	err     error // first error: the subscriber's or a source's
 	stopped bool
@@ -84,6 +85,9 @@ func (m *merger[T]) deliver(call func() error) error {
 	if m.stopped {
 		return stream.ErrStop
 	}
+	if err := m.ctx.Err(); err != nil {
+		return err
+	}
 	err := call()
 	if err != nil {
 		m.stopped, m.err = true, err
@@ -97,6 +101,10 @@ func (m *merger[T]) Next(v T) error {
 	if m.stopped {
 		m.mu.Unlock()
 		return stream.ErrStop
+	}
+	if err := m.ctx.Err(); err != nil {
+		m.mu.Unlock()
+		return err
 	}
 	err := m.down.Next(v)
 	if err != nil {
@@ -112,6 +120,10 @@ func (m *merger[T]) NextBatch(items []T) error {
 	if m.stopped {
 		m.mu.Unlock()
 		return stream.ErrStop
+	}
+	if err := m.ctx.Err(); err != nil {
+		m.mu.Unlock()
+		return err
 	}
 	err := m.down.NextBatch(items)
 	if err != nil {
@@ -200,7 +212,7 @@ func flatMapConcurrent[T, R any](src stream.Observable[T], fn func(T) stream.Obs
 	return stream.Create(func(ctx context.Context, o stream.Observer[R]) error {
 		mctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		m := &merger[R]{down: o, cancel: cancel}
+		m := &merger[R]{ctx: mctx, down: o, cancel: cancel}
 		f := &flatMapConc[T, R]{ctx: mctx, fn: fn, m: m, sem: make(chan struct{}, n)}
 		err := src.Subscribe(mctx, f)
 		if err != nil {

@@ -45,7 +45,7 @@ func GroupBy[T any, K comparable, R any](src stream.Observable[T], key func(T) K
 	return stream.Create(func(ctx context.Context, o stream.Observer[R]) error {
 		gctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		m := &merger[R]{down: o, cancel: cancel}
+		m := &merger[R]{ctx: gctx, down: o, cancel: cancel}
 		gb := &groupBy[T, K, R]{ctx: gctx, key: key, group: group, m: m, max: cfg.maxGroups, groups: make(map[K]*groupState[T])}
 		err := src.Subscribe(gctx, gb)
 		if err != nil {

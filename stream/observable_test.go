@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/nlrx/nlrx/stream"
-	"golang.org/x/sys/unix"
 )
 
 func TestSubscribeOnZeroObservableFails(t *testing.T) {
@@ -71,7 +71,7 @@ func TestObserverErrorIsTheResult(t *testing.T) {
 }
 
 func TestGapIsAnErrorMatchingItsCause(t *testing.T) {
-	cause := fmt.Errorf("receive: %w", unix.ENOBUFS)
+	cause := fmt.Errorf("receive: %w", syscall.ENOBUFS)
 	tests := []struct {
 		name    string
 		gap     stream.Gap
@@ -79,7 +79,7 @@ func TestGapIsAnErrorMatchingItsCause(t *testing.T) {
 		message string
 	}{
 		{"counted overflow", stream.Gap{Dropped: 5, Cause: stream.ErrOverflow}, []error{stream.ErrGap, stream.ErrOverflow}, "5 items lost"},
-		{"kernel overrun", stream.Gap{Cause: cause}, []error{stream.ErrGap, unix.ENOBUFS}, "items lost: receive: "},
+		{"kernel overrun", stream.Gap{Cause: cause}, []error{stream.ErrGap, syscall.ENOBUFS}, "items lost: receive: "},
 		{"no cause", stream.Gap{}, []error{stream.ErrGap}, "items lost"},
 	}
 	for _, tt := range tests {
