@@ -317,6 +317,14 @@ func (o publisherObserver[T]) Next(v T) error            { o.p.Push(v); return n
 func (o publisherObserver[T]) NextBatch(items []T) error { o.p.PushBatch(items); return nil }
 func (o publisherObserver[T]) Gap(g Gap) error           { o.p.Gap(g); return nil }
 
+// publishLocked makes the current subscriber list the producers'
+// snapshot. The list is never modified in place, so the snapshot (a header
+// of its own) stays valid for a producer still ranging over it.
+func (p *Publisher[T]) publishLocked() {
+	snap := p.subs
+	p.snap.Store(&snap)
+}
+
 func (p *Publisher[T]) notifyLocked() {
 	close(p.changed)
 	p.changed = make(chan struct{})
@@ -341,7 +349,7 @@ func (p *Publisher[T]) subscribe(ctx context.Context, o Observer[T], cfg subConf
 	subs := make([]*subscriber[T], len(p.subs), len(p.subs)+1)
 	copy(subs, p.subs)
 	p.subs = append(subs, s)
-	p.snap.Store(&p.subs)
+	p.publishLocked()
 	p.nsubs.Store(int64(len(p.subs)))
 	p.notifyLocked()
 	p.mu.Unlock()
@@ -362,7 +370,7 @@ func (p *Publisher[T]) remove(s *subscriber[T]) {
 			subs := make([]*subscriber[T], 0, len(p.subs)-1)
 			subs = append(subs, p.subs[:i]...)
 			p.subs = append(subs, p.subs[i+1:]...)
-			p.snap.Store(&p.subs)
+			p.publishLocked()
 			p.nsubs.Store(int64(len(p.subs)))
 			p.notifyLocked()
 			return
