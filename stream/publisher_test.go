@@ -499,3 +499,50 @@ func TestPolicyString(t *testing.T) {
 		}
 	}
 }
+
+func TestSubscriptionChurnWhilePushing(t *testing.T) {
+	ctx := testContext(t)
+	p := stream.NewPublisher[int]()
+	stop := make(chan struct{})
+	pushed := make(chan struct{})
+	go func() {
+		defer close(pushed)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			p.PushBatch([]int{i, i})
+		}
+	}()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				sctx, cancel := context.WithCancel(ctx)
+				r := newRecorder[int]()
+				r.stopAfter = 1 + i%3
+				var opts []stream.SubscribeOption
+				if g%2 == 1 {
+					opts = append(opts, stream.WithBuffer(4, stream.DropOldest))
+				}
+				done := attach(t, sctx, p, r, opts...)
+				if i%2 == 0 {
+					cancel()
+				}
+				if err := done(); err != nil && !errors.Is(err, context.Canceled) {
+					t.Error(err)
+				}
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-pushed
+	if n := p.Subscribers(); n != 0 {
+		t.Fatalf("%d subscribers left", n)
+	}
+	p.Complete()
+}
