@@ -87,6 +87,7 @@ func BenchmarkDumpGrid(b *testing.B) {
 		for _, size := range gridDatagram {
 			b.Run(fmt.Sprintf("vlen=%d/buf=%dK", vlen, size>>10), func(b *testing.B) {
 				c := ns.Dial()
+				b.Cleanup(func() { c.Close() })
 				p, err := poller.New(poller.WithBatchSize(vlen), poller.WithDatagramSize(size))
 				if err != nil {
 					b.Fatal(err)
@@ -152,6 +153,7 @@ func BenchmarkBurstGrid(b *testing.B) {
 		for _, size := range gridDatagram {
 			b.Run(fmt.Sprintf("vlen=%d/buf=%dK", vlen, size>>10), func(b *testing.B) {
 				c := ns.Dial(nl.WithReadBuffer(64 << 20))
+				b.Cleanup(func() { c.Close() })
 				if n, err := c.ReadBufferSize(); err != nil || n < burstEvents*eventTruesize {
 					b.Skipf("receive buffer %d bytes (%v) cannot hold %d events: needs CAP_NET_ADMIN for SO_RCVBUFFORCE", n, err, burstEvents)
 				}
@@ -232,6 +234,7 @@ var scaleImpls = []scaleImpl{
 	{"poller", "conn", startPoller()},
 	{"poller-blocking", "blocking", startPoller()},
 	{"poller-rawfd", "raw", startPoller()},
+	{"poller-threadwait", "conn", startPoller(poller.WithBlockingWait())},
 	{"poller-threadwait-blocking", "blocking", startPoller(poller.WithBlockingWait())},
 	{"group2-blocking", "blocking", startGroup},
 	{"goroutines-receive", "conn", startReceivers},
@@ -471,11 +474,13 @@ func BenchmarkUnreadSocketCost(b *testing.B) {
 			var fd int
 			switch kind {
 			case "conn", "blocking":
-				opts := []nl.Option{nl.WithGroups(unix.RTNLGRP_IPV4_ROUTE), nl.WithReadBuffer(8 << 20)}
+				opts := []nl.Option{nl.WithReadBuffer(8 << 20)}
 				if kind == "blocking" {
 					opts = append(opts, nl.WithBlocking())
 				}
-				c := ns.Dial(opts...)
+				// Closed when this sub-benchmark ends, so that it cannot
+				// weigh on the next one.
+				c := dialMany(b, ns, 1, opts...)[0]
 				rc, err := c.SyscallConn()
 				if err != nil {
 					b.Fatal(err)
