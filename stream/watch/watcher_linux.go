@@ -98,6 +98,11 @@ type Watcher[K comparable, V any] struct {
 	closed bool
 
 	c counters
+
+	// Scratch values for apply, which runs on one goroutine at a time (the
+	// poller's, never during a resync). Locals would escape to the heap
+	// through the spec's function values: one allocation per message.
+	cur, old V
 }
 
 func newWatcher[K comparable, V any](sp spec[K, V], opts []Option) (*Watcher[K, V], error) {
@@ -310,8 +315,8 @@ func (w *Watcher[K, V]) handle(b *poller.Batch) {
 // dumped again.
 func (w *Watcher[K, V]) apply(m *nl.Message) (resync bool) {
 	w.c.messages.Add(1)
-	var v V
-	del, ok, err := w.sp.decode(*m, &v)
+	v := &w.cur
+	del, ok, err := w.sp.decode(*m, v)
 	if err != nil {
 		w.c.decodeErrors.Add(1)
 		return false
@@ -323,14 +328,15 @@ func (w *Watcher[K, V]) apply(m *nl.Message) (resync bool) {
 		w.c.ignored.Add(1)
 		return false
 	}
-	if !w.sp.keep(&v) {
+	if !w.sp.keep(v) {
 		w.c.ignored.Add(1)
 		return false
 	}
-	k := w.sp.key(&v)
+	k := w.sp.key(v)
 	t := &w.table
 	t.mu.Lock()
 	old, exists := t.m[k]
+	w.old = old
 	switch {
 	case del && !exists:
 		t.mu.Unlock()
@@ -339,18 +345,18 @@ func (w *Watcher[K, V]) apply(m *nl.Message) (resync bool) {
 		delete(t.m, k)
 		t.gen++
 		t.mu.Unlock()
-		w.emit(Event[V]{Kind: Deleted, Value: old})
-	case exists && w.sp.equal(&old, &v):
+		w.emit(Event[V]{Kind: Deleted, Value: w.old})
+	case exists && w.sp.equal(&w.old, v):
 		t.mu.Unlock()
 		w.c.unchanged.Add(1)
 	default:
-		t.m[k] = v
+		t.m[k] = *v
 		t.gen++
 		t.mu.Unlock()
 		if exists {
-			w.emit(Event[V]{Kind: Changed, Value: v, Old: old})
+			w.emit(Event[V]{Kind: Changed, Value: *v, Old: w.old})
 		} else {
-			w.emit(Event[V]{Kind: Added, Value: v})
+			w.emit(Event[V]{Kind: Added, Value: *v})
 		}
 	}
 	return false
