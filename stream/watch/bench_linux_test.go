@@ -76,7 +76,7 @@ func BenchmarkRouteEvents(b *testing.B) {
 		b.StopTimer()
 		unix.Getrusage(unix.RUSAGE_SELF, &ru1)
 		runtime.ReadMemStats(&ms1)
-		busy += time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano())
+		busy += time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
 		b.ReportMetric(0, "ns/op")
 		b.StartTimer()
 		_ = ms1
