@@ -34,11 +34,35 @@
 // on each value. A dump the kernel flags as inconsistent returns everything
 // it received together with an error matching nl.ErrDumpInterrupted.
 //
-// AddRoute, ReplaceRoute, DeleteRoute, AddAddress, DeleteAddress,
-// SetLinkUp and SetLinkDown send one request and wait for its ACK; kernel
-// refusals come back as *nl.Error, with the errno (errors.Is(err,
-// unix.EEXIST)) and the extended-ACK text. AddRoutes, ReplaceRoutes and
-// DeleteRoutes pipeline many requests per datagram and match every ACK.
+// # Changing the kernel's tables
+//
+// The operations of Guile-Netlink's (ip link), (ip addr) and (ip route),
+// and ip neigh, each one request and its ACK:
+//
+//   - links: AddLink with a LinkInfo (Veth with its peer, VLAN on a
+//     parent, Bridge, Bond with its mode, or a kind of your own), AddVeth,
+//     DeleteLink, SetLink with LinkSetting values (Up, Down, WithMTU,
+//     WithName, WithHardwareAddr, WithTxQueueLen, WithMaster, NoMaster,
+//     WithGroup, MoveToNamespace, Promisc, Multicast, AllMulticast, ARP),
+//     SetLinkUp and SetLinkDown; ListLinksMatching with a LinkFilter
+//     (name, kind, master, up, group); LinkIndex and LinkName; and
+//     WaitForLink, which waits on the kernel's notifications for a link
+//     to appear;
+//   - addresses: AddAddress, ReplaceAddress, DeleteAddress, for IPv4 and
+//     IPv6, with peer, broadcast, label, scope, metric and IFA_F_* flags;
+//   - routes: AddRoute, ReplaceRoute, DeleteRoute with every field of
+//     Route, and GetRoute, the kernel's choice for one destination (`ip
+//     route get`);
+//   - neighbours: AddNeighbor, ReplaceNeighbor, DeleteNeighbor, proxy
+//     entries included.
+//
+// Kernel refusals come back as *nl.Error, with the errno (errors.Is(err,
+// unix.EEXIST)) and the extended-ACK text, wrapped with what was asked.
+// AddRoutes, ReplaceRoutes and DeleteRoutes program routes in bulk through
+// nl.Conn.ExecuteBatch: many requests per datagram, every ACK matched by
+// sequence number. The request builders (NewLinkRequest, SetLinkRequest,
+// GetRouteRequest, and Message on each value) give the messages without
+// sending them.
 //
 // The codecs build on every platform; the helpers that use a socket are
 // Linux only.

@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/netip"
+	"time"
 
 	"github.com/nlrx/nlrx/nl"
 	"github.com/nlrx/nlrx/nl/rtnl"
@@ -35,4 +37,120 @@ func ExampleForEachRoute() {
 	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// privateConn returns a socket in a new, empty network namespace, so that
+// the examples change nothing else. Making a namespace needs CAP_SYS_ADMIN.
+func privateConn() (*nl.Conn, *nl.NetNS) {
+	ns, err := nl.NewNetNS()
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := nl.DialRoute(nl.WithNetNS(ns.Path()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	return c, ns
+}
+
+// Make a bridge with a veth port: `ip link add br0 type bridge; ip link add
+// v0 mtu 1400 type veth peer name v1; ip link set v0 master br0 up; ip link
+// show master br0`.
+func ExampleAddLink() {
+	ctx := context.Background()
+	c, ns := privateConn()
+	defer ns.Close()
+	defer c.Close()
+	if err := rtnl.AddLink(ctx, c, rtnl.Link{Name: rtnl.MakeName("br0")}, rtnl.Bridge{}); err != nil {
+		log.Fatal(err)
+	}
+	v0 := rtnl.Link{Name: rtnl.MakeName("v0"), MTU: 1400}
+	if err := rtnl.AddLink(ctx, c, v0, rtnl.Veth{Peer: rtnl.Link{Name: rtnl.MakeName("v1")}}); err != nil {
+		log.Fatal(err)
+	}
+	br, err := rtnl.LinkIndex(ctx, c, "br0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	port, err := rtnl.LinkIndex(ctx, c, "v0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := rtnl.SetLink(ctx, c, port, rtnl.WithMaster(br), rtnl.Up()); err != nil {
+		log.Fatal(err)
+	}
+	ports, err := rtnl.ListLinksMatching(ctx, c, rtnl.LinkFilter{Master: br})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, l := range ports {
+		fmt.Println(l.Name, l.Kind, l.MTU, l.Up())
+	}
+	// Output: v0 veth 1400 true
+}
+
+// Wait for a link that another program is about to make.
+func ExampleWaitForLink() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, ns := privateConn()
+	defer ns.Close()
+	defer c.Close()
+
+	found := make(chan string)
+	go func() {
+		l, err := rtnl.WaitForLink(ctx, "late1", nl.WithNetNS(ns.Path()))
+		if err != nil {
+			found <- err.Error()
+			return
+		}
+		found <- l.Name.String() + " is a " + l.Kind.String()
+	}()
+	if err := rtnl.AddVeth(ctx, c, "late0", "late1"); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(<-found)
+	// Output: late1 is a veth
+}
+
+// Ask which route a packet would take: `ip route get 10.9.1.1`.
+func ExampleGetRoute() {
+	ctx := context.Background()
+	c, ns := privateConn()
+	defer ns.Close()
+	defer c.Close()
+	if err := rtnl.AddVeth(ctx, c, "v0", "v1"); err != nil {
+		log.Fatal(err)
+	}
+	var v0 uint32
+	for _, name := range []string{"v0", "v1"} {
+		i, err := rtnl.LinkIndex(ctx, c, name)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := rtnl.SetLink(ctx, c, i, rtnl.Up()); err != nil {
+			log.Fatal(err)
+		}
+		if name == "v0" {
+			v0 = i
+		}
+	}
+	err := rtnl.AddAddress(ctx, c, rtnl.Address{Prefix: netip.MustParsePrefix("10.0.0.1/24"), Index: v0})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = rtnl.AddRoute(ctx, c, rtnl.Route{Dst: netip.MustParsePrefix("10.9.0.0/16"), Gateway: netip.MustParseAddr("10.0.0.2")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	r, err := rtnl.GetRoute(ctx, c, netip.MustParseAddr("10.9.1.1"), rtnl.GetRouteOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	dev, err := rtnl.LinkName(ctx, c, r.OIF)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(r.Dst, "via", r.Gateway, "dev", dev, "src", r.PrefSrc, "table", rtnl.TableName(r.Table))
+	// Output: 10.9.1.1/32 via 10.0.0.2 dev v0 src 10.0.0.1 table main
 }

@@ -9,3 +9,11 @@ func SetWaitHook(f func()) (reset func()) {
 	waitLookedUp = f
 	return func() { waitLookedUp = nil }
 }
+
+// SetResyncHook makes WaitForLink call f each time lost notifications
+// (ENOBUFS) make it look again. It returns a function that removes the
+// hook.
+func SetResyncHook(f func()) (reset func()) {
+	waitResync = f
+	return func() { waitResync = nil }
+}

@@ -105,9 +105,9 @@ func hwAttr(d *nl.AttributeDecoder) HardwareAddr {
 
 // AppendBinary appends the payload of a link message (struct ifinfomsg and
 // the attributes of the non-zero fields) to b (encoding.BinaryAppender).
-// Kind goes in IFLA_LINKINFO; creating links that need IFLA_INFO_DATA (a
-// veth's peer, a VLAN id) is beyond this encoder. It allocates only if b
-// lacks capacity.
+// Kind goes in IFLA_LINKINFO; for links that need IFLA_INFO_DATA (a veth's
+// peer, a VLAN id) use NewLinkRequest. It allocates only if b lacks
+// capacity.
 func (l *Link) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, 0, 0)
 	b = binary.NativeEndian.AppendUint16(b, l.Type)

@@ -506,6 +506,27 @@ func TestWaitForLink(t *testing.T) {
 			t.Fatalf("WaitForLinkFunc = %+v, %v", l, err)
 		}
 	})
+	t.Run("looks again after losing notifications", func(t *testing.T) {
+		// With the smallest receive buffer, the notifications of 50 new
+		// pairs overflow the event socket before the wanted link's own
+		// notification, which is lost (ENOBUFS): only a new look-up
+		// can find it.
+		defer rtnl.SetWaitHook(func() {
+			var lines []string
+			for i := range 50 {
+				lines = append(lines, fmt.Sprintf("link add flood%d type veth peer name floodp%d", i, i))
+			}
+			ns.Batch(append(lines, "link add lost0 type veth peer name lost1"))
+		})()
+		resyncs := 0
+		defer rtnl.SetResyncHook(func() { resyncs++ })()
+		short, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		l, err := rtnl.WaitForLink(short, "lost1", opt, nl.WithReadBuffer(1))
+		if err != nil || !l.Name.Is("lost1") || resyncs == 0 {
+			t.Fatalf("WaitForLink(lost1) = %+v, %v after %d new look-ups; want it found by one", l, err, resyncs)
+		}
+	})
 	t.Run("gives up when the context ends", func(t *testing.T) {
 		short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		defer cancel()

@@ -12,16 +12,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// waitLookedUp, if set, runs after WaitForLink's first look-up found
-// nothing and before it reads notifications (a test hook).
-var waitLookedUp func()
+// Test hooks: waitLookedUp, if set, runs after WaitForLink's first
+// look-up found nothing and before it reads notifications; waitResync
+// runs when lost notifications make it look again.
+var waitLookedUp, waitResync func()
+
+// lookupBuffer is the receive buffer of WaitForLink's look-up socket: a
+// caller's small buffer for notifications must not make the kernel drop
+// the ACK that follows a link's description (several KiB).
+const lookupBuffer = 256 << 10
 
 // errFound stops a walk once the wanted link is seen.
 var errFound = errors.New("rtnl: link found")
 
 // WaitForLink waits until a link named name exists and returns it (Guile's
-// wait-for-link). opts choose the sockets' namespace and buffers, as for
-// nl.DialRoute (nl.WithNetNS, for instance).
+// wait-for-link). opts are nl.DialRoute's: nl.WithNetNS chooses the
+// namespace; nl.WithReadBuffer sizes the notification socket only (the
+// look-up socket keeps a buffer that always holds a reply and its ACK).
 //
 // It is driven by the kernel's notifications, not by polling: it joins
 // RTNLGRP_LINK on one socket first, then asks for the link on another, and
@@ -65,7 +72,7 @@ func waitLink(ctx context.Context, f LinkFilter, match func(*Link) bool, opts []
 		return Link{}, err
 	}
 	defer ev.Close()
-	req, err := nl.DialRoute(opts...)
+	req, err := nl.DialRoute(append(opts[:len(opts):len(opts)], nl.WithReadBuffer(lookupBuffer))...)
 	if err != nil {
 		return Link{}, err
 	}
@@ -110,6 +117,9 @@ func waitLink(ctx context.Context, f LinkFilter, match func(*Link) bool, opts []
 		case errors.Is(err, unix.ENOBUFS):
 			// Notifications were lost: the link may have appeared
 			// among them, so look again.
+			if waitResync != nil {
+				waitResync()
+			}
 			if ok, err := lookup(); ok || err != nil {
 				return found, err
 			}
