@@ -110,6 +110,66 @@ func (m *mapper[T, R]) NextBatch(items []T) error {
 
 func (m *mapper[T, R]) Gap(g stream.Gap) error { return m.down.Gap(g) }
 
+// MapBatch runs fn once per batch instead of once per item: fn appends to
+// dst (a reusable buffer, empty on each call) what the items of src become,
+// any number per item, so one fn both filters and maps, and the outputs are
+// emitted as one batch. Because the loop is in fn, the compiler inlines the
+// per-item work there, which per-item functions (Filter, Map) cannot get:
+// this is the hot-path form for route-sized items. Single items (Next)
+// reach fn as one-item batches. fn must not keep src or dst; the batches
+// given to it hold at most stream.BatchSize items. No allocation per item
+// or per batch once the buffer has grown to the output size.
+func MapBatch[T, R any](src stream.Observable[T], fn func(dst []R, src []T) []R) stream.Observable[R] {
+	if fn == nil {
+		return nilFunc[R]("MapBatch")
+	}
+	return stream.Create(func(ctx context.Context, o stream.Observer[R]) error {
+		return src.Subscribe(ctx, &mapBatch[T, R]{fn: fn, down: o})
+	})
+}
+
+type mapBatch[T, R any] struct {
+	fn   func(dst []R, src []T) []R
+	down stream.Observer[R]
+	buf  []R
+	one  [1]T
+}
+
+func (m *mapBatch[T, R]) run(items []T) error {
+	out := m.fn(m.buf[:0], items)
+	if cap(out) > cap(m.buf) {
+		m.buf = out[:0] // keep what fn grew
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return m.down.NextBatch(out)
+}
+
+func (m *mapBatch[T, R]) Next(v T) error {
+	m.one[0] = v
+	err := m.run(m.one[:])
+	var zero T
+	m.one[0] = zero
+	return err
+}
+
+func (m *mapBatch[T, R]) NextBatch(items []T) error {
+	if cap(m.buf) < min(len(items), stream.BatchSize) {
+		m.buf = make([]R, 0, min(len(items), stream.BatchSize))
+	}
+	for len(items) > 0 {
+		n := min(len(items), stream.BatchSize)
+		if err := m.run(items[:n:n]); err != nil {
+			return err
+		}
+		items = items[n:]
+	}
+	return nil
+}
+
+func (m *mapBatch[T, R]) Gap(g stream.Gap) error { return m.down.Gap(g) }
+
 // Decode emits dec(item) for each item. A decoder error fails the stream
 // with that error (wrapped, so errors.Is and errors.As see it), or, with
 // the DropInvalid option, drops the item and counts it.

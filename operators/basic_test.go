@@ -35,6 +35,16 @@ var opCases = []struct {
 	{"Map", func(s stream.Observable[int]) stream.Observable[int] {
 		return operators.Map(s, func(v int) int { return v * 10 })
 	}, []int{0, 1, -2, 2}, "[0 10 gap 20]"},
+	{"MapBatch", func(s stream.Observable[int]) stream.Observable[int] {
+		return operators.MapBatch(s, func(dst, src []int) []int {
+			for _, v := range src {
+				if v%2 == 0 {
+					dst = append(dst, v*10, v*10+1) // filters and expands
+				}
+			}
+			return dst
+		})
+	}, []int{0, 1, 2, -2, 3, 4}, "[0 1 20 21 gap 40 41]"},
 	{"Decode", func(s stream.Observable[int]) stream.Observable[int] {
 		return operators.Decode(s, func(v int) (int, error) { return v + 1, nil })
 	}, []int{0, 1, -2, 2}, "[1 2 gap 3]"},
@@ -282,11 +292,37 @@ func TestNilFunctionsFailTheStream(t *testing.T) {
 		"Scan":                 operators.Scan[int, int](src, 0, nil),
 		"Reduce":               operators.Reduce[int, int](src, 0, nil),
 		"FlatMap":              operators.FlatMap[int, int](src, nil),
+		"MapBatch":             operators.MapBatch[int, int](src, nil),
 		"GroupBy":              operators.GroupBy[int, int, int](src, nil, nil),
 		"FilterGroupBy":        operators.FilterGroupBy[int](src, nil),
 	} {
 		if _, err := trace(testContext(t), s); !errors.Is(err, operators.ErrNilFunc) {
 			t.Errorf("%s: got %v, want ErrNilFunc", name, err)
 		}
+	}
+}
+
+func TestMapBatchSeesBoundedBatchesAndKeepsItsGrownBuffer(t *testing.T) {
+	var sizes []int
+	var caps []int
+	expand := func(dst []int, src []int) []int {
+		sizes = append(sizes, len(src))
+		caps = append(caps, cap(dst))
+		for _, v := range src {
+			dst = append(dst, v, v) // twice as many outputs as inputs
+		}
+		return dst
+	}
+	got, err := stream.Collect(testContext(t), operators.MapBatch(stream.FromSlice(seq(3*stream.BatchSize)), expand))
+	if err != nil || len(got) != 6*stream.BatchSize {
+		t.Fatalf("%d items, %v", len(got), err)
+	}
+	for _, n := range sizes {
+		if n > stream.BatchSize {
+			t.Fatalf("fn got a batch of %d", n)
+		}
+	}
+	if caps[len(caps)-1] < 2*stream.BatchSize {
+		t.Fatalf("the buffer fn grew was not kept: caps %v", caps)
 	}
 }

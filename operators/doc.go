@@ -8,7 +8,9 @@
 //
 // # Families
 //
-//   - Transform and select: Filter, Map, Decode (a decoder that may fail:
+//   - Transform and select: Filter, Map, MapBatch (one function per batch,
+//     filtering and mapping in a loop the compiler can inline: the hot-path
+//     form for large items), Decode (a decoder that may fail:
 //     the error fails the stream, or with DropInvalid the item is dropped
 //     and counted), Tap, Scan, Reduce, Distinct, DistinctUntilChanged.
 //   - Take and skip: Take, TakeWhile, TakeUntil (the item that matches is

@@ -108,6 +108,45 @@ func BenchmarkToRxBatchedBuffered(b *testing.B) {
 	report(b, cpu0, len(out))
 }
 
+// The pipeline as one MapBatch batch function (filter and map inlined in
+// its loop).
+func keepDsts(dst []uint32, src []route) []uint32 {
+	for i := range src {
+		if keep(src[i]) {
+			dst = append(dst, dstOf(src[i]))
+		}
+	}
+	return dst
+}
+
+// BenchmarkTypedMapBatch is the typed pipeline written with MapBatch.
+func BenchmarkTypedMapBatch(b *testing.B) {
+	out := make([]uint32, 0, benchItems/2)
+	pipe := operators.MapBatch(stream.FromSlice(benchRoutes), keepDsts)
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	for b.Loop() {
+		out, _ = stream.AppendTo(context.Background(), out[:0], pipe)
+	}
+	report(b, cpu0, len(out))
+}
+
+// BenchmarkToRxBatchedMapBatch is MapBatch → ToRxBatched → rxgo consumer.
+func BenchmarkToRxBatchedMapBatch(b *testing.B) {
+	out := make([]uint32, 0, benchItems/2)
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	for b.Loop() {
+		ctx, cancel := context.WithCancel(context.Background())
+		out = out[:0]
+		for it := range rx.ToRxBatched(ctx, operators.MapBatch(stream.FromSlice(benchRoutes), keepDsts)).Observe() {
+			out = append(out, it.V.([]uint32)...)
+		}
+		cancel()
+	}
+	report(b, cpu0, len(out))
+}
+
 // BenchmarkToRx: the same with one rxgo item per route (rxgo channel
 // buffered to 1024).
 func BenchmarkToRx(b *testing.B) {
