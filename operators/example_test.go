@@ -108,3 +108,24 @@ func ExampleTakeUntil() {
 	fmt.Println(got)
 	// Output: [1 2 3]
 }
+
+// Filter and map in one batch function: the loop is the caller's, so the
+// compiler inlines the per-item work, as in a hand-written loop.
+func ExampleMapBatch() {
+	type route struct {
+		Table uint32
+		Dst   string
+	}
+	mainDsts := func(dst []string, src []route) []string {
+		for _, r := range src {
+			if r.Table == 254 {
+				dst = append(dst, r.Dst)
+			}
+		}
+		return dst
+	}
+	routes := stream.Just(route{254, "10.0.0.0/8"}, route{255, "127.0.0.0/8"}, route{254, "192.0.2.0/24"})
+	got, err := stream.Collect(context.Background(), operators.MapBatch(routes, mainDsts))
+	fmt.Println(got, err)
+	// Output: [10.0.0.0/8 192.0.2.0/24] <nil>
+}
