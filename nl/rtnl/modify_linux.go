@@ -198,8 +198,9 @@ const (
 // nl.Conn.ExecuteBatch (the libmnl batch pattern): the requests go many to
 // a datagram, each asking for an ACK, and the ACKs are matched to the
 // requests by sequence number. Routes go in batches sized to the socket's
-// receive buffer: up to 4096 routes with a 4 MiB buffer
-// (nl.WithReadBuffer), about 200 with the default. It stops after the first
+// receive buffer: 4096 routes once nl.Conn.ReadBufferSize reports 4 MiB
+// (nl.WithReadBuffer(2 << 20), which the kernel doubles), about 200 with
+// the default. It stops after the first
 // batch with failures and returns them as *RouteError values joined with
 // errors.Join (routes of that batch that succeeded stay added); a transport
 // or context error stops it at once.
