@@ -131,6 +131,34 @@ func BenchmarkRouteDump(b *testing.B) {
 		}
 		b.ReportMetric(float64(want), "routes/op")
 	})
+	list := func(b *testing.B) {
+		rs, err := rtnl.ListRoutes(ctx, c, f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(rs) != want {
+			b.Fatalf("rtnl saw %d routes, want %d", len(rs), want)
+		}
+	}
+	b.Run("list", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			list(b)
+		}
+		b.ReportMetric(float64(want), "routes/op")
+	})
+	b.Run("interleaved-list", func(b *testing.B) {
+		var rawTime, listTime time.Duration
+		for b.Loop() {
+			t0 := time.Now()
+			raw(b)
+			t1 := time.Now()
+			list(b)
+			rawTime += t1.Sub(t0)
+			listTime += time.Since(t1)
+		}
+		b.ReportMetric(float64(listTime)/float64(rawTime), "list/raw")
+	})
 	b.Run("interleaved", func(b *testing.B) {
 		var rawTime, nlrxTime time.Duration
 		n := 0
