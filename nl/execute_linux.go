@@ -183,17 +183,22 @@ func (c *Conn) drain(seq uint32) error {
 }
 
 // ExecuteBatch sends requests pipelined, many to a datagram (the libmnl
-// batch pattern), and calls fn with each request's outcome as its reply
-// arrives: nil for an ACK, the kernel's *Error otherwise. Requests get
-// consecutive sequence numbers, NLM_F_REQUEST and NLM_F_ACK; they must not
-// be dumps, and data replies (NLM_F_ECHO) are skipped.
+// batch pattern), and calls fn once per request, in order, with its
+// outcome: nil for success, the kernel's *Error otherwise. Requests get
+// consecutive sequence numbers and NLM_F_REQUEST; they must not be dumps,
+// and data replies (NLM_F_ECHO) are skipped.
 //
-// A window of requests is in flight at a time, sized so that their ACKs fit
-// the socket's receive buffer (each ACK is its own datagram, about 1 KiB of
-// buffer): with a larger buffer (WithReadBuffer) the batches are larger and
-// bulk changes faster. It returns a transport or context error; the
-// kernel's errors go to fn only. Cost: one send per window and one receive
-// per ACK; nothing is allocated per request.
+// Requests go in windows sized so that their replies fit the socket's
+// receive buffer (with a larger buffer, WithReadBuffer, windows are larger
+// and bulk changes faster). Only the last request of a window asks for an
+// ACK: the kernel handles a socket's requests in order and answers every
+// failure with NLMSG_ERROR whether or not it was asked to, so once the
+// last ACK is in, every request of the window that drew no error has
+// succeeded. That halves the receives of a bulk change.
+//
+// It returns a transport or context error; the kernel's errors go to fn
+// only. Cost: one send per window (or per 128 KiB), one receive per
+// failure plus one per window, and one allocation per call.
 func (c *Conn) ExecuteBatch(ctx context.Context, reqs []Message, fn func(i int, err error)) error {
 	end, err := c.beginRequest(ctx)
 	if err != nil {
@@ -204,33 +209,38 @@ func (c *Conn) ExecuteBatch(ctx context.Context, reqs []Message, fn func(i int, 
 	if n, err := c.ReadBufferSize(); err == nil {
 		window = max(16, min(4096, n/1024))
 	}
+	outcome := make([]error, window)
 	const maxDatagram = 128 << 10 // well under the default send buffer
 	for start := 0; start < len(reqs); {
 		// Pack a window of requests into datagrams and send them.
-		base := c.seq.Add(uint32(window)) - uint32(window) + 1
-		end := start
+		n := min(window, len(reqs)-start)
+		base := c.seq.Add(uint32(n)) - uint32(n) + 1
+		last := base + uint32(n) - 1
 		c.wmu.Lock()
-		for end < len(reqs) && end-start < window {
+		for i := 0; i < n; {
 			c.wbuf = c.wbuf[:0]
-			for end < len(reqs) && end-start < window && (len(c.wbuf) == 0 || len(c.wbuf)+Align(reqs[end].Len()) <= maxDatagram) {
-				m := reqs[end]
-				m.Header.Flags |= FlagRequest | FlagAck
-				m.Header.Seq = base + uint32(end-start)
+			for i < n && (len(c.wbuf) == 0 || len(c.wbuf)+Align(reqs[start+i].Len()) <= maxDatagram) {
+				m := reqs[start+i]
+				m.Header.Flags |= FlagRequest
+				if i == n-1 {
+					m.Header.Flags |= FlagAck
+				}
+				m.Header.Seq = base + uint32(i)
 				m.Header.Length = 0
 				c.wbuf = AppendMessage(c.wbuf, m)
-				end++
+				i++
 			}
 			if err := c.sendRaw(c.wbuf, Addr{}); err != nil {
 				c.wmu.Unlock()
-				c.pending = base + uint32(end-start) - 1
+				c.pending = last
 				return err
 			}
 		}
 		c.wmu.Unlock()
-		last := base + uint32(end-start) - 1
 
-		// Collect one reply per request of the window.
-		for left := end - start; left > 0; {
+		// Collect the failures, up to the last request's reply.
+		clear(outcome[:n])
+		for done := false; !done; {
 			d, err := c.receive()
 			if err != nil {
 				c.pending = last
@@ -241,15 +251,20 @@ func (c *Conn) ExecuteBatch(ctx context.Context, reqs []Message, fn func(i int, 
 				r := it.Message()
 				c.stats.messages.Add(1)
 				off := r.Header.Seq - base // wraps like the sequence numbers
-				if r.Header.Type != TypeError || off >= uint32(end-start) || r.Header.PortID != c.local.PortID {
+				if r.Header.Type != TypeError || off >= uint32(n) || r.Header.PortID != c.local.PortID {
 					c.stats.unmatched.Add(1)
 					continue
 				}
-				left--
-				fn(start+int(off), ParseError(r))
+				outcome[off] = ParseError(r)
+				if r.Header.Seq == last {
+					done = true
+				}
 			}
 		}
-		start = end
+		for i, err := range outcome[:n] {
+			fn(start+i, err)
+		}
+		start += n
 	}
 	return nil
 }

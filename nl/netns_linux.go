@@ -55,6 +55,10 @@ func NewNetNS() (*NetNS, error) {
 // (/proc/PID/fd/N), usable with WithNetNS and with tools such as nsenter.
 func (ns *NetNS) Path() string { return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), ns.f.Fd()) }
 
+// FD returns the namespace file's descriptor, valid while the handle is
+// open (for setns(2), or for moving a link there: IFLA_NET_NS_FD).
+func (ns *NetNS) FD() int { return int(ns.f.Fd()) }
+
 // Do runs fn on a locked OS thread inside the namespace and returns its
 // error. Goroutines that fn starts do not inherit the namespace.
 func (ns *NetNS) Do(fn func() error) error {
