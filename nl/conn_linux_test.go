@@ -615,3 +615,37 @@ func TestDialReportsDescriptorExhaustion(t *testing.T) {
 		t.Errorf("error %q does not say what failed", err)
 	}
 }
+
+func TestListenAllNSIDReportsTheSourceNamespace(t *testing.T) {
+	l := nstest.New(t)
+	x := nstest.New(t)
+	x.Veth("v0", "v1")
+	l.Veth("w0", "w1")
+	// Give x the id 42 in l (ip netns set), so l's listeners hear from it.
+	const rtmNewNSID, netnsaNSID, netnsaFD = 88, 1, 3
+	req := nl.Message{Header: nl.Header{Type: rtmNewNSID}, Data: make([]byte, 4)}
+	e := nl.NewAttributeEncoder(req.Data)
+	e.Uint32(netnsaNSID, 42)
+	e.Uint32(netnsaFD, uint32(x.FD()))
+	req.Data, _ = e.Bytes()
+	if _, err := l.Dial().Execute(ctx(t), req); err != nil {
+		t.Fatalf("assigning a namespace id: %v", err)
+	}
+
+	c := l.Dial(nl.WithListenAllNSID(), nl.WithGroups(unix.RTNLGRP_IPV4_ROUTE))
+	for _, tc := range []struct {
+		ns   *nstest.NS
+		dev  string
+		want int32
+	}{{x, "v0", 42}, {l, "w0", -1}} {
+		tc.ns.IP("route", "add", "192.0.2.0/24", "dev", tc.dev)
+		c.SetReadDeadline(time.Now().Add(wait))
+		ms, nsid, err := c.ReceiveFrom()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ms[0].Header.Type != unix.RTM_NEWROUTE || nsid != tc.want {
+			t.Errorf("route added via %s: type %d from nsid %d, want RTM_NEWROUTE from %d", tc.dev, ms[0].Header.Type, nsid, tc.want)
+		}
+	}
+}
