@@ -301,4 +301,3 @@ func addVeth(ctx context.Context, c *nl.Conn, name, peer string) (rtnl.Link, err
 	}
 	return first, nil
 }
-
