@@ -80,17 +80,21 @@ func (r *recorder[V]) add(e watch.Event[V]) error {
 	return nil
 }
 
-// waitFor waits until cond holds for the events so far.
-func (r *recorder[V]) waitFor(t *testing.T, what string, cond func([]watch.Event[V]) bool) {
+// waitFor waits until an event for which cond holds has arrived. Each
+// event is looked at once per call, so a wait over a long burst stays
+// linear.
+func (r *recorder[V]) waitFor(t *testing.T, what string, cond func(watch.Event[V]) bool) {
 	t.Helper()
 	deadline := time.After(wait)
-	for {
+	for seen := 0; ; {
 		r.mu.Lock()
-		ok := cond(r.events)
-		r.mu.Unlock()
-		if ok {
-			return
+		for ; seen < len(r.events); seen++ {
+			if cond(r.events[seen]) {
+				r.mu.Unlock()
+				return
+			}
 		}
+		r.mu.Unlock()
 		select {
 		case <-r.kick:
 		case err := <-r.done:
@@ -113,14 +117,9 @@ func (r *recorder[V]) count(k watch.Kind) int {
 	return n
 }
 
-func has[V any](k watch.Kind, match func(V) bool) func([]watch.Event[V]) bool {
-	return func(es []watch.Event[V]) bool {
-		for _, e := range es {
-			if e.Kind == k && (match == nil || match(e.Value)) {
-				return true
-			}
-		}
-		return false
+func has[V any](k watch.Kind, match func(V) bool) func(watch.Event[V]) bool {
+	return func(e watch.Event[V]) bool {
+		return e.Kind == k && (match == nil || match(e.Value))
 	}
 }
 
