@@ -234,8 +234,8 @@ var scaleImpls = []scaleImpl{
 	{"poller", "conn", startPoller()},
 	{"poller-blocking", "blocking", startPoller()},
 	{"poller-rawfd", "raw", startPoller()},
-	{"poller-threadwait", "conn", startPoller(poller.WithBlockingWait())},
-	{"poller-threadwait-blocking", "blocking", startPoller(poller.WithBlockingWait())},
+	{"poller-threadwait", "conn", startPoller(poller.WithDedicatedThread())},
+	{"poller-threadwait-blocking", "blocking", startPoller(poller.WithDedicatedThread())},
 	{"group2-blocking", "blocking", startGroup},
 	{"goroutines-receive", "conn", startReceivers},
 	{"goroutines-rawconn", "conn", startRawReaders},
@@ -534,5 +534,108 @@ func drainFD(b *testing.B, fd int) int {
 		default:
 			b.Fatal(errno)
 		}
+	}
+}
+
+// BenchmarkScaleInterleaved is BenchmarkScale with the variants measured
+// in turns within each iteration, so that each one sees the same machine
+// conditions: every variant has its own sockets and consumer, running all
+// along, but only the variant whose turn it is has its sockets joined to
+// RTNLGRP_IPV4_ROUTE while its share of events is made. One metric per
+// variant: <variant>-ns/event, the process CPU per delivered event.
+func BenchmarkScaleInterleaved(b *testing.B) {
+	const events, chunk = 1000, 200
+	for _, sockets := range []int{1, 64, 1024} {
+		b.Run(fmt.Sprintf("sockets=%d", sockets), func(b *testing.B) {
+			ns := nstest.New(b)
+			prod := startProducer(b, ns)
+			var lines [2][][]string
+			for i := 0; i < events; i += chunk {
+				lines[0] = append(lines[0], routeLines("add", i, chunk))
+				lines[1] = append(lines[1], routeLines("del", i, chunk))
+			}
+			type variant struct {
+				impl scaleImpl
+				join func(bool) // joins or leaves the group on every socket
+				tl   *tally
+				cpu  time.Duration
+				stop func()
+			}
+			var vs []*variant
+			for _, impl := range scaleImpls {
+				if sockets == 1024 && (impl.name == "poller-rawfd" || impl.name == "group2-blocking") {
+					continue // keeps the fd count and setup time down
+				}
+				v := &variant{impl: impl, tl: newTally()}
+				var conns []*nl.Conn
+				var fds []int
+				switch impl.sockets {
+				case "conn":
+					conns = dialMany(b, ns, sockets)
+				case "blocking":
+					conns = dialMany(b, ns, sockets, nl.WithBlocking())
+				case "raw":
+					fds = rawSockets(b, ns, sockets)
+				}
+				v.join = func(on bool) {
+					for _, c := range conns {
+						var err error
+						if on {
+							err = c.JoinGroup(unix.RTNLGRP_IPV4_ROUTE)
+						} else {
+							err = c.LeaveGroup(unix.RTNLGRP_IPV4_ROUTE)
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+					}
+					opt := unix.NETLINK_DROP_MEMBERSHIP
+					if on {
+						opt = unix.NETLINK_ADD_MEMBERSHIP
+					}
+					for _, fd := range fds {
+						if err := unix.SetsockoptInt(fd, unix.SOL_NETLINK, opt, unix.RTNLGRP_IPV4_ROUTE); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				v.join(false)
+				v.stop = impl.start(b, conns, fds, v.tl)
+				vs = append(vs, v)
+			}
+			defer func() {
+				for _, v := range vs {
+					v.stop()
+				}
+			}()
+			ctx := bound(b, 10*time.Minute)
+			turn := 0
+			b.ResetTimer()
+			for i := range b.N {
+				// Rotate the order so no variant always follows the same one.
+				for k := range vs {
+					v := vs[(i+k)%len(vs)]
+					v.join(true)
+					base := v.tl.n.Load()
+					u0 := takeUsage()
+					for j, chunkLines := range lines[turn%2] {
+						prod.send(b, chunkLines)
+						if err := v.tl.waitFor(ctx, base+int64((j+1)*chunk*sockets)); err != nil {
+							b.Fatal(err)
+						}
+					}
+					v.cpu += takeUsage().cpu - u0.cpu
+					v.join(false)
+					turn++
+				}
+			}
+			b.StopTimer()
+			for _, v := range vs {
+				if got, want := v.tl.n.Load(), int64(b.N*events*sockets); got != want {
+					b.Fatalf("%s: delivered %d, want %d", v.impl.name, got, want)
+				}
+				b.ReportMetric(float64(v.cpu)/float64(b.N*events*sockets), v.impl.name+"-ns/event")
+			}
+		})
 	}
 }

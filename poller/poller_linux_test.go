@@ -92,10 +92,20 @@ func needFDs(t *testing.T, n uint64) {
 }
 
 func TestCloseUnderLoadReturnsPromptlyAndLeavesNothing(t *testing.T) {
+	t.Run("netpoller", func(t *testing.T) { testCloseUnderLoad(t, nil, nil) })
+	// A loop blocked in epoll_wait on its own thread must be woken by
+	// Close as promptly, with sockets that are not in the runtime's
+	// netpoller (the combination WithDedicatedThread is meant for).
+	t.Run("dedicated-thread", func(t *testing.T) {
+		testCloseUnderLoad(t, []poller.Option{poller.WithDedicatedThread()}, []nl.Option{nl.WithBlocking()})
+	})
+}
+
+func testCloseUnderLoad(t *testing.T, popts []poller.Option, copts []nl.Option) {
 	leakCheck(t)
 	ns := nstest.New(t)
-	conns := dialMany(t, ns, 64)
-	p, err := poller.New()
+	conns := dialMany(t, ns, 64, copts...)
+	p, err := poller.New(popts...)
 	if err != nil {
 		t.Fatal(err)
 	}

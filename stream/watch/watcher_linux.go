@@ -17,7 +17,9 @@ import (
 
 // WithPoller makes the watcher read its event socket on p, shared with
 // other watchers (many namespaces on one poller, say). By default each
-// watcher makes a poller of its own and closes it with the watcher.
+// watcher makes a poller of its own, waiting on a thread of its own
+// (poller.WithDedicatedThread), and closes it with the watcher: one OS
+// thread per watcher. With many watchers, share a poller instead.
 func WithPoller(p *poller.Poller) Option { return func(c *config) { c.poller = p } }
 
 // spec is what distinguishes one table from another.
@@ -116,7 +118,10 @@ func newWatcher[K comparable, V any](sp spec[K, V], opts []Option) (*Watcher[K, 
 	}
 	// The event socket never sends, so no reply is ever mistaken for a
 	// notification; it joins its groups before anything is dumped.
-	ev, err := nl.DialRoute(append(nlopts, nl.WithGroups(sp.groups...), nl.WithReadBuffer(cfg.readBuffer))...)
+	// Only the poller reads it, so it is a blocking socket: out of the Go
+	// runtime's netpoller, which would otherwise wake for every event as
+	// well (the poller reads with MSG_DONTWAIT regardless).
+	ev, err := nl.DialRoute(append(nlopts, nl.WithBlocking(), nl.WithGroups(sp.groups...), nl.WithReadBuffer(cfg.readBuffer))...)
 	if err != nil {
 		return nil, fmt.Errorf("watch %s: event socket: %w", sp.name, err)
 	}
@@ -131,7 +136,10 @@ func newWatcher[K comparable, V any](sp spec[K, V], opts []Option) (*Watcher[K, 
 	if p, ok := cfg.poller.(*poller.Poller); ok && p != nil {
 		w.p = p
 	} else {
-		if w.p, err = poller.New(); err != nil {
+		// A thread of its own in epoll_wait: one wake-up per burst of
+		// events, the cheapest way to read a socket that is outside the
+		// runtime's netpoller (see poller.WithDedicatedThread).
+		if w.p, err = poller.New(poller.WithDedicatedThread()); err != nil {
 			ev.Close()
 			req.Close()
 			return nil, fmt.Errorf("watch %s: %w", sp.name, err)
