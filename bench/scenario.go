@@ -35,7 +35,7 @@ func register(s *scenario) {
 		panic("bench: scenario registered twice: " + s.name) // a programming error, found at start-up
 	}
 	scenarios = append(scenarios, s)
-	order := []string{"dump", "watch", "batch", "scale", "stream"}
+	order := []string{"dump", "watch", "batch", "scale", "stream", "soak"}
 	slices.SortStableFunc(scenarios, func(a, b *scenario) int {
 		ia, ib := slices.Index(order, a.name), slices.Index(order, b.name)
 		if ia < 0 {
@@ -95,11 +95,17 @@ func (e *runEnv) sizeFor(s *scenario) size {
 	return sz
 }
 
+// named holds the scenarios this run asked for by name (none: every
+// available one), for a scenario too long for a full run of everything
+// (soak) to tell whether it was asked for.
+var named []string
+
 // selectScenarios returns the scenarios named in args (all if none). A
 // named scenario that is unknown or not yet available is an error; when
 // none is named, unavailable ones are returned separately so the report can
 // list them.
 func selectScenarios(args []string) (run []*scenario, skipped []*scenario, err error) {
+	named = args
 	if len(args) == 0 {
 		for _, s := range scenarios {
 			if s.unavailable != "" {

@@ -27,6 +27,12 @@
 // size bytes of address space per poller, of which only the pages that
 // datagrams reach become resident.
 //
+// Waiting: by default the loop parks in the Go runtime's netpoller and
+// holds no thread while idle. WithDedicatedThread keeps it in epoll_wait on
+// a thread of its own instead, which is cheaper per event for sockets
+// dialled with nl.WithBlocking (outside the runtime's netpoller):
+// bench/poller/RESULTS.md has the figures for both.
+//
 // A Group runs several pollers (one per CPU by default) under an errgroup
 // and spreads registrations over them.
 //
