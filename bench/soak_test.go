@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nlrx/nlrx/nl/rtnl"
+)
+
+// TestSoakKeepsWatchersEqualToTheKernelAndLeaksNothing runs the soak for
+// five seconds at a small window: every checkpoint must find both tables
+// equal to the kernel, the slow watcher must have overrun and resynced,
+// a link must have flapped, and nothing may be left after Close.
+func TestSoakKeepsWatchersEqualToTheKernelAndLeaksNothing(t *testing.T) {
+	if err := needTools("ip", "nsenter"); err != nil {
+		t.Skip(err)
+	}
+	probe, err := newBenchNS()
+	if err != nil {
+		t.Skip(err) // names the privilege that is missing
+	}
+	probe.close()
+	cfg := soakConfig{
+		maxLive: 2000, period: time.Second, periods: 5, warmup: 1, settle: 10 * time.Second,
+		rateMin: 500, rateMax: 20_000, phaseMin: 300 * time.Millisecond, phaseMax: time.Second,
+		flapMin: 1500 * time.Millisecond, flapMax: 2500 * time.Millisecond,
+		watchers: soakWatchers, seed: 7,
+	}
+	results, err := runSoakWith(&progress{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	writeMarkdown(&md, &Report{Scenarios: results}, "-", nil)
+	defer func() {
+		if t.Failed() {
+			t.Logf("report:\n%s", md.String())
+		}
+	}()
+	if len(results) != 2 {
+		t.Fatalf("%d results, want the soak and its resources", len(results))
+	}
+	rows := map[string]*Row{}
+	for _, res := range results {
+		for _, r := range res.Rows {
+			rows[r.Impl] = r
+			if r.Error != "" {
+				t.Errorf("%s: %s", r.Impl, r.Error)
+			}
+		}
+	}
+	checkpoints := cfg.periods + 1
+	churn := rows["churn"]
+	if churn == nil {
+		t.Fatal("no churn row")
+	}
+	if c := churn.Metrics["changes"].Median; c < 1000 {
+		t.Errorf("the churn made %.0f changes, want thousands", c)
+	}
+	if f := churn.Metrics["flaps"].Median; f < 1 {
+		t.Error("no link went down")
+	}
+	for _, name := range []string{"churn", "nlrx-watcher", "nlrx-watcher-slow", "nlrx-watcher-slow-256k"} {
+		r := rows[name]
+		if r == nil {
+			t.Fatalf("no %s row", name)
+		}
+		if r.Rounds != checkpoints || r.Counts["complete"] != checkpoints {
+			t.Errorf("%s: equal to the kernel at %d of %d checkpoints, want all %d", name, r.Counts["complete"], r.Rounds, checkpoints)
+		}
+	}
+	if ev := rows["nlrx-watcher"].Metrics["added"].Median; ev < 1000 {
+		t.Errorf("nlrx-watcher saw %.0f live Added events, want thousands", ev)
+	}
+	// The first fill alone (1,000 routes in a few milliseconds) overflows
+	// a 4 KiB buffer read by a consumer that sleeps.
+	slow := rows["nlrx-watcher-slow"]
+	if slow.Metrics["overruns"].Median < 1 || slow.Metrics["resyncs"].Median < 1 {
+		t.Errorf("slow watcher: %.0f overruns, %.0f resyncs; want both", slow.Metrics["overruns"].Median, slow.Metrics["resyncs"].Median)
+	}
+	for _, name := range []string{"goroutines", "open descriptors"} {
+		r := rows[name]
+		if r == nil {
+			t.Fatalf("no %s row", name)
+		}
+		if left := r.Metrics["left"]; !left.Valid() || left.Median != 0 {
+			t.Errorf("%s left after Close: %+v", name, left)
+		}
+	}
+	for _, want := range []string{"## soak:", "## soak-resources:", "`nlrx-watcher-slow`", "Go heap after GC"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+}
+
+func TestSoakRunsInAFullRunOnlyWhenAskedForByName(t *testing.T) {
+	saved := named
+	defer func() { named = saved }()
+	named = nil
+	var stderr strings.Builder
+	env := &runEnv{progress: &progress{w: &stderr}}
+	results, err := runSoak(env, lookup("soak").full)
+	if err != nil || results != nil {
+		t.Fatalf("full run, not named: %v, %d results; want it skipped", err, len(results))
+	}
+	if !strings.Contains(stderr.String(), "go run . soak") || !strings.Contains(stderr.String(), "10m0s") {
+		t.Errorf("the note %q does not say how long it takes and how to ask for it", stderr.String())
+	}
+}
+
+func TestSoakDurationComesFromRoundsAndQuick(t *testing.T) {
+	s := lookup("soak")
+	for _, tc := range []struct {
+		quick bool
+		sz    size
+		want  time.Duration
+	}{
+		{false, s.full, 10 * time.Minute},
+		{true, s.quick, 30 * time.Second},
+		{false, size{routes: 20_000, rounds: 10, warmup: 2}, time.Minute},
+	} {
+		cfg, err := soakConfigFor(tc.quick, tc.sz)
+		if err != nil || cfg.duration() != tc.want {
+			t.Errorf("quick %v, %+v: %v (%v); want %v", tc.quick, tc.sz, cfg.duration(), err, tc.want)
+		}
+	}
+	if _, err := soakConfigFor(false, size{routes: 10, rounds: 1}); err == nil {
+		t.Error("a 10-route window was accepted")
+	}
+}
+
+func TestDiffRoutesCountsMissingExtraAndChangedRoutes(t *testing.T) {
+	route := func(dst string, oif uint32) rtnl.Route {
+		return rtnl.Route{Family: rtnl.FamilyInet, Type: rtnl.RouteUnicast, Table: rtnl.TableMain, OIF: oif, Dst: netip.MustParsePrefix(dst)}
+	}
+	a, b, c := route("10.0.0.1/32", 2), route("10.0.0.2/32", 2), route("10.0.0.3/32", 2)
+	bMoved := route("10.0.0.2/32", 3)
+	kernelOf := func(rs ...rtnl.Route) map[rtnl.RouteKey]*rtnl.Route {
+		m := map[rtnl.RouteKey]*rtnl.Route{}
+		for i := range rs {
+			m[rs[i].Key()] = &rs[i]
+		}
+		return m
+	}
+	tableOf := func(rs ...rtnl.Route) map[rtnl.RouteKey]rtnl.Route {
+		m := map[rtnl.RouteKey]rtnl.Route{}
+		for _, r := range rs {
+			m[r.Key()] = r
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name                    string
+		kernel                  map[rtnl.RouteKey]*rtnl.Route
+		table                   map[rtnl.RouteKey]rtnl.Route
+		missing, extra, changed int
+	}{
+		{"equal", kernelOf(a, b), tableOf(a, b), 0, 0, 0},
+		{"missing", kernelOf(a, b, c), tableOf(a), 2, 0, 0},
+		{"extra", kernelOf(a), tableOf(a, c), 0, 1, 0},
+		{"changed", kernelOf(a, b), tableOf(a, bMoved), 0, 0, 1},
+		{"all three", kernelOf(a, b), tableOf(bMoved, c), 1, 1, 1},
+	} {
+		d := diffRoutes(tc.kernel, tc.table)
+		if d.missing != tc.missing || d.extra != tc.extra || d.differ != tc.changed {
+			t.Errorf("%s: %s", tc.name, d)
+		}
+		if d.empty() != (tc.missing+tc.extra+tc.changed == 0) {
+			t.Errorf("%s: empty() = %v", tc.name, d.empty())
+		}
+	}
+}
