@@ -285,9 +285,10 @@ func (s *soakRun) resourceResult(leakErr error, before soakResources, gLeft, fdL
 		row.Error = strings.Join(errs, "; ")
 		row.Text["trend"] = "—"
 		if !math.IsNaN(slope) {
-			row.Text["trend"] = q.show(slope) + "/min"
-			if slope < 0 {
-				row.Text["trend"] = "−" + q.show(-slope) + "/min"
+			row.Text["trend"] = q.show(math.Abs(slope)) + "/min"
+			// A slope that prints as zero gets no sign.
+			if slope < 0 && strings.Trim(q.show(-slope), "0., MiB") != "" {
+				row.Text["trend"] = "−" + row.Text["trend"]
 			}
 		}
 		rows = append(rows, row)
@@ -333,7 +334,7 @@ var soakColumns = []column{
 	{"resyncs", func(r *Row) string { return soakCount(r, "resyncs") }},
 	{"notifications read (no-ops)", func(r *Row) string { return r.Text["notif"] }},
 	{"checkpoints equal to the kernel", func(r *Row) string { return fmt.Sprintf("%d/%d", r.Counts["complete"], r.Rounds) }},
-	{"settle ms, median (min–max)", func(r *Row) string { return fmtStat(r.Metrics["settle_ms"], 0) }},
+	{"settle ms (every queue empty), median (min–max)", func(r *Row) string { return fmtStat(r.Metrics["settle_ms"], 0) }},
 	{"API", func(r *Row) string { return r.API }},
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"math"
 	"net/netip"
 	"strings"
 	"testing"
@@ -172,5 +173,24 @@ func TestDiffRoutesCountsMissingExtraAndChangedRoutes(t *testing.T) {
 		if d.empty() != (tc.missing+tc.extra+tc.changed == 0) {
 			t.Errorf("%s: empty() = %v", tc.name, d.empty())
 		}
+	}
+}
+
+func TestSlopePerMinuteIsTheLeastSquaresTrend(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		xs, ys []float64
+		want   float64
+	}{
+		{"flat", []float64{0, 1, 2, 3}, []float64{5, 5, 5, 5}, 0},
+		{"rising", []float64{0, 1, 2, 3}, []float64{1, 3, 5, 7}, 2},
+		{"noisy falling", []float64{0, 1, 2, 3, 4}, []float64{10, 9.5, 8, 7.5, 6}, -1},
+	} {
+		if got := slopePerMinute(tc.xs, tc.ys); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("%s: slope %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if got := slopePerMinute([]float64{0, 1}, []float64{0, 1}); !math.IsNaN(got) {
+		t.Errorf("two points: %v, want NaN (too few to call a trend)", got)
 	}
 }
