@@ -511,6 +511,40 @@ func (c *Conn) ReceiveFunc(fn func(m Message, nsid int32) error) error {
 	return nil
 }
 
+// Drain reads every datagram queued on the socket, without waiting for
+// more, and returns how many it read. With fn, fn sees each message (m.Data
+// is valid only until fn returns); a truncated or malformed datagram is
+// skipped. An overrun reported while draining is counted in Stats.Overruns
+// and passed over: draining is what a subscriber does after a loss, before
+// it reads the whole state again, because every notification queued before
+// that new dump is older than it, and applying them afterwards would bring
+// back changes the dump has superseded. Cost: one syscall per datagram.
+func (c *Conn) Drain(fn func(m Message)) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	n := 0
+	for {
+		d, err := c.receiveMode(true)
+		switch {
+		case errors.Is(err, unix.EAGAIN):
+			return n, nil
+		case errors.Is(err, unix.ENOBUFS):
+			continue
+		case err != nil:
+			return n, err
+		}
+		n++
+		if fn == nil || d.trunc {
+			continue
+		}
+		it := NewMessageIter(d.b)
+		for it.Next() {
+			c.stats.messages.Add(1)
+			fn(it.Message())
+		}
+	}
+}
+
 // ReceiveAndDecode receives datagrams until the reply in progress ends: when
 // the last message of a datagram is a multipart part (NLM_F_MULTI) it reads
 // on, up to and including NLMSG_DONE. It returns every message, DONE

@@ -649,3 +649,55 @@ func TestListenAllNSIDReportsTheSourceNamespace(t *testing.T) {
 		}
 	}
 }
+
+func TestDrainEmptiesTheQueueWithoutWaitingAndPassesOverAnOverrun(t *testing.T) {
+	for _, blocking := range []bool{false, true} {
+		t.Run(fmt.Sprintf("blocking=%v", blocking), func(t *testing.T) {
+			ns := nstest.New(t)
+			ns.Veth("v0", "v1")
+			opts := []nl.Option{nl.WithGroups(unix.RTNLGRP_IPV4_ROUTE), nl.WithReadBuffer(4096)}
+			if blocking {
+				opts = append(opts, nl.WithBlocking())
+			}
+			c := ns.Dial(opts...)
+			addRoutes(t, ns, 2000) // nobody reads meanwhile: the socket overruns
+			var routes int
+			n, err := c.Drain(func(m nl.Message) {
+				if m.Header.Type == unix.RTM_NEWROUTE {
+					routes++
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 || routes == 0 || routes >= 2000 {
+				t.Fatalf("drained %d datagrams holding %d route messages; want some, fewer than the 2,000 made", n, routes)
+			}
+			if got := c.Stats().Overruns; got != 1 {
+				t.Errorf("Stats.Overruns = %d, want 1", got)
+			}
+			// The queue is empty: a second Drain returns at once with nothing.
+			if n, err := c.Drain(nil); n != 0 || err != nil {
+				t.Fatalf("second Drain: %d datagrams, %v; want 0, nil", n, err)
+			}
+			// And the socket still delivers.
+			ns.IP("route", "add", "192.0.2.0/24", "dev", "v0")
+			c.SetReadDeadline(time.Now().Add(wait))
+			ms, err := c.Receive()
+			if err != nil || len(ms) == 0 || ms[0].Header.Type != unix.RTM_NEWROUTE {
+				t.Fatalf("after Drain: %v, %v; want the new route", ms, err)
+			}
+		})
+	}
+}
+
+func TestDrainOnAClosedConnFails(t *testing.T) {
+	c, err := nl.DialRoute()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if _, err := c.Drain(nil); !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("Drain after Close: %v, want os.ErrClosed", err)
+	}
+}

@@ -166,11 +166,18 @@ func congestionName(b []byte) string {
 // Type is part of the key only for IPv4, whose local table holds, for
 // example, both a local and a broadcast route for an address that is also
 // its subnet's broadcast address; for IPv6 it is RouteUnspec.
+//
+// OIF and Gateway are part of the key only for single-path IPv6 routes:
+// IPv6 keeps a route per next hop where IPv4 keeps one per destination,
+// metric and TOS (fe80::/64 is a route on every interface, all with metric
+// 256). For IPv4 and for multipath routes they are zero.
 type RouteKey struct {
 	Dst      netip.Prefix
 	Src      netip.Prefix
+	Gateway  netip.Addr
 	Table    uint32
 	Priority uint32
+	OIF      uint32
 	Family   Family
 	TOS      uint8
 	Type     RouteType
@@ -179,8 +186,11 @@ type RouteKey struct {
 // Key returns the route's identity. It does not allocate.
 func (r *Route) Key() RouteKey {
 	k := RouteKey{Dst: r.Dst, Src: r.Src, Table: r.Table, Priority: r.Priority, Family: r.Family, TOS: r.TOS}
-	if r.Family == FamilyInet {
+	switch {
+	case r.Family == FamilyInet:
 		k.Type = r.Type
+	case r.Family == FamilyInet6 && len(r.Multipath) == 0:
+		k.OIF, k.Gateway = r.OIF, r.Gateway
 	}
 	return k
 }

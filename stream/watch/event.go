@@ -72,6 +72,10 @@ type ResyncStats struct {
 	// Attempts counts dumps, more than one when the kernel flagged
 	// NLM_F_DUMP_INTR.
 	Attempts int
+	// Drained counts the datagrams read and set aside from the event
+	// socket before the dump: notifications older than the dump, which it
+	// supersedes.
+	Drained int
 	// Took is the time from the start of the dump to the end of the diff.
 	Took time.Duration
 }

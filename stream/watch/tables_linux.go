@@ -5,6 +5,7 @@ package watch
 import (
 	"context"
 	"net/netip"
+	"slices"
 
 	"github.com/nlrx/nlrx/nl"
 	"github.com/nlrx/nlrx/nl/rtnl"
@@ -17,9 +18,23 @@ type RouteWatcher = Watcher[rtnl.RouteKey, rtnl.Route]
 // one family, WithFamily; of one table, WithTable). Cached (cloned)
 // routes are left out, as in `ip route show`.
 //
-// IPv4 removes the routes of a link that goes down or away without a
-// notification per route; the watcher therefore also follows link events
-// and dumps the routes again when a link goes down or is deleted.
+// The kernel changes IPv4 routes without a notification per route when
+// a link changes, so the watcher also follows the links:
+//   - a link that goes down or away takes its routes with it (those whose
+//     every next hop is on the link or already dead, but not the host-scope
+//     local routes of a link that is only down); multipath routes that keep
+//     other next hops get this one flagged dead and linkdown. The watcher
+//     applies the same rule itself, at once, and emits synthetic Deleted or
+//     Changed events: it cannot dump instead, because the kernel announces
+//     the link before it flushes the routes, and a dump can run in between.
+//   - a change of carrier (linkdown flags) makes it dump the routes again:
+//     the kernel flags them before it announces the carrier. A link that
+//     comes up revives dead next hops just after announcing it, so the
+//     watcher dumps then and again at the link's next notification (its
+//     carrier's, as a rule).
+//
+// Routes flushed because their preferred source address was removed are
+// not followed yet: an overrun or the next resync repairs them.
 func Routes(opts ...Option) (*RouteWatcher, error) {
 	var cfg config
 	for _, o := range opts {
@@ -52,21 +67,120 @@ func Routes(opts ...Option) (*RouteWatcher, error) {
 		keep: func(r *rtnl.Route) bool {
 			return r.Flags&rtnl.RouteFlagCloned == 0 && filter.Match(r)
 		},
-		other: linkWentDown,
+		side: &routeLinks{state: make(map[uint32]linkState), pending: make(map[uint32]bool)},
 	}, opts)
 }
 
-// linkWentDown reports a link deleted or down: its IPv4 routes are gone
-// without notifications.
-func linkWentDown(m nl.Message) bool {
+// routeLinks follows the links for a route watcher.
+type routeLinks struct {
+	state map[uint32]linkState
+	// pending holds the links that went down (false) or away (true) since
+	// the last settle.
+	pending map[uint32]bool
+}
+
+type linkState struct {
+	up, lower bool
+	// settling: the link came up; the kernel may revive next hops after
+	// announcing it, so its next notification (the carrier's, as a rule)
+	// is dumped after too.
+	settling bool
+}
+
+func (r *routeLinks) load(ctx context.Context, c *nl.Conn) error {
+	return rtnl.ForEachLink(ctx, c, func(l *rtnl.Link) error {
+		r.state[l.Index] = linkState{up: l.Up(), lower: l.Flags&rtnl.LinkLowerUp != 0}
+		return nil
+	})
+}
+
+func (r *routeLinks) observe(m nl.Message) bool {
 	switch m.Header.Type {
-	case rtnl.TypeDelLink:
-		return true
-	case rtnl.TypeNewLink:
-		l, err := rtnl.DecodeLink(m)
-		return err == nil && !l.Up()
+	case rtnl.TypeDelLink, rtnl.TypeNewLink:
+	default:
+		return false
 	}
-	return false
+	l, err := rtnl.DecodeLink(m)
+	if err != nil {
+		return true // cannot tell what changed: dump
+	}
+	if m.Header.Type == rtnl.TypeDelLink {
+		delete(r.state, l.Index)
+		r.pending[l.Index] = true
+		return false
+	}
+	cur := linkState{up: l.Up(), lower: l.Flags&rtnl.LinkLowerUp != 0}
+	prev, known := r.state[l.Index]
+	r.state[l.Index] = cur
+	switch {
+	case !cur.up:
+		if !known || prev.up {
+			if _, gone := r.pending[l.Index]; !gone {
+				r.pending[l.Index] = false
+			}
+		}
+		return false
+	case !known:
+		return !cur.lower
+	case !prev.up:
+		cur.settling = true
+		r.state[l.Index] = cur
+		return true
+	}
+	return prev.lower != cur.lower || prev.settling
+}
+
+// settle removes or marks the IPv4 routes of the links that went down or
+// away, as fib_sync_down_dev and fib_flush do in the kernel.
+func (r *routeLinks) settle(t map[rtnl.RouteKey]rtnl.Route, fn func(old rtnl.Route, cur *rtnl.Route)) {
+	if len(r.pending) == 0 {
+		return
+	}
+	// A hop on a link that is down dies unless it belongs to a host-scope
+	// route (the local address of a link that is only down).
+	hit := func(rt *rtnl.Route, oif uint32) bool {
+		gone, ok := r.pending[oif]
+		return ok && (gone || rt.Scope != rtnl.ScopeHost)
+	}
+	for k, rt := range t {
+		if rt.Family != rtnl.FamilyInet {
+			continue // IPv6 notifies its deletions
+		}
+		if len(rt.Multipath) == 0 {
+			if hit(&rt, rt.OIF) {
+				delete(t, k)
+				fn(rt, nil)
+			}
+			continue
+		}
+		dead, hits := 0, 0
+		for _, h := range rt.Multipath {
+			switch {
+			case hit(&rt, h.OIF):
+				hits++
+				dead++
+			case uint32(h.Flags)&rtnl.RouteFlagDead != 0:
+				dead++
+			}
+		}
+		switch {
+		case hits == 0:
+		case dead == len(rt.Multipath):
+			delete(t, k)
+			fn(rt, nil)
+		default:
+			nr := rt
+			nr.Multipath = slices.Clone(rt.Multipath)
+			for i := range nr.Multipath {
+				if hit(&rt, nr.Multipath[i].OIF) {
+					nr.Multipath[i].Flags |= uint8(rtnl.RouteFlagDead | rtnl.RouteFlagLinkDown)
+				}
+			}
+			t[k] = nr
+			fn(rt, &nr)
+		}
+	}
+	clear(r.pending)
 }
 
 // LinkWatcher watches the network interfaces.

@@ -35,10 +35,25 @@ type spec[K comparable, V any] struct {
 	key    func(*V) K
 	equal  func(a, b *V) bool
 	keep   func(*V) bool
-	// other handles a message decode did not claim; it returns true when the
-	// table must be dumped again because the kernel changed it without
-	// saying so entry by entry (IPv4 routes flushed with their link).
-	other func(m nl.Message) (resync bool)
+	// side, when set, follows the messages that are not entries (links,
+	// for routes) and mirrors the changes the kernel makes to the table
+	// without a notification per entry.
+	side side[K, V]
+}
+
+// side follows what a table depends on without being part of it.
+type side[K comparable, V any] interface {
+	// load reads the initial state, before the first dump.
+	load(ctx context.Context, c *nl.Conn) error
+	// observe takes any message read from the event socket. It reports
+	// whether the table must be dumped again: the kernel changed it
+	// silently, and the dump taken now will show the change.
+	observe(m nl.Message) (resync bool)
+	// settle applies to t the silent changes observed since the last call
+	// that no dump can be trusted to show (they may happen after the
+	// notification that announces them), calling fn for each entry it
+	// changes; cur is nil for a deleted entry.
+	settle(t map[K]V, fn func(old V, cur *V))
 }
 
 // Stats counts what a watcher did. All counters only grow.
@@ -105,6 +120,7 @@ type Watcher[K comparable, V any] struct {
 	// poller's, never during a resync). Locals would escape to the heap
 	// through the spec's function values: one allocation per message.
 	cur, old V
+	sideEvs  []Event[V]
 }
 
 func newWatcher[K comparable, V any](sp spec[K, V], opts []Option) (*Watcher[K, V], error) {
@@ -280,8 +296,13 @@ func (w *Watcher[K, V]) handle(b *poller.Batch) {
 	stale := false
 	b.Segments(func(ms []nl.Message, ev *poller.Event) {
 		for i := range ms {
-			if w.apply(&ms[i]) {
-				stale = true
+			switch {
+			case !stale:
+				stale = w.apply(&ms[i])
+			case w.sp.side != nil:
+				// The dump to come supersedes the entries; what they
+				// depend on is still followed.
+				w.sp.side.observe(ms[i])
 			}
 		}
 		if ev == nil {
@@ -301,8 +322,10 @@ func (w *Watcher[K, V]) handle(b *poller.Batch) {
 	if !stale || w.ctx.Err() != nil {
 		return
 	}
-	// Stop reading while the table is dumped again: notifications queue in
-	// the kernel and are applied, idempotently, once the diff is done.
+	// Stop reading while the table is dumped again. resync first drains
+	// what is queued now (older than the dump: applied after it, it would
+	// bring back superseded changes); what arrives after the drain is
+	// applied once the diff is done, and converges.
 	w.mu.Lock()
 	reg := w.reg
 	w.reg = nil
@@ -330,11 +353,24 @@ func (w *Watcher[K, V]) apply(m *nl.Message) (resync bool) {
 		return false
 	}
 	if !ok {
-		if w.sp.other != nil && w.sp.other(*m) {
-			return true
+		if w.sp.side == nil {
+			w.c.ignored.Add(1)
+			return false
 		}
-		w.c.ignored.Add(1)
-		return false
+		resync = w.sp.side.observe(*m)
+		t := &w.table
+		t.mu.Lock()
+		w.sp.side.settle(t.m, w.collect)
+		if len(w.sideEvs) > 0 {
+			t.gen++
+		}
+		t.mu.Unlock()
+		for _, e := range w.sideEvs {
+			w.emit(e)
+		}
+		clear(w.sideEvs)
+		w.sideEvs = w.sideEvs[:0]
+		return resync
 	}
 	if !w.sp.keep(v) {
 		w.c.ignored.Add(1)
@@ -370,6 +406,15 @@ func (w *Watcher[K, V]) apply(m *nl.Message) (resync bool) {
 	return false
 }
 
+// collect records a change settle made as a synthetic event in w.sideEvs.
+func (w *Watcher[K, V]) collect(old V, cur *V) {
+	if cur == nil {
+		w.sideEvs = append(w.sideEvs, Event[V]{Kind: Deleted, Value: old, Synthetic: true})
+		return
+	}
+	w.sideEvs = append(w.sideEvs, Event[V]{Kind: Changed, Value: *cur, Old: old, Synthetic: true})
+}
+
 // resync dumps the table, replaces the copy with the dump, emits the
 // differences, and (re)registers the event socket with the poller. It runs
 // while the event socket is not registered, so nothing else applies
@@ -380,12 +425,35 @@ func (w *Watcher[K, V]) resync(initial bool) {
 		w.emit(Event[V]{Kind: ResyncStarted})
 	}
 	start := time.Now()
+	if initial && w.sp.side != nil {
+		if err := w.sp.side.load(w.ctx, w.req); err != nil {
+			if w.ctx.Err() == nil {
+				w.fail(fmt.Errorf("watch %s: %w", w.sp.name, err))
+			}
+			w.finishReady()
+			return
+		}
+	}
 	var fresh map[K]V
 	var st ResyncStats
 	for {
 		st.Attempts++
+		// Everything queued now is older than the dump that follows.
+		var observe func(nl.Message)
+		if w.sp.side != nil {
+			observe = func(m nl.Message) { w.sp.side.observe(m) }
+		}
+		n, err := w.ev.Drain(observe)
+		st.Drained += n
+		if err != nil {
+			if w.ctx.Err() == nil {
+				w.fail(fmt.Errorf("watch %s: event socket: %w", w.sp.name, err))
+			}
+			w.finishReady()
+			return
+		}
 		fresh = make(map[K]V, max(w.table.Len(), 64))
-		err := w.sp.dump(w.ctx, w.req, func(v *V) error {
+		err = w.sp.dump(w.ctx, w.req, func(v *V) error {
 			if w.sp.keep(v) {
 				fresh[w.sp.key(v)] = *v
 			}
@@ -403,6 +471,9 @@ func (w *Watcher[K, V]) resync(initial bool) {
 			return
 		}
 		break
+	}
+	if w.sp.side != nil {
+		w.sp.side.settle(fresh, func(V, *V) {})
 	}
 
 	var evs []Event[V]
