@@ -2,10 +2,11 @@
 // neighbour tables in step with the kernel, and reports every change as a
 // typed event stream.
 //
-// A watcher subscribes to the table's multicast groups first, then dumps
-// the table, then applies the notifications that queued meanwhile, so no
-// change is lost between the dump and the first notification, and none is
-// applied twice. Its event stream carries, in order:
+// A watcher subscribes to the table's multicast groups first, sets aside
+// what they queued so far (it is older than the dump), dumps the table,
+// then applies the notifications that queued during the dump, so no change
+// is lost between the dump and the first notification; one the dump
+// already shows changes nothing. Its event stream carries, in order:
 //
 //   - Added, Changed and Deleted, one per change of the table (the initial
 //     dump arrives as Added events marked Synthetic);
