@@ -112,6 +112,12 @@ func (r *routeLinks) observe(m nl.Message) bool {
 	cur := linkState{up: l.Up(), lower: l.Flags&rtnl.LinkLowerUp != 0}
 	prev, known := r.state[l.Index]
 	r.state[l.Index] = cur
+	if gone, ok := r.pending[l.Index]; ok && !gone && cur.up {
+		// Down and up again before a settle (both read in one drain or
+		// after a loss): the flush is over, and a dump taken now shows
+		// the routes added through the link since; none may be removed.
+		delete(r.pending, l.Index)
+	}
 	switch {
 	case !cur.up:
 		if !known || prev.up {
