@@ -230,6 +230,18 @@ type scaleImpl struct {
 	start func(b *testing.B, conns []*nl.Conn, fds []int, tl *tally) (stop func())
 }
 
+// open makes n sockets of the kind the implementation reads.
+func (impl scaleImpl) open(b *testing.B, ns *nstest.NS, n int) ([]*nl.Conn, []int) {
+	switch impl.sockets {
+	case "conn":
+		return dialMany(b, ns, n), nil
+	case "blocking":
+		return dialMany(b, ns, n, nl.WithBlocking()), nil
+	default:
+		return nil, rawSockets(b, ns, n)
+	}
+}
+
 var scaleImpls = []scaleImpl{
 	{"poller", "conn", startPoller()},
 	{"poller-blocking", "blocking", startPoller()},
@@ -418,16 +430,7 @@ func BenchmarkScale(b *testing.B) {
 	for _, sockets := range []int{1, 64, 1024} {
 		for _, impl := range scaleImpls {
 			b.Run(fmt.Sprintf("sockets=%d/%s", sockets, impl.name), func(b *testing.B) {
-				var conns []*nl.Conn
-				var fds []int
-				switch impl.sockets {
-				case "conn":
-					conns = dialMany(b, ns, sockets)
-				case "blocking":
-					conns = dialMany(b, ns, sockets, nl.WithBlocking())
-				case "raw":
-					fds = rawSockets(b, ns, sockets)
-				}
+				conns, fds := impl.open(b, ns, sockets)
 				tl := newTally()
 				stop := impl.start(b, conns, fds, tl)
 				defer stop()
@@ -567,16 +570,7 @@ func BenchmarkScaleInterleaved(b *testing.B) {
 					continue // keeps the fd count and setup time down
 				}
 				v := &variant{impl: impl, tl: newTally()}
-				var conns []*nl.Conn
-				var fds []int
-				switch impl.sockets {
-				case "conn":
-					conns = dialMany(b, ns, sockets)
-				case "blocking":
-					conns = dialMany(b, ns, sockets, nl.WithBlocking())
-				case "raw":
-					fds = rawSockets(b, ns, sockets)
-				}
+				conns, fds := impl.open(b, ns, sockets)
 				v.join = func(on bool) {
 					for _, c := range conns {
 						var err error
