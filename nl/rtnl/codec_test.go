@@ -481,3 +481,26 @@ func TestValuesAreComparable(t *testing.T) {
 		}
 	}
 }
+
+func TestRouteEqualComparesIPv6HopsAsASetAndIPv4HopsInOrder(t *testing.T) {
+	a, b := netip.MustParseAddr("fe80::1"), netip.MustParseAddr("fe80::2")
+	hops := []rtnl.NextHop{{Gateway: a, OIF: 2, Weight: 1}, {Gateway: b, OIF: 3, Weight: 1}}
+	swapped := []rtnl.NextHop{hops[1], hops[0]}
+	for _, tc := range []struct {
+		family rtnl.Family
+		x, y   []rtnl.NextHop
+		want   bool
+	}{
+		{rtnl.FamilyInet6, hops, swapped, true},
+		{rtnl.FamilyInet6, hops, hops[:1], false},
+		{rtnl.FamilyInet6, hops, []rtnl.NextHop{hops[0], hops[0]}, false},
+		{rtnl.FamilyInet, hops, swapped, false},
+		{rtnl.FamilyInet, hops, hops, true},
+	} {
+		x := rtnl.Route{Family: tc.family, Multipath: tc.x}
+		y := rtnl.Route{Family: tc.family, Multipath: tc.y}
+		if got := x.Equal(&y); got != tc.want {
+			t.Errorf("%v: %v vs %v: Equal = %v, want %v", tc.family, tc.x, tc.y, got, tc.want)
+		}
+	}
+}

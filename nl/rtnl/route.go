@@ -195,14 +195,44 @@ func (r *Route) Key() RouteKey {
 	return k
 }
 
-// Equal reports whether r and o hold the same values.
+// Equal reports whether r and o hold the same values. The next hops of an
+// IPv6 multipath route are compared as a set: IPv6 lists a group's hops
+// starting from the member a message is about, so the same group comes in
+// different orders. It does not allocate for up to 64 hops.
 func (r *Route) Equal(o *Route) bool {
 	return r.Family == o.Family && r.Type == o.Type && r.Protocol == o.Protocol && r.Scope == o.Scope &&
 		r.TOS == o.TOS && r.Pref == o.Pref && r.EncapType == o.EncapType && r.Table == o.Table &&
 		r.Priority == o.Priority && r.OIF == o.OIF && r.IIF == o.IIF && r.Flags == o.Flags &&
 		r.Mark == o.Mark && r.Expires == o.Expires && r.Dst == o.Dst && r.Src == o.Src &&
 		r.Gateway == o.Gateway && r.PrefSrc == o.PrefSrc && r.Metrics == o.Metrics &&
-		slices.Equal(r.Multipath, o.Multipath)
+		(slices.Equal(r.Multipath, o.Multipath) || r.Family == FamilyInet6 && sameHops(r.Multipath, o.Multipath))
+}
+
+// sameHops reports whether a and b hold the same hops in any order.
+func sameHops(a, b []NextHop) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var small [64]bool
+	used := small[:0]
+	if len(b) <= len(small) {
+		used = small[:len(b)]
+	} else {
+		used = make([]bool, len(b))
+	}
+	for _, h := range a {
+		found := false
+		for j := range b {
+			if !used[j] && b[j] == h {
+				used[j], found = true, true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // ErrMessageType reports a message of a type the decoder does not handle

@@ -65,13 +65,13 @@ func TestRouteLinksSettleAppliesTheKernelsFlushRule(t *testing.T) {
 		}, []string{"10.0.0.0/24", "10.0.1.0/24", "10.0.2.1/32", "10.0.3.0/24", "10.0.4.0/24"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &routeLinks{state: map[uint32]linkState{2: {up: true, lower: true}, 3: {up: true, lower: true}}, pending: map[uint32]bool{}}
+			r := &routeSide{state: map[uint32]linkState{2: {up: true, lower: true}, 3: {up: true, lower: true}}, pending: map[uint32]bool{}}
 			for _, m := range tc.msgs(t) {
 				r.observe(m)
 			}
 			m := table()
 			var changes int
-			r.settle(m, func(rtnl.Route, *rtnl.Route) { changes++ })
+			r.settle(m, func(_, _ *rtnl.Route) { changes++ })
 			var got []string
 			for _, w := range table() {
 				if _, ok := m[w.Key()]; ok && w.Family == rtnl.FamilyInet {

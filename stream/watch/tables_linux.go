@@ -67,12 +67,13 @@ func Routes(opts ...Option) (*RouteWatcher, error) {
 		keep: func(r *rtnl.Route) bool {
 			return r.Flags&rtnl.RouteFlagCloned == 0 && filter.Match(r)
 		},
-		side: &routeLinks{state: make(map[uint32]linkState), pending: make(map[uint32]bool)},
+		side: &routeSide{state: make(map[uint32]linkState), pending: make(map[uint32]bool)},
 	}, opts)
 }
 
-// routeLinks follows the links for a route watcher.
-type routeLinks struct {
+// routeSide follows the links for a route watcher, and the way IPv6 groups
+// routes into multipath routes.
+type routeSide struct {
 	state map[uint32]linkState
 	// pending holds the links that went down (false) or away (true) since
 	// the last settle.
@@ -87,14 +88,14 @@ type linkState struct {
 	settling bool
 }
 
-func (r *routeLinks) load(ctx context.Context, c *nl.Conn) error {
+func (r *routeSide) load(ctx context.Context, c *nl.Conn) error {
 	return rtnl.ForEachLink(ctx, c, func(l *rtnl.Link) error {
 		r.state[l.Index] = linkState{up: l.Up(), lower: l.Flags&rtnl.LinkLowerUp != 0}
 		return nil
 	})
 }
 
-func (r *routeLinks) observe(m nl.Message) bool {
+func (r *routeSide) observe(m nl.Message) bool {
 	switch m.Header.Type {
 	case rtnl.TypeDelLink, rtnl.TypeNewLink:
 	default:
@@ -138,7 +139,7 @@ func (r *routeLinks) observe(m nl.Message) bool {
 
 // settle removes or marks the IPv4 routes of the links that went down or
 // away, as fib_sync_down_dev and fib_flush do in the kernel.
-func (r *routeLinks) settle(t map[rtnl.RouteKey]rtnl.Route, fn func(old rtnl.Route, cur *rtnl.Route)) {
+func (r *routeSide) settle(t map[rtnl.RouteKey]rtnl.Route, fn func(old, cur *rtnl.Route)) {
 	if len(r.pending) == 0 {
 		return
 	}
@@ -155,7 +156,7 @@ func (r *routeLinks) settle(t map[rtnl.RouteKey]rtnl.Route, fn func(old rtnl.Rou
 		if len(rt.Multipath) == 0 {
 			if hit(&rt, rt.OIF) {
 				delete(t, k)
-				fn(rt, nil)
+				fn(&rt, nil)
 			}
 			continue
 		}
@@ -173,7 +174,7 @@ func (r *routeLinks) settle(t map[rtnl.RouteKey]rtnl.Route, fn func(old rtnl.Rou
 		case hits == 0:
 		case dead == len(rt.Multipath):
 			delete(t, k)
-			fn(rt, nil)
+			fn(&rt, nil)
 		default:
 			nr := rt
 			nr.Multipath = slices.Clone(rt.Multipath)
@@ -183,7 +184,7 @@ func (r *routeLinks) settle(t map[rtnl.RouteKey]rtnl.Route, fn func(old rtnl.Rou
 				}
 			}
 			t[k] = nr
-			fn(rt, &nr)
+			fn(&rt, &nr)
 		}
 	}
 	clear(r.pending)
@@ -313,4 +314,68 @@ func Neighbors(opts ...Option) (*NeighborWatcher, error) {
 			return filter.Family == rtnl.FamilyAll || n.Family == filter.Family
 		},
 	}, opts)
+}
+
+// entry mirrors IPv6's multipath groups. IPv6 joins the routes with a
+// gateway that share a destination, table and metric into one multipath
+// route, and notifies the whole group when one joins it, but a next hop
+// that leaves the group only as a deleted single-path route. The table
+// keys single-path IPv6 routes by interface and gateway, so: a group
+// absorbs the single-path routes of its hops, and a single-path deletion
+// that matches no entry removes the hop from its group (which becomes a
+// single-path route when one hop is left).
+func (r *routeSide) entry(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, del bool, fn func(old, cur *rtnl.Route)) bool {
+	if v.Family != rtnl.FamilyInet6 {
+		return false
+	}
+	group := v.Key()
+	group.OIF, group.Gateway = 0, netip.Addr{}
+	if len(v.Multipath) > 0 {
+		if !del {
+			for _, h := range v.Multipath {
+				k := group
+				k.OIF, k.Gateway = h.OIF, h.Gateway
+				if old, ok := t[k]; ok {
+					delete(t, k)
+					fn(&old, nil)
+				}
+			}
+		}
+		return false
+	}
+	if !del || !v.Gateway.IsValid() {
+		return false
+	}
+	if _, ok := t[v.Key()]; ok {
+		return false
+	}
+	g, ok := t[group]
+	if !ok {
+		return false
+	}
+	i := slices.IndexFunc(g.Multipath, func(h rtnl.NextHop) bool { return h.OIF == v.OIF && h.Gateway == v.Gateway })
+	if i < 0 {
+		return false
+	}
+	rest := slices.Delete(slices.Clone(g.Multipath), i, i+1)
+	switch len(rest) {
+	case 0:
+		delete(t, group)
+		fn(&g, nil)
+	case 1:
+		delete(t, group)
+		fn(&g, nil)
+		one := g
+		one.Multipath = nil
+		one.OIF, one.Gateway = rest[0].OIF, rest[0].Gateway
+		one.Flags |= uint32(rest[0].Flags)
+		t[one.Key()] = one
+		fn(nil, &one)
+	default:
+		ng := g
+		ng.Multipath = rest
+		t[group] = ng
+		fn(&g, &ng)
+	}
+	return true
 }

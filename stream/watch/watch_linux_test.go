@@ -573,3 +573,31 @@ func TestRoutesFollowLinkDownAndUpThatIPv4DoesNotReport(t *testing.T) {
 		t.Errorf("overruns: %+v", st)
 	}
 }
+
+func TestRoutesFollowIPv6MultipathGroups(t *testing.T) {
+	ns := nstest.New(t)
+	ns.Veth("v0", "v1")
+	w := newRouteWatcher(t, ns, watch.WithFamily(uint8(rtnl.FamilyInet6)))
+	r := record(t, w, nil)
+	r.ns = ns
+	r.waitFor(t, "the snapshot", has[rtnl.Route](watch.SnapshotComplete, nil))
+	const p = "2001:db8:1::/64"
+	for _, step := range [][]string{
+		{"-6", "route", "add", p, "via", "fe80::1", "dev", "v0"},
+		{"-6", "route", "append", p, "via", "fe80::2", "dev", "v1"}, // notified as the whole group
+		{"-6", "route", "append", p, "via", "fe80::3", "dev", "v0"},
+		{"-6", "route", "del", p, "via", "fe80::1", "dev", "v0"}, // notified as one deleted route
+		{"-6", "route", "del", p, "via", "fe80::2", "dev", "v1"}, // one hop left: a single-path route
+		{"-6", "route", "append", p, "via", "fe80::4", "dev", "v1"},
+		{"-6", "route", "del", p}, // the whole group
+		{"-6", "route", "add", "2001:db8:2::/64", "dev", "v0"},
+		{"-6", "route", "append", "2001:db8:2::/64", "dev", "v1"}, // same key but for the interface
+		{"-6", "route", "del", "2001:db8:2::/64", "dev", "v0"},
+	} {
+		ns.IP(step...)
+		converges(t, w, r, rtnl.FamilyInet6)
+	}
+	if st := w.Stats(); st.Resyncs != 0 {
+		t.Errorf("%d resyncs: the groups should be followed from the notifications", st.Resyncs)
+	}
+}

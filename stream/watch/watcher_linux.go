@@ -52,8 +52,12 @@ type side[K comparable, V any] interface {
 	// settle applies to t the silent changes observed since the last call
 	// that no dump can be trusted to show (they may happen after the
 	// notification that announces them), calling fn for each entry it
-	// changes; cur is nil for a deleted entry.
-	settle(t map[K]V, fn func(old V, cur *V))
+	// changes (old nil: added; cur nil: deleted).
+	settle(t map[K]V, fn func(old, cur *V))
+	// entry sees each notification of an entry before it is applied and
+	// may change other entries it implies (fn as for settle); it returns
+	// true when it applied the notification itself.
+	entry(t map[K]V, v *V, del bool, fn func(old, cur *V)) (handled bool)
 }
 
 // Stats counts what a watcher did. All counters only grow.
@@ -119,8 +123,9 @@ type Watcher[K comparable, V any] struct {
 	// Scratch values for apply, which runs on one goroutine at a time (the
 	// poller's, never during a resync). Locals would escape to the heap
 	// through the spec's function values: one allocation per message.
-	cur, old V
-	sideEvs  []Event[V]
+	cur, old  V
+	sideEvs   []Event[V]
+	collectFn func(old, cur *V) // w.collect, bound once: a method value per call would allocate
 }
 
 func newWatcher[K comparable, V any](sp spec[K, V], opts []Option) (*Watcher[K, V], error) {
@@ -148,6 +153,7 @@ func newWatcher[K comparable, V any](sp spec[K, V], opts []Option) (*Watcher[K, 
 	}
 	w := &Watcher[K, V]{sp: sp, cfg: cfg, ev: ev, req: req, ready: make(chan struct{})}
 	w.table.m = make(map[K]V)
+	w.collectFn = w.collect
 	w.readBuf, _ = ev.ReadBufferSize()
 	if p, ok := cfg.poller.(*poller.Poller); ok && p != nil {
 		w.p = p
@@ -360,25 +366,37 @@ func (w *Watcher[K, V]) apply(m *nl.Message) (resync bool) {
 		resync = w.sp.side.observe(*m)
 		t := &w.table
 		t.mu.Lock()
-		w.sp.side.settle(t.m, w.collect)
+		w.sp.side.settle(t.m, w.collectFn)
 		if len(w.sideEvs) > 0 {
 			t.gen++
 		}
 		t.mu.Unlock()
-		for _, e := range w.sideEvs {
-			w.emit(e)
-		}
-		clear(w.sideEvs)
-		w.sideEvs = w.sideEvs[:0]
+		w.emitSide()
 		return resync
 	}
 	if !w.sp.keep(v) {
 		w.c.ignored.Add(1)
 		return false
 	}
-	k := w.sp.key(v)
 	t := &w.table
 	t.mu.Lock()
+	if w.sp.side != nil {
+		handled := w.sp.side.entry(t.m, v, del, w.collectFn)
+		if len(w.sideEvs) > 0 {
+			t.gen++
+			if handled {
+				t.mu.Unlock()
+				w.emitSide()
+				return false
+			}
+			// Entries the notification implies go first: they were
+			// applied first.
+			t.mu.Unlock()
+			w.emitSide()
+			t.mu.Lock()
+		}
+	}
+	k := w.sp.key(v)
 	old, exists := t.m[k]
 	w.old = old
 	switch {
@@ -406,13 +424,26 @@ func (w *Watcher[K, V]) apply(m *nl.Message) (resync bool) {
 	return false
 }
 
-// collect records a change settle made as a synthetic event in w.sideEvs.
-func (w *Watcher[K, V]) collect(old V, cur *V) {
-	if cur == nil {
-		w.sideEvs = append(w.sideEvs, Event[V]{Kind: Deleted, Value: old, Synthetic: true})
-		return
+// collect records a change the side made as a synthetic event in
+// w.sideEvs.
+func (w *Watcher[K, V]) collect(old, cur *V) {
+	switch {
+	case old == nil:
+		w.sideEvs = append(w.sideEvs, Event[V]{Kind: Added, Value: *cur, Synthetic: true})
+	case cur == nil:
+		w.sideEvs = append(w.sideEvs, Event[V]{Kind: Deleted, Value: *old, Synthetic: true})
+	default:
+		w.sideEvs = append(w.sideEvs, Event[V]{Kind: Changed, Value: *cur, Old: *old, Synthetic: true})
 	}
-	w.sideEvs = append(w.sideEvs, Event[V]{Kind: Changed, Value: *cur, Old: old, Synthetic: true})
+}
+
+// emitSide emits the events collect recorded.
+func (w *Watcher[K, V]) emitSide() {
+	for _, e := range w.sideEvs {
+		w.emit(e)
+	}
+	clear(w.sideEvs)
+	w.sideEvs = w.sideEvs[:0]
 }
 
 // resync dumps the table, replaces the copy with the dump, emits the
@@ -473,7 +504,7 @@ func (w *Watcher[K, V]) resync(initial bool) {
 		break
 	}
 	if w.sp.side != nil {
-		w.sp.side.settle(fresh, func(V, *V) {})
+		w.sp.side.settle(fresh, func(_, _ *V) {})
 	}
 
 	var evs []Event[V]
