@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/nlrx/nlrx/stream"
 	"github.com/reactivex/rxgo/v2"
@@ -49,18 +50,27 @@ func ToRx[T any](ctx context.Context, src stream.Observable[T], opts ...rxgo.Opt
 
 // ToRxBatched is ToRx with each rxgo item holding a []T of up to
 // stream.BatchSize items, in order: a batch from src (a datagram's
-// messages, a slice chunk) crosses into rxgo as one item. Single items are
-// gathered while rxgo's channel is full and sent as soon as it has room, so
-// batching adds no latency. Each []T is newly allocated and belongs to the
-// rxgo consumer. Cost: two allocations (the slice and its boxing) and one
-// channel hop per batch instead of per item.
+// messages, a slice chunk) crosses into rxgo as one item. A goroutine per
+// subscription hands the batches to rxgo: an item goes at once when rxgo
+// is waiting for one, and the items that arrive while rxgo is busy are
+// gathered into the next batch, so batching adds no latency and nothing
+// waits for a later item to be sent. src is held back (backpressure) once
+// a full batch waits. Each []T is newly allocated and belongs to the rxgo
+// consumer. Cost: a mutex per item, two allocations (the slice and its
+// boxing) and one channel hop per batch instead of per item.
 func ToRxBatched[T any](ctx context.Context, src stream.Observable[T], opts ...rxgo.Option) rxgo.Observable {
 	return rxgo.Defer([]rxgo.Producer{func(rctx context.Context, next chan<- rxgo.Item) {
 		sctx, cancel := bind(ctx, rctx)
 		defer cancel()
-		b := &batcher[T]{ctx: sctx, rctx: rctx, next: next}
+		b := &batcher[T]{ctx: sctx, rctx: rctx, next: next,
+			kick: make(chan struct{}, 1), progress: make(chan struct{}, 1),
+			quit: make(chan struct{}), stopped: make(chan struct{})}
+		go b.run()
 		err := src.Subscribe(sctx, b)
-		if ferr := b.flush(); err == nil { // the items gathered come before the end
+		ferr := b.drain() // the items gathered come before the end
+		close(b.quit)
+		<-b.stopped
+		if err == nil {
 			err = ferr
 		}
 		if err != nil && sctx.Err() == nil && (rctx == nil || rctx.Err() == nil) {
@@ -82,11 +92,22 @@ func bind(ctx, rctx context.Context) (context.Context, context.CancelFunc) {
 	}
 }
 
+// batcher gathers src's items for ToRxBatched. The observer methods run on
+// src's goroutine, one at a time; run, on its own goroutine, is the only
+// one that sends batches to rxgo, so they keep their order.
 type batcher[T any] struct {
-	ctx     context.Context
-	rctx    context.Context
-	next    chan<- rxgo.Item
-	pending []T
+	ctx      context.Context
+	rctx     context.Context
+	next     chan<- rxgo.Item
+	kick     chan struct{} // wakes run: pending was empty and run idle
+	progress chan struct{} // run sent a batch or went idle
+	quit     chan struct{} // closed when src is done and drained
+	stopped  chan struct{} // closed when run returns
+
+	mu      sync.Mutex
+	pending []T   // gathered, not yet taken by run
+	sending bool  // run holds a batch it has not sent yet
+	err     error // why run stopped sending
 }
 
 func (b *batcher[T]) send(it rxgo.Item) error { return sendItem(b.ctx, b.rctx, b.next, it) }
@@ -112,45 +133,114 @@ func sendItem(ctx, rctx context.Context, next chan<- rxgo.Item, it rxgo.Item) er
 	}
 }
 
-func (b *batcher[T]) flush() error {
-	if len(b.pending) == 0 {
-		return nil
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
 	}
-	out := b.pending
-	b.pending = nil
-	return b.send(rxgo.Of(out))
 }
 
-func (b *batcher[T]) Next(v T) error {
-	b.pending = append(b.pending, v)
-	if len(b.pending) >= stream.BatchSize {
-		return b.flush()
+// run sends what is gathered, batch after batch, until quit.
+func (b *batcher[T]) run() {
+	defer close(b.stopped)
+	for {
+		select {
+		case <-b.kick:
+		case <-b.quit:
+			return
+		case <-b.ctx.Done():
+			return
+		}
+		for {
+			b.mu.Lock()
+			out := b.pending
+			b.pending = nil
+			b.sending = len(out) > 0
+			b.mu.Unlock()
+			if len(out) == 0 {
+				signal(b.progress)
+				break
+			}
+			err := b.send(rxgo.Of(out))
+			b.mu.Lock()
+			b.sending = false
+			if err != nil {
+				b.err = err
+			}
+			b.mu.Unlock()
+			signal(b.progress)
+			if err != nil {
+				return
+			}
+		}
+	}
+}
+
+// add gathers vs and wakes run if it is idle; it waits while a full batch
+// is already waiting.
+func (b *batcher[T]) add(vs ...T) error {
+	b.mu.Lock()
+	if b.err != nil {
+		err := b.err
+		b.mu.Unlock()
+		return err
+	}
+	wake := len(b.pending) == 0 && !b.sending
+	b.pending = append(b.pending, vs...)
+	full := len(b.pending) >= stream.BatchSize
+	b.mu.Unlock()
+	if wake {
+		signal(b.kick)
+	}
+	if full {
+		return b.wait(func() bool { return len(b.pending) < stream.BatchSize })
 	}
 	if err := b.ctx.Err(); err != nil {
 		return err
 	}
 	if b.rctx != nil {
-		if err := b.rctx.Err(); err != nil {
-			return err
-		}
-	}
-	select {
-	case b.next <- rxgo.Of(b.pending):
-		b.pending = nil
-	default: // rxgo is busy: keep gathering
+		return b.rctx.Err()
 	}
 	return nil
 }
 
-func (b *batcher[T]) NextBatch(items []T) error {
-	if err := b.flush(); err != nil {
-		return err
+// wait waits until ready holds (under mu), run fails, or a context ends.
+func (b *batcher[T]) wait(ready func() bool) error {
+	var rdone <-chan struct{}
+	if b.rctx != nil {
+		rdone = b.rctx.Done()
 	}
+	for {
+		b.mu.Lock()
+		ok, err := ready(), b.err
+		b.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-b.progress:
+		case <-b.ctx.Done():
+			return b.ctx.Err()
+		case <-rdone:
+			return b.rctx.Err()
+		}
+	}
+}
+
+// drain waits until run has sent everything gathered.
+func (b *batcher[T]) drain() error {
+	return b.wait(func() bool { return len(b.pending) == 0 && !b.sending })
+}
+
+func (b *batcher[T]) Next(v T) error { return b.add(v) }
+
+func (b *batcher[T]) NextBatch(items []T) error {
 	for len(items) > 0 {
 		n := min(len(items), stream.BatchSize)
-		out := make([]T, n)
-		copy(out, items)
-		if err := b.send(rxgo.Of(out)); err != nil {
+		if err := b.add(items[:n]...); err != nil {
 			return err
 		}
 		items = items[n:]
@@ -158,8 +248,10 @@ func (b *batcher[T]) NextBatch(items []T) error {
 	return nil
 }
 
+// Gap goes after everything gathered before it; run is idle while it is
+// sent, since only the observer methods wake it.
 func (b *batcher[T]) Gap(g stream.Gap) error {
-	if err := b.flush(); err != nil {
+	if err := b.drain(); err != nil {
 		return err
 	}
 	return b.send(rxgo.Error(g))

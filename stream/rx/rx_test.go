@@ -257,3 +257,49 @@ func TestFromRxStopsRxgosProducerWhenTheSubscriberStops(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestToRxBatchedSendsTheLastItemsOfAHotSourceWithoutWaitingForMore(t *testing.T) {
+	// Items that arrive while rxgo is busy are gathered; they must reach
+	// rxgo as soon as it reads again, not when the next item comes (a
+	// watcher's last change could otherwise wait for the next one).
+	pub := stream.NewPublisher[int]()
+	subscribed := make(chan struct{})
+	ctx := testContext(t)
+	ch := rx.ToRxBatched(ctx, pub.Observable(stream.OnSubscribe(func() { close(subscribed) }))).Observe(rxgo.WithContext(ctx))
+	select {
+	case <-subscribed:
+	case <-ctx.Done():
+		t.Fatal("never subscribed")
+	}
+	read := func() []int {
+		t.Helper()
+		select {
+		case it := <-ch:
+			if it.E != nil {
+				t.Fatal(it.E)
+			}
+			return it.V.([]int)
+		case <-ctx.Done():
+			t.Fatal("timed out waiting for a batch")
+			return nil
+		}
+	}
+	pub.Push(1)
+	if got := read(); !slices.Equal(got, []int{1}) {
+		t.Fatalf("first batch %v, want [1]", got)
+	}
+	// Nobody reads now: 2 waits in the send, 3 and 4 are gathered.
+	pub.Push(2)
+	pub.Push(3)
+	pub.Push(4)
+	var got []int
+	for len(got) < 3 {
+		got = append(got, read()...)
+	}
+	if !slices.Equal(got, []int{2, 3, 4}) {
+		t.Fatalf("got %v, want [2 3 4]", got)
+	}
+	pub.Complete()
+	for range ch {
+	}
+}
