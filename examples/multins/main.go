@@ -65,7 +65,7 @@ func run(n, routes int) error {
 		}
 		os.Exit(code)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
 	// One loop on a thread of its own serves every namespace: the
@@ -88,9 +88,14 @@ func run(n, routes int) error {
 	}
 
 	// One merged stream of every namespace's events.
+	// Events are hot: a subscriber sees the changes from when it is
+	// attached, and Merge attaches to its sources on goroutines of its own,
+	// so the routes are added only once every source has a subscriber.
 	sources := make([]stream.Observable[watch.Event[rtnl.Route]], n)
+	var attached sync.WaitGroup
+	attached.Add(n)
 	for i, s := range spaces {
-		sources[i] = s.w.Events()
+		sources[i] = s.w.Events(stream.OnSubscribe(attached.Done))
 	}
 	sentinel := netip.MustParsePrefix("203.0.113.0/24")
 	var mu sync.Mutex
@@ -116,6 +121,13 @@ func run(n, routes int) error {
 			return err
 		}
 	}
+	allAttached := make(chan struct{})
+	go func() { attached.Wait(); close(allAttached) }()
+	select {
+	case <-allAttached:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the merged stream to attach: %w", ctx.Err())
+	}
 
 	start := time.Now()
 	var g errgroup.Group
@@ -128,6 +140,9 @@ func run(n, routes int) error {
 	select {
 	case <-allSeen:
 	case <-ctx.Done():
+		for _, s := range spaces {
+			fmt.Printf("%s: watcher %+v\n", s.label, s.w.Stats())
+		}
 		return fmt.Errorf("waiting for every namespace's events: %w", ctx.Err())
 	}
 	took := time.Since(start)

@@ -26,6 +26,7 @@ import (
 	"github.com/nlrx/nlrx/nl"
 	"github.com/nlrx/nlrx/nl/rtnl"
 	"github.com/nlrx/nlrx/operators"
+	"github.com/nlrx/nlrx/stream"
 	"github.com/nlrx/nlrx/stream/rx"
 	"github.com/nlrx/nlrx/stream/watch"
 	"github.com/reactivex/rxgo/v2"
@@ -92,8 +93,9 @@ func run(n int) error {
 	// a carrier change) the changes it caught up with arrive as synthetic
 	// events, and each still happened once.
 	ours := netip.MustParsePrefix("10.0.0.0/8")
+	attached := make(chan struct{}) // the watcher's events are hot: add routes once rxgo listens
 	changes := operators.Map(
-		operators.Filter(w.Events(), func(e watch.Event[rtnl.Route]) bool {
+		operators.Filter(w.Events(stream.OnSubscribe(func() { close(attached) })), func(e watch.Event[rtnl.Route]) bool {
 			return (e.Kind == watch.Added || e.Kind == watch.Deleted) && ours.Contains(e.Value.Dst.Addr())
 		}),
 		func(e watch.Event[rtnl.Route]) change { return change{e.Kind, e.Value.Dst.Bits()} })
@@ -136,6 +138,11 @@ func run(n int) error {
 	if err := w.WaitReady(ctx); err != nil {
 		return err
 	}
+	select {
+	case <-attached:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for rxgo to subscribe: %w", ctx.Err())
+	}
 
 	rs := make([]rtnl.Route, n)
 	for i := range rs {
@@ -148,7 +155,10 @@ func run(n int) error {
 		}
 		rs[i] = rtnl.Route{Dst: netip.PrefixFrom(a, bits).Masked(), OIF: v0.Index, Scope: rtnl.ScopeLink, Table: rtnl.TableMain}
 	}
+	produced := make(chan struct{})
+	defer func() { <-produced }() // before c is closed
 	go func() {
+		defer close(produced)
 		if err := rtnl.AddRoutes(ctx, c, rs); err != nil {
 			fmt.Fprintln(os.Stderr, "add:", err)
 			stop()
