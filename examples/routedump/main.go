@@ -178,7 +178,7 @@ type routeJSON struct {
 	PrefSrc  string        `json:"prefsrc,omitempty"`
 	Pref     string        `json:"pref,omitempty"`
 	MTU      uint32        `json:"mtu,omitempty"`
-	Expires  uint32        `json:"expires,omitempty"`
+	Expires  int32         `json:"expires,omitempty"`
 	Nexthops []nexthopJSON `json:"nexthops,omitempty"`
 }
 

@@ -428,6 +428,7 @@ const (
 	rtaPref      = 20 // RTA_PREF
 	rtaEncapType = 21 // RTA_ENCAP_TYPE
 	rtaExpires   = 23 // RTA_EXPIRES
+	rtaNHID      = 30 // RTA_NH_ID
 
 	rtaxCCAlgo = 16 // RTAX_CC_ALGO
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -36,10 +37,19 @@ type Route struct {
 	Flags    uint32 // rtm_flags: RouteFlag* (RTM_F_* and RTNH_F_*)
 	Mark     uint32 // RTA_MARK: firewall mark (route lookups)
 
-	// Expires is the remaining lifetime in seconds (RTA_EXPIRES, or the
-	// expiry in RTA_CACHEINFO, which the kernel sends for expiring IPv6
-	// routes); 0 means no expiry.
-	Expires uint32
+	// Expires is the remaining lifetime in seconds: the expiry in
+	// RTA_CACHEINFO, which the kernel sends for expiring IPv6 routes, or
+	// RTA_EXPIRES (seconds as a u32 in requests; clock ticks as a u64 in
+	// multicast forwarding entries, where it is the entry's age). 0 means
+	// no expiry; a negative value is a route past its expiry that the
+	// kernel has not collected yet (ip route shows it as negative too).
+	Expires int32
+
+	// NexthopID is the nexthop object the route forwards through
+	// (RTA_NH_ID, "nhid" in ip route); 0 for a route with its own next
+	// hops. The kernel also reports the object's next hops in the route
+	// (Gateway, OIF, Multipath) unless net.ipv4.nexthop_compat_mode is 0.
+	NexthopID uint32
 
 	// Dst is the destination: RTA_DST with rtm_dst_len. For IPv4 and IPv6
 	// routes it is always valid; the default route is 0.0.0.0/0 or ::/0.
@@ -203,7 +213,7 @@ func (r *Route) Equal(o *Route) bool {
 	return r.Family == o.Family && r.Type == o.Type && r.Protocol == o.Protocol && r.Scope == o.Scope &&
 		r.TOS == o.TOS && r.Pref == o.Pref && r.EncapType == o.EncapType && r.Table == o.Table &&
 		r.Priority == o.Priority && r.OIF == o.OIF && r.IIF == o.IIF && r.Flags == o.Flags &&
-		r.Mark == o.Mark && r.Expires == o.Expires && r.Dst == o.Dst && r.Src == o.Src &&
+		r.Mark == o.Mark && r.Expires == o.Expires && r.NexthopID == o.NexthopID && r.Dst == o.Dst && r.Src == o.Src &&
 		r.Gateway == o.Gateway && r.PrefSrc == o.PrefSrc && r.Metrics == o.Metrics &&
 		(slices.Equal(r.Multipath, o.Multipath) || r.Family == FamilyInet6 && sameHops(r.Multipath, o.Multipath))
 }
@@ -316,7 +326,14 @@ func (r *Route) decode(b []byte) error {
 		case rtaEncapType:
 			r.EncapType = d.Uint16()
 		case rtaExpires:
-			r.Expires = d.Uint32()
+			if d.Len() == 8 {
+				// Multicast forwarding entries: a u64 of clock ticks.
+				r.Expires = int32(min(d.Uint64()/userHZ, math.MaxInt32))
+			} else {
+				r.Expires = int32(d.Uint32())
+			}
+		case rtaNHID:
+			r.NexthopID = d.Uint32()
 		case rtaCacheInfo:
 			if d.Len() >= sizeofCacheinfo {
 				cacheExpires = int32(binary.NativeEndian.Uint32(d.Bytes()[8:12]))
@@ -346,10 +363,17 @@ func (r *Route) decode(b []byte) error {
 			r.Src = netip.PrefixFrom(src, srcLen)
 		}
 	}
-	if r.Expires == 0 && cacheExpires > 0 {
-		// rta_expires counts clock ticks (USER_HZ); round up so that a
-		// route about to expire does not read as never expiring.
-		r.Expires = uint32((int64(cacheExpires) + userHZ - 1) / userHZ)
+	if r.Expires == 0 && cacheExpires != 0 {
+		// rta_expires counts clock ticks (USER_HZ), negative once the
+		// route is past its expiry; round away from zero so that a route
+		// about to expire does not read as never expiring.
+		e := int64(cacheExpires)
+		if e > 0 {
+			e = (e + userHZ - 1) / userHZ
+		} else {
+			e = (e - userHZ + 1) / userHZ
+		}
+		r.Expires = int32(e)
 	}
 	return nil
 }
@@ -546,8 +570,11 @@ func (r *Route) AppendBinary(b []byte) ([]byte, error) {
 	if r.EncapType != 0 {
 		e.Uint16(rtaEncapType, r.EncapType)
 	}
-	if r.Expires != 0 {
-		e.Uint32(rtaExpires, r.Expires)
+	if r.Expires > 0 {
+		e.Uint32(rtaExpires, uint32(r.Expires))
+	}
+	if r.NexthopID != 0 {
+		e.Uint32(rtaNHID, r.NexthopID)
 	}
 	if !r.Metrics.IsZero() {
 		mark := e.BeginNested(rtaMetrics)
@@ -690,6 +717,9 @@ func (r *Route) AppendText(b []byte, ifName func(index uint32) string) []byte {
 	if r.Src.IsValid() {
 		b = r.Src.AppendTo(append(b, " from "...))
 	}
+	if r.NexthopID != 0 {
+		b = strconv.AppendUint(append(b, " nhid "...), uint64(r.NexthopID), 10)
+	}
 	if r.Gateway.IsValid() {
 		if !fits(r.Gateway, fam.addrLen()) {
 			b = append(append(b, " via "...), familyOf(r.Gateway).String()...)
@@ -718,7 +748,7 @@ func (r *Route) AppendText(b []byte, ifName func(index uint32) string) []byte {
 		b = strconv.AppendUint(append(b, " metric "...), uint64(r.Priority), 10)
 	}
 	if r.Expires != 0 {
-		b = strconv.AppendUint(append(b, " expires "...), uint64(r.Expires), 10)
+		b = strconv.AppendInt(append(b, " expires "...), int64(r.Expires), 10)
 		b = append(b, "sec"...)
 	}
 	if r.Flags&RouteFlagOnlink != 0 {
