@@ -220,18 +220,25 @@ func TestRouteDecodingRejectsMalformedMessages(t *testing.T) {
 
 func TestRouteKeyTellsRoutesApartAsTheKernelDoes(t *testing.T) {
 	base := rtnl.Route{Family: rtnl.FamilyInet, Type: rtnl.RouteUnicast, Table: 254, Dst: pfx("10.0.0.0/24"), OIF: 1}
-	same := base
-	same.Gateway, same.OIF, same.Protocol = addr("10.0.0.1"), 2, rtnl.ProtoStatic
-	if base.Key() != same.Key() {
-		t.Error("next hop and protocol changed the key; a replace keeps the key")
-	}
+	// IPv4 keeps routes that differ in forwarding information side by
+	// side under one destination, table, TOS and metric (append, prepend,
+	// the prefix routes of two links in one subnet): they are told apart.
 	for name, change := range map[string]func(r *rtnl.Route){
-		"table":    func(r *rtnl.Route) { r.Table = 100 },
-		"dst":      func(r *rtnl.Route) { r.Dst = pfx("10.0.0.0/25") },
-		"tos":      func(r *rtnl.Route) { r.TOS = 8 },
-		"priority": func(r *rtnl.Route) { r.Priority = 5 },
-		"type":     func(r *rtnl.Route) { r.Type = rtnl.RouteBroadcast },
-		"family":   func(r *rtnl.Route) { r.Family = rtnl.FamilyInet6 },
+		"table":     func(r *rtnl.Route) { r.Table = 100 },
+		"dst":       func(r *rtnl.Route) { r.Dst = pfx("10.0.0.0/25") },
+		"tos":       func(r *rtnl.Route) { r.TOS = 8 },
+		"priority":  func(r *rtnl.Route) { r.Priority = 5 },
+		"type":      func(r *rtnl.Route) { r.Type = rtnl.RouteBroadcast },
+		"family":    func(r *rtnl.Route) { r.Family = rtnl.FamilyInet6 },
+		"interface": func(r *rtnl.Route) { r.OIF = 2 },
+		"gateway":   func(r *rtnl.Route) { r.Gateway = addr("10.0.0.1") },
+		"protocol":  func(r *rtnl.Route) { r.Protocol = rtnl.ProtoStatic },
+		"scope":     func(r *rtnl.Route) { r.Scope = rtnl.ScopeLink },
+		"src":       func(r *rtnl.Route) { r.PrefSrc = addr("10.0.0.9") },
+		"metrics":   func(r *rtnl.Route) { r.Metrics.MTU = 1400 },
+		"onlink":    func(r *rtnl.Route) { r.Flags |= rtnl.RouteFlagOnlink },
+		"nexthop":   func(r *rtnl.Route) { r.NexthopID = 7 },
+		"multipath": func(r *rtnl.Route) { r.Multipath = []rtnl.NextHop{{OIF: 1}, {OIF: 2}} },
 	} {
 		other := base
 		change(&other)
@@ -239,13 +246,59 @@ func TestRouteKeyTellsRoutesApartAsTheKernelDoes(t *testing.T) {
 			t.Errorf("a different %s gave the same key", name)
 		}
 	}
-	v6 := rtnl.Route{Family: rtnl.FamilyInet6, Type: rtnl.RouteUnicast, Dst: pfx("2001:db8::/64")}
+	// What the kernel changes on its own is no part of the identity.
+	for name, change := range map[string]func(r *rtnl.Route){
+		"dead":     func(r *rtnl.Route) { r.Flags |= rtnl.RouteFlagDead | rtnl.RouteFlagLinkDown },
+		"linkdown": func(r *rtnl.Route) { r.Flags |= rtnl.RouteFlagLinkDown },
+		"expiry":   func(r *rtnl.Route) { r.Expires = 30 },
+	} {
+		other := base
+		change(&other)
+		if other.Key() != base.Key() {
+			t.Errorf("%s changed the key", name)
+		}
+	}
+	mp := base
+	mp.OIF, mp.Multipath = 0, []rtnl.NextHop{{OIF: 1, Gateway: addr("10.0.0.1")}, {OIF: 2, Gateway: addr("10.0.0.2")}}
+	mpDead := mp
+	mpDead.Multipath = []rtnl.NextHop{{OIF: 1, Gateway: addr("10.0.0.1"), Flags: uint8(rtnl.RouteFlagDead | rtnl.RouteFlagLinkDown)}, mp.Multipath[1]}
+	if mp.Key() != mpDead.Key() {
+		t.Error("a dead hop changed a multipath route's key")
+	}
+	// A route through a nexthop object is the object's, whatever it
+	// resolves to.
+	nh := base
+	nh.NexthopID, nh.Gateway = 7, addr("10.0.0.1")
+	nh2 := nh
+	nh2.Gateway, nh2.OIF = addr("10.0.0.2"), 3
+	if nh.Key() != nh2.Key() {
+		t.Error("the next hops a nexthop object resolves to changed the key")
+	}
+	other := rtnl.Route{Family: rtnl.FamilyInet, Table: 254, Dst: pfx("10.0.0.0/24"), Priority: 1}
+	if base.Key().Group() != nh.Key().Group() || base.Key().Group() == other.Key().Group() {
+		t.Error("Group does not select by destination, table, TOS and metric")
+	}
+
+	v6 := rtnl.Route{Family: rtnl.FamilyInet6, Type: rtnl.RouteUnicast, Dst: pfx("2001:db8::/64"), OIF: 2}
 	v6b := v6
-	v6b.Type = rtnl.RouteBlackhole
+	v6b.Type, v6b.Protocol = rtnl.RouteBlackhole, rtnl.ProtoStatic
 	if v6.Key() != v6b.Key() {
-		t.Error("type is part of an IPv6 key")
+		t.Error("type or protocol is part of an IPv6 key: IPv6 keeps one route per next hop")
+	}
+	v6c := v6
+	v6c.OIF = 3
+	if v6.Key() == v6c.Key() {
+		t.Error("two IPv6 routes on two interfaces have one key")
+	}
+	g1 := v6
+	g1.OIF, g1.Multipath = 0, []rtnl.NextHop{{OIF: 2, Gateway: addr("2001:db8::1")}, {OIF: 3, Gateway: addr("2001:db8::2")}}
+	g2 := g1
+	g2.Multipath = append(g1.Multipath[:1:1], rtnl.NextHop{OIF: 4, Gateway: addr("2001:db8::3")})
+	if g1.Key() != g2.Key() {
+		t.Error("an IPv6 multipath route's key depends on its hops: IPv6 has one per destination and metric")
 	}
 	m := map[rtnl.RouteKey]int{base.Key(): 1}
+	same := base
 	if m[same.Key()] != 1 {
 		t.Error("RouteKey does not work as a map key")
 	}

@@ -169,40 +169,109 @@ func congestionName(b []byte) string {
 	return string(b)
 }
 
-// RouteKey identifies a route the way the kernel tells routes apart: two
-// messages with the same key describe the same route (a replace keeps the
-// key), so RouteKey can index a map of the routing table. It is comparable.
+// RouteKey identifies a route the way the kernel tells routes apart: no two
+// routes of one routing table have the same key, and two messages with the
+// same key describe the same route, so RouteKey can index a map of the
+// routing table. It is comparable.
 //
-// Type is part of the key only for IPv4, whose local table holds, for
-// example, both a local and a broadcast route for an address that is also
-// its subnet's broadcast address; for IPv6 it is RouteUnspec.
+// IPv4 keeps, under one destination, table, TOS and metric, a list of
+// routes that differ by type and forwarding information (ip route append
+// and prepend add to it; the kernel's own prefix routes of two links in one
+// subnet share it); the kernel refuses a second route equal in both. So an
+// IPv4 key holds the type and the forwarding information: the interface and
+// gateway in the open and the rest (protocol, scope, preferred source,
+// metrics, multipath hops, encapsulation) as a digest, Info.
 //
-// OIF and Gateway are part of the key only for single-path IPv6 routes:
-// IPv6 keeps a route per next hop where IPv4 keeps one per destination,
-// metric and TOS (fe80::/64 is a route on every interface, all with metric
-// 256). For IPv4 and for multipath routes they are zero.
+// IPv6 keeps, under one destination, source, table and metric, one route
+// per next hop (fe80::/64 is a route on every interface, all with metric
+// 256), except that the routes with a gateway join into one multipath
+// route. So a single-path IPv6 key holds its interface and gateway, and a
+// multipath one holds neither. Routes through a nexthop object (NexthopID)
+// are keyed by the object, not by the next hops it resolves to, which change
+// with it. The flags that the kernel changes on its own (dead, linkdown)
+// are never part of a key.
 type RouteKey struct {
-	Dst      netip.Prefix
-	Src      netip.Prefix
-	Gateway  netip.Addr
-	Table    uint32
-	Priority uint32
-	OIF      uint32
-	Family   Family
-	TOS      uint8
-	Type     RouteType
+	Dst       netip.Prefix
+	Src       netip.Prefix
+	Gateway   netip.Addr
+	Info      uint64 // IPv4: a digest of the rest of the forwarding information
+	Table     uint32
+	Priority  uint32
+	OIF       uint32
+	NexthopID uint32
+	Family    Family
+	TOS       uint8
+	Type      RouteType // IPv4 only
 }
 
 // Key returns the route's identity. It does not allocate.
 func (r *Route) Key() RouteKey {
-	k := RouteKey{Dst: r.Dst, Src: r.Src, Table: r.Table, Priority: r.Priority, Family: r.Family, TOS: r.TOS}
+	k := RouteKey{Dst: r.Dst, Src: r.Src, Table: r.Table, Priority: r.Priority, Family: r.Family,
+		TOS: r.TOS, NexthopID: r.NexthopID}
 	switch {
 	case r.Family == FamilyInet:
 		k.Type = r.Type
-	case r.Family == FamilyInet6 && len(r.Multipath) == 0:
+		if r.NexthopID == 0 {
+			k.OIF, k.Gateway = r.OIF, r.Gateway
+		}
+		k.Info = r.infoDigest()
+	case r.Family == FamilyInet6 && r.NexthopID == 0 && len(r.Multipath) == 0:
 		k.OIF, k.Gateway = r.OIF, r.Gateway
+		k.Info = uint64(r.EncapType)
 	}
 	return k
+}
+
+// Group returns the part of a route's key that the kernel's lookups,
+// replaces and deletes select by: the destination, source, table, TOS and
+// metric. Several routes may share one (see RouteKey).
+func (k RouteKey) Group() RouteKey {
+	return RouteKey{Dst: k.Dst, Src: k.Src, Table: k.Table, Priority: k.Priority, Family: k.Family, TOS: k.TOS}
+}
+
+// infoDigest is an FNV-1a digest of what identifies an IPv4 route's
+// forwarding information (the kernel's fib_info) beyond the interface and
+// gateway that RouteKey holds in the open. Routes that differ only there
+// are rare; the digest keeps the key small and comparable.
+func (r *Route) infoDigest() uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	mix := func(v uint64) {
+		for i := 0; i < 8; i++ {
+			h ^= v & 0xff
+			h *= prime
+			v >>= 8
+		}
+	}
+	addr := func(a netip.Addr) {
+		b := a.As16()
+		mix(binary.LittleEndian.Uint64(b[:8]))
+		mix(binary.LittleEndian.Uint64(b[8:]))
+		if a.Is4() {
+			mix(4)
+		}
+	}
+	mix(uint64(r.Protocol) | uint64(r.Scope)<<8 | uint64(r.EncapType)<<16 | uint64(r.Flags&RouteFlagOnlink)<<32)
+	if r.PrefSrc.IsValid() {
+		addr(r.PrefSrc)
+	}
+	if r.NexthopID == 0 {
+		for _, hop := range r.Multipath {
+			mix(uint64(hop.OIF) | uint64(hop.Weight)<<32 | uint64(uint32(hop.Flags)&RouteFlagOnlink)<<48)
+			if hop.Gateway.IsValid() {
+				addr(hop.Gateway)
+			}
+		}
+	}
+	if !r.Metrics.IsZero() {
+		for _, t := range metricTypes {
+			mix(uint64(*r.Metrics.field(t)))
+		}
+		for i := 0; i < len(r.Metrics.CongestionControl); i++ {
+			mix(uint64(r.Metrics.CongestionControl[i]))
+		}
+	}
+	return h
 }
 
 // Equal reports whether r and o hold the same values. The next hops of an
