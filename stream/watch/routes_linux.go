@@ -5,7 +5,6 @@ package watch
 import (
 	"context"
 	"net/netip"
-	"slices"
 
 	"github.com/nlrx/nlrx/nl"
 	"github.com/nlrx/nlrx/nl/rtnl"
@@ -16,37 +15,37 @@ type RouteWatcher = Watcher[rtnl.RouteKey, rtnl.Route]
 
 // Routes watches the routes of the IPv4 and IPv6 routing tables (or of
 // one family, WithFamily; of one table, WithTable). Cached (cloned)
-// routes are left out, as in `ip route show`.
+// routes are left out, as in `ip route show`; so are the other families of
+// an all-family dump (multicast forwarding entries, MPLS).
 //
-// The kernel changes IPv4 routes without a notification per route when
-// a link changes, so the watcher also follows the links:
-//   - a link that goes down or away takes its routes with it (those whose
-//     every next hop is on the link or already dead, but not the host-scope
-//     local routes of a link that is only down); multipath routes that keep
-//     other next hops get this one flagged dead and linkdown. The watcher
-//     applies the same rule itself, at once, and emits synthetic Deleted or
-//     Changed events: it cannot dump instead, because the kernel announces
-//     the link before it flushes the routes, and a dump can run in between.
-//   - a change of carrier (linkdown flags) makes it dump the routes again:
-//     the kernel flags them before it announces the carrier. A link that
-//     comes up revives dead next hops just after announcing it, so the
-//     watcher dumps then and again at the link's next notification (its
-//     carrier's, as a rule).
+// The table holds what `ip route show table all` lists, entry for entry:
+// routes are keyed by rtnl.RouteKey, the kernel's own identity, so routes
+// that share a destination, table and metric (ip route append and prepend,
+// the prefix routes of two links in one subnet) stay apart, and each
+// notification is applied by the kernel's rule for its flags (NLM_F_REPLACE
+// replaces the first route of its group, NLM_F_APPEND adds at the end…).
 //
-// Routes flushed because their preferred source address was removed are
-// not followed yet: an overrun or the next resync repairs them.
+// The kernel also changes routes without a notification per route: when a
+// link goes down or away or loses its last IPv4 address, when an address
+// that routes use as their source goes, when an IPv6 MTU changes, when a
+// nexthop object goes. The watcher follows the links, addresses and nexthop
+// objects for that: it applies the kernel's rule at once (Synthetic
+// events), then verifies with a dump that follows the kernel's work
+// (coalesced: a burst of changes costs one dump), and repairs and counts in
+// Stats.Repairs whatever the rule missed. See the fib type's doc in the
+// source for each rule and the kernel function it mirrors.
 func Routes(opts ...Option) (*RouteWatcher, error) {
 	var cfg config
 	for _, o := range opts {
 		o(&cfg)
 	}
 	filter := rtnl.RouteFilter{Family: rtnl.Family(cfg.family), Table: cfg.table}
-	groups := []uint32{rtnl.GroupLink}
+	groups := []uint32{rtnl.GroupLink, groupNexthop}
 	if cfg.family != uint8(rtnl.FamilyInet6) {
-		groups = append(groups, rtnl.GroupIPv4Route)
+		groups = append(groups, rtnl.GroupIPv4Route, rtnl.GroupIPv4Address)
 	}
 	if cfg.family != uint8(rtnl.FamilyInet) {
-		groups = append(groups, rtnl.GroupIPv6Route)
+		groups = append(groups, rtnl.GroupIPv6Route, rtnl.GroupIPv6Address)
 	}
 	return newWatcher(spec[rtnl.RouteKey, rtnl.Route]{
 		name:   "routes",
@@ -62,194 +61,223 @@ func Routes(opts ...Option) (*RouteWatcher, error) {
 			}
 			return false, false, nil
 		},
-		key:   func(r *rtnl.Route) rtnl.RouteKey { return r.Key() },
-		equal: func(a, b *rtnl.Route) bool { return a.Equal(b) },
+		key: func(r *rtnl.Route) rtnl.RouteKey { return r.Key() },
+		equal: sameRoute,
 		keep: func(r *rtnl.Route) bool {
-			return r.Flags&rtnl.RouteFlagCloned == 0 && filter.Match(r)
+			return (r.Family == rtnl.FamilyInet || r.Family == rtnl.FamilyInet6) &&
+				r.Flags&rtnl.RouteFlagCloned == 0 && filter.Match(r)
 		},
-		side: &routeSide{state: make(map[uint32]linkState), pending: make(map[uint32]bool)},
+		compare: compareRouteKeys,
+		group:   rtnl.RouteKey.Group,
+		side: &routeSide{
+			fib: newFIB(), links: make(map[uint32]linkState),
+			addrs4: make(map[uint32]int), locals4: make(map[netip.Addr]int),
+		},
 	}, opts)
 }
 
-// routeSide follows the links for a route watcher, and the way IPv6 groups
-// routes into multipath routes.
+// groupNexthop is RTNLGRP_NEXTHOP.
+const groupNexthop = 32
+
+// Nexthop object messages (RTM_NEWNEXTHOP, RTM_DELNEXTHOP).
+const (
+	typeNewNexthop = 104
+	typeDelNexthop = 105
+)
+
+// routeSide applies route notifications by the kernel's rules (fib) and
+// follows the links, addresses and nexthop objects that change routes
+// silently.
 type routeSide struct {
-	state map[uint32]linkState
-	// pending holds the links that went down (false) or away (true) since
-	// the last settle.
-	pending map[uint32]bool
+	fib   *fib
+	links map[uint32]linkState
+	// addrs4 counts each link's IPv4 addresses; locals4 counts the links
+	// that have each IPv4 local address.
+	addrs4  map[uint32]int
+	locals4 map[netip.Addr]int
+	// pending holds the silent changes observed since the last settle.
+	pending []silent
 }
 
 type linkState struct {
 	up, lower bool
-	// settling: the link came up; the kernel may revive next hops after
-	// announcing it, so its next notification (the carrier's, as a rule)
-	// is dumped after too.
-	settling bool
+	mtu       uint32
 }
 
+// silent is a change the kernel makes to routes without notifying each.
+type silent struct {
+	kind  silentKind
+	index uint32
+	down  downKind
+	addr  netip.Addr
+	old   uint32 // the previous MTU
+	mtu   uint32
+	id    uint32 // nexthop object
+}
+
+type silentKind uint8
+
+const (
+	silentDown silentKind = iota + 1
+	silentAddr4
+	silentAddr6
+	silentMTU
+	silentNexthop
+)
+
 func (r *routeSide) load(ctx context.Context, c *nl.Conn) error {
-	return rtnl.ForEachLink(ctx, c, func(l *rtnl.Link) error {
-		r.state[l.Index] = linkState{up: l.Up(), lower: l.Flags&rtnl.LinkLowerUp != 0}
+	clear(r.links)
+	clear(r.addrs4)
+	clear(r.locals4)
+	err := rtnl.ForEachLink(ctx, c, func(l *rtnl.Link) error {
+		r.links[l.Index] = linkState{up: l.Up(), lower: l.Flags&rtnl.LinkLowerUp != 0, mtu: l.MTU}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return rtnl.ForEachAddress(ctx, c, rtnl.AddressFilter{Family: rtnl.FamilyInet}, func(a *rtnl.Address) error {
+		r.addrs4[a.Index]++
+		r.locals4[a.Prefix.Addr()]++
 		return nil
 	})
 }
 
-func (r *routeSide) observe(m nl.Message) bool {
+func (r *routeSide) discard() { r.pending = r.pending[:0] }
+
+func (r *routeSide) observe(m nl.Message) (verify bool) {
 	switch m.Header.Type {
-	case rtnl.TypeDelLink, rtnl.TypeNewLink:
-	default:
+	case rtnl.TypeNewLink, rtnl.TypeDelLink:
+		return r.observeLink(m)
+	case rtnl.TypeNewAddress, rtnl.TypeDelAddress:
+		return r.observeAddress(m)
+	case typeNewNexthop, typeDelNexthop:
+		if m.Header.Type == typeDelNexthop {
+			if id := nexthopID(m.Data); id != 0 {
+				r.pending = append(r.pending, silent{kind: silentNexthop, id: id})
+			}
+		}
+		// A new, replaced or deleted nexthop object changes the routes
+		// through it.
+		return true
+	}
+	return false
+}
+
+// nexthopID returns NHA_ID of a nexthop message's payload (struct nhmsg
+// and attributes), or 0.
+func nexthopID(b []byte) uint32 {
+	const sizeofNhmsg, nhaID = 8, 1
+	if len(b) < sizeofNhmsg {
+		return 0
+	}
+	d := nl.NewAttributeDecoder(b[sizeofNhmsg:])
+	for d.Next() {
+		if d.Type() == nhaID {
+			return d.Uint32()
+		}
+	}
+	return 0
+}
+
+func (r *routeSide) observeLink(m nl.Message) bool {
+	if len(m.Data) > 0 && m.Data[0] == afBridge {
+		// A bridge port's own message (IFLA_PROTINFO and the like), not
+		// a change of the link.
 		return false
 	}
 	l, err := rtnl.DecodeLink(m)
 	if err != nil {
-		return true // cannot tell what changed: dump
+		return true // cannot tell what changed: verify
 	}
 	if m.Header.Type == rtnl.TypeDelLink {
-		delete(r.state, l.Index)
-		r.pending[l.Index] = true
-		return false
-	}
-	cur := linkState{up: l.Up(), lower: l.Flags&rtnl.LinkLowerUp != 0}
-	prev, known := r.state[l.Index]
-	r.state[l.Index] = cur
-	if gone, ok := r.pending[l.Index]; ok && !gone && cur.up {
-		// Down and up again before a settle (both read in one drain or
-		// after a loss): the flush is over, and a dump taken now shows
-		// the routes added through the link since; none may be removed.
-		delete(r.pending, l.Index)
-	}
-	switch {
-	case !cur.up:
-		if !known || prev.up {
-			if _, gone := r.pending[l.Index]; !gone {
-				r.pending[l.Index] = false
-			}
+		if _, known := r.links[l.Index]; !known {
+			return false
 		}
-		return false
-	case !known:
-		return !cur.lower
-	case !prev.up:
-		cur.settling = true
-		r.state[l.Index] = cur
+		delete(r.links, l.Index)
+		delete(r.addrs4, l.Index)
+		r.pending = append(r.pending, silent{kind: silentDown, index: l.Index, down: linkGone})
 		return true
 	}
-	return prev.lower != cur.lower || prev.settling
+	cur := linkState{up: l.Up(), lower: l.Flags&rtnl.LinkLowerUp != 0, mtu: l.MTU}
+	prev, known := r.links[l.Index]
+	r.links[l.Index] = cur
+	if !known {
+		return false // a new link has no routes yet
+	}
+	if prev.up && !cur.up {
+		r.pending = append(r.pending, silent{kind: silentDown, index: l.Index, down: linkDown})
+	}
+	if cur.mtu != prev.mtu && prev.mtu != 0 && cur.mtu != 0 {
+		r.pending = append(r.pending, silent{kind: silentMTU, index: l.Index, old: prev.mtu, mtu: cur.mtu})
+	}
+	// Coming up revives dead next hops; a carrier change flags routes
+	// linkdown: both silently.
+	return prev != cur
 }
 
-// settle removes or marks the IPv4 routes of the links that went down or
-// away, as fib_sync_down_dev and fib_flush do in the kernel.
-func (r *routeSide) settle(t map[rtnl.RouteKey]rtnl.Route, fn func(old, cur *rtnl.Route)) {
-	if len(r.pending) == 0 {
-		return
+func (r *routeSide) observeAddress(m nl.Message) bool {
+	a, err := rtnl.DecodeAddress(m)
+	if err != nil {
+		return true
 	}
-	// A hop on a link that is down dies unless it belongs to a host-scope
-	// route (the local address of a link that is only down).
-	hit := func(rt *rtnl.Route, oif uint32) bool {
-		gone, ok := r.pending[oif]
-		return ok && (gone || rt.Scope != rtnl.ScopeHost)
-	}
-	for k, rt := range t {
-		if rt.Family != rtnl.FamilyInet {
-			continue // IPv6 notifies its deletions
-		}
-		if len(rt.Multipath) == 0 {
-			if hit(&rt, rt.OIF) {
-				delete(t, k)
-				fn(&rt, nil)
-			}
-			continue
-		}
-		dead, hits := 0, 0
-		for _, h := range rt.Multipath {
-			switch {
-			case hit(&rt, h.OIF):
-				hits++
-				dead++
-			case uint32(h.Flags)&rtnl.RouteFlagDead != 0:
-				dead++
-			}
-		}
-		switch {
-		case hits == 0:
-		case dead == len(rt.Multipath):
-			delete(t, k)
-			fn(&rt, nil)
-		default:
-			nr := rt
-			nr.Multipath = slices.Clone(rt.Multipath)
-			for i := range nr.Multipath {
-				if hit(&rt, nr.Multipath[i].OIF) {
-					nr.Multipath[i].Flags |= uint8(rtnl.RouteFlagDead | rtnl.RouteFlagLinkDown)
-				}
-			}
-			t[k] = nr
-			fn(&rt, &nr)
-		}
-	}
-	clear(r.pending)
-}
-
-// entry mirrors IPv6's multipath groups. IPv6 joins the routes with a
-// gateway that share a destination, table and metric into one multipath
-// route, and notifies the whole group when one joins it, but a next hop
-// that leaves the group only as a deleted single-path route. The table
-// keys single-path IPv6 routes by interface and gateway, so: a group
-// absorbs the single-path routes of its hops, and a single-path deletion
-// that matches no entry removes the hop from its group (which becomes a
-// single-path route when one hop is left).
-func (r *routeSide) entry(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, del bool, fn func(old, cur *rtnl.Route)) bool {
-	if v.Family != rtnl.FamilyInet6 {
-		return false
-	}
-	group := v.Key()
-	group.OIF, group.Gateway = 0, netip.Addr{}
-	if len(v.Multipath) > 0 {
-		if !del {
-			for _, h := range v.Multipath {
-				k := group
-				k.OIF, k.Gateway = h.OIF, h.Gateway
-				if old, ok := t[k]; ok {
-					delete(t, k)
-					fn(&old, nil)
-				}
-			}
+	local := a.Prefix.Addr()
+	if m.Header.Type == rtnl.TypeNewAddress {
+		if a.Family == rtnl.FamilyInet {
+			r.addrs4[a.Index]++
+			r.locals4[local]++
 		}
 		return false
 	}
-	if !del || !v.Gateway.IsValid() {
-		return false
-	}
-	if _, ok := t[v.Key()]; ok {
-		return false
-	}
-	g, ok := t[group]
-	if !ok {
-		return false
-	}
-	i := slices.IndexFunc(g.Multipath, func(h rtnl.NextHop) bool { return h.OIF == v.OIF && h.Gateway == v.Gateway })
-	if i < 0 {
-		return false
-	}
-	rest := slices.Delete(slices.Clone(g.Multipath), i, i+1)
-	switch len(rest) {
-	case 0:
-		delete(t, group)
-		fn(&g, nil)
-	case 1:
-		delete(t, group)
-		fn(&g, nil)
-		one := g
-		one.Multipath = nil
-		one.OIF, one.Gateway = rest[0].OIF, rest[0].Gateway
-		one.Flags |= uint32(rest[0].Flags)
-		t[one.Key()] = one
-		fn(nil, &one)
-	default:
-		ng := g
-		ng.Multipath = rest
-		t[group] = ng
-		fn(&g, &ng)
+	switch a.Family {
+	case rtnl.FamilyInet:
+		if r.addrs4[a.Index] > 0 {
+			r.addrs4[a.Index]--
+		}
+		if r.locals4[local] > 1 {
+			r.locals4[local]--
+		} else {
+			delete(r.locals4, local)
+			r.pending = append(r.pending, silent{kind: silentAddr4, addr: local})
+		}
+		if r.addrs4[a.Index] == 0 {
+			delete(r.addrs4, a.Index)
+			r.pending = append(r.pending, silent{kind: silentDown, index: a.Index, down: lastAddrGone})
+		}
+	case rtnl.FamilyInet6:
+		r.pending = append(r.pending, silent{kind: silentAddr6, index: a.Index, addr: local})
 	}
 	return true
 }
+
+// settle applies the silent changes observed since the last call, in the
+// order the kernel made them.
+func (r *routeSide) settle(t map[rtnl.RouteKey]rtnl.Route, fn func(old, cur *rtnl.Route)) {
+	for _, p := range r.pending {
+		switch p.kind {
+		case silentDown:
+			r.fib.down(t, p.index, p.down, fn)
+		case silentAddr4:
+			r.fib.addrGone4(t, p.addr, fn)
+		case silentAddr6:
+			r.fib.addrGone6(t, p.index, p.addr, fn)
+		case silentMTU:
+			r.fib.mtu6(t, p.index, p.old, p.mtu, fn)
+		case silentNexthop:
+			r.fib.nexthopGone(t, p.id, fn)
+		}
+	}
+	r.pending = r.pending[:0]
+}
+
+func (r *routeSide) entry(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16, del bool, fn func(old, cur *rtnl.Route)) bool {
+	r.fib.apply(t, v, flags, del, fn)
+	return true
+}
+
+func (r *routeSide) reindex(t map[rtnl.RouteKey]rtnl.Route, keys []rtnl.RouteKey) {
+	r.fib.reindex(t, keys)
+}
+
+// afBridge is AF_BRIDGE: the family of a bridge port's link messages.
+const afBridge = 7

@@ -6,11 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nlrx/nlrx/nl"
+	"github.com/nlrx/nlrx/nl/rtnl"
 	"github.com/nlrx/nlrx/poller"
 	"github.com/nlrx/nlrx/stream"
 )
@@ -35,29 +37,43 @@ type spec[K comparable, V any] struct {
 	key    func(*V) K
 	equal  func(a, b *V) bool
 	keep   func(*V) bool
+	// compare orders keys, for the events of a dump-and-diff that the dump
+	// itself does not order (deletions).
+	compare func(a, b K) int
+	// group, when set, maps a key to the set of entries one notification
+	// can change (a route's lookup group): a verification does not count
+	// as repairs the differences in groups that notifications in flight
+	// touched.
+	group func(K) K
 	// side, when set, follows the messages that are not entries (links,
 	// for routes) and mirrors the changes the kernel makes to the table
 	// without a notification per entry.
 	side side[K, V]
 }
 
-// side follows what a table depends on without being part of it.
+// side follows what a table depends on without being part of it, and may
+// take over how notifications change the table.
 type side[K comparable, V any] interface {
 	// load reads the initial state, before the first dump.
 	load(ctx context.Context, c *nl.Conn) error
-	// observe takes any message read from the event socket. It reports
-	// whether the table must be dumped again: the kernel changed it
-	// silently, and the dump taken now will show the change.
-	observe(m nl.Message) (resync bool)
-	// settle applies to t the silent changes observed since the last call
-	// that no dump can be trusted to show (they may happen after the
-	// notification that announces them), calling fn for each entry it
-	// changes (old nil: added; cur nil: deleted).
+	// observe takes any message read from the event socket that is not an
+	// entry. It reports whether the kernel may have changed the table
+	// without a notification per entry, so that a verification is due.
+	observe(m nl.Message) (verify bool)
+	// settle applies to t the silent changes observed since the last call,
+	// by the kernel's own rules, calling fn for each entry it changes (old
+	// nil: added; cur nil: deleted).
 	settle(t map[K]V, fn func(old, cur *V))
-	// entry sees each notification of an entry before it is applied and
-	// may change other entries it implies (fn as for settle); it returns
-	// true when it applied the notification itself.
-	entry(t map[K]V, v *V, del bool, fn func(old, cur *V)) (handled bool)
+	// discard forgets the silent changes observed since the last settle:
+	// the dump about to run shows them.
+	discard()
+	// entry applies a notification of an entry (flags from its header)
+	// and may change other entries it implies (fn as for settle); it
+	// returns false to leave the notification to the watcher.
+	entry(t map[K]V, v *V, flags uint16, del bool, fn func(old, cur *V)) (handled bool)
+	// reindex tells the side that t was replaced by a dump whose entries
+	// came in the order of keys.
+	reindex(t map[K]V, keys []K)
 }
 
 // Stats counts what a watcher did. All counters only grow.
@@ -70,15 +86,28 @@ type Stats struct {
 	Ignored      uint64 // notifications filtered out or not for this table
 	DecodeErrors uint64 // notifications that could not be decoded
 	Overruns     uint64 // overruns, truncated or malformed datagrams
-	Resyncs      uint64 // dump-and-diff passes after the initial one
+	Resyncs      uint64 // dump-and-diff passes after an overrun
 	DumpRetries  uint64 // dumps repeated because of NLM_F_DUMP_INTR
+	// Verifications counts the dumps that checked the table after the
+	// kernel changed it silently (a link down or away, an address gone, an
+	// MTU or nexthop change), on Resync and on WithAudit's schedule.
+	Verifications uint64
+	// Repairs counts the entries a verification found wrong and set right
+	// (emitted as Synthetic events), leaving out those that notifications
+	// in flight during its dump explain. Non-zero means the kernel changed
+	// the table by a rule the watcher does not follow: please report it.
+	Repairs uint64
+	// Collisions counts dumped entries whose key another entry of the same
+	// dump had already; the table keeps the last. Non-zero means the key
+	// does not tell the kernel's entries apart: please report it.
+	Collisions uint64
 	// ReadBuffer is the event socket's effective receive buffer in bytes.
 	ReadBuffer int
 }
 
 type counters struct {
 	messages, added, changed, deleted, unchanged, ignored, decodeErrors,
-	overruns, resyncs, dumpRetries atomic.Uint64
+	overruns, resyncs, dumpRetries, verifications, repairs, collisions atomic.Uint64
 }
 
 // Watcher keeps a copy of one kernel table in step with the kernel and
@@ -113,10 +142,15 @@ type Watcher[K comparable, V any] struct {
 	ready  chan struct{} // closed after the initial snapshot, or on failure
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex // guards reg, err, closed
+	mu     sync.Mutex // guards reg, err, closed, waiters, again
 	reg    *poller.Registration
 	err    error
 	closed bool
+	// waiters are the Resync calls waiting for a verification that
+	// started after they were made; again asks the dump-and-diff in
+	// progress for one more verification when it ends.
+	waiters []chan error
+	again   bool
 
 	c counters
 
@@ -126,6 +160,8 @@ type Watcher[K comparable, V any] struct {
 	cur, old  V
 	sideEvs   []Event[V]
 	collectFn func(old, cur *V) // w.collect, bound once: a method value per call would allocate
+	liveFn    func(old, cur *V) // w.collectLive, likewise
+	verifyDue bool              // a silent change was seen: verify after this batch
 }
 
 func newWatcher[K comparable, V any](sp spec[K, V], opts []Option) (*Watcher[K, V], error) {
@@ -154,6 +190,7 @@ func newWatcher[K comparable, V any](sp spec[K, V], opts []Option) (*Watcher[K, 
 	w := &Watcher[K, V]{sp: sp, cfg: cfg, ev: ev, req: req, ready: make(chan struct{})}
 	w.table.m = make(map[K]V)
 	w.collectFn = w.collect
+	w.liveFn = w.collectLive
 	w.readBuf, _ = ev.ReadBufferSize()
 	if p, ok := cfg.poller.(*poller.Poller); ok && p != nil {
 		w.p = p
@@ -197,7 +234,7 @@ func (w *Watcher[K, V]) Start() {
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
-			w.resync(true)
+			w.resync(modeInitial)
 		}()
 	})
 }
@@ -231,7 +268,9 @@ func (w *Watcher[K, V]) Stats() Stats {
 		Messages: w.c.messages.Load(), Added: w.c.added.Load(), Changed: w.c.changed.Load(),
 		Deleted: w.c.deleted.Load(), Unchanged: w.c.unchanged.Load(), Ignored: w.c.ignored.Load(),
 		DecodeErrors: w.c.decodeErrors.Load(), Overruns: w.c.overruns.Load(),
-		Resyncs: w.c.resyncs.Load(), DumpRetries: w.c.dumpRetries.Load(), ReadBuffer: w.readBuf,
+		Resyncs: w.c.resyncs.Load(), DumpRetries: w.c.dumpRetries.Load(),
+		Verifications: w.c.verifications.Load(), Repairs: w.c.repairs.Load(), Collisions: w.c.collisions.Load(),
+		ReadBuffer: w.readBuf,
 	}
 }
 
@@ -304,7 +343,9 @@ func (w *Watcher[K, V]) handle(b *poller.Batch) {
 		for i := range ms {
 			switch {
 			case !stale:
-				stale = w.apply(&ms[i])
+				if w.apply(&ms[i]) {
+					w.verifyDue = true
+				}
 			case w.sp.side != nil:
 				// The dump to come supersedes the entries; what they
 				// depend on is still followed.
@@ -325,32 +366,94 @@ func (w *Watcher[K, V]) handle(b *poller.Batch) {
 			stale = true
 		}
 	})
-	if !stale || w.ctx.Err() != nil {
+	if w.ctx.Err() != nil {
 		return
 	}
-	// Stop reading while the table is dumped again. resync first drains
-	// what is queued now (older than the dump: applied after it, it would
-	// bring back superseded changes); what arrives after the drain is
-	// applied once the diff is done, and converges.
+	switch {
+	case stale:
+		w.verifyDue = false
+		w.pause(modeOverrun)
+	case w.verifyDue:
+		w.verifyDue = false
+		w.pause(modeVerify)
+	}
+}
+
+// mode says why the table is dumped.
+type mode uint8
+
+const (
+	modeInitial mode = iota // the first snapshot
+	modeOverrun             // notifications were lost: a resync
+	modeVerify              // the kernel may have changed the table silently
+)
+
+// pause stops reading the event socket and dumps the table on a goroutine
+// of its own; the dump re-registers the socket when it is done. It returns
+// false if there is nothing to pause (closed, or a dump in progress).
+func (w *Watcher[K, V]) pause(m mode) bool {
 	w.mu.Lock()
 	reg := w.reg
 	w.reg = nil
 	if w.closed || reg == nil {
+		if !w.closed && m == modeVerify {
+			w.again = true
+		}
 		w.mu.Unlock()
-		return
+		return false
 	}
 	w.wg.Add(1)
 	w.mu.Unlock()
 	reg.Remove()
 	go func() {
 		defer w.wg.Done()
-		w.resync(false)
+		w.resync(m)
 	}()
+	return true
 }
 
-// apply applies one notification and reports whether the table must be
-// dumped again.
-func (w *Watcher[K, V]) apply(m *nl.Message) (resync bool) {
+// Resync verifies the table against a fresh dump and waits for the
+// verification to end: it stops reading notifications, applies those
+// already queued, dumps the table, repairs what differs (Synthetic events,
+// counted in Stats.Repairs) and reads on. It returns the watcher's error
+// if it failed or was closed meanwhile, or ctx's. Cost: one dump of the
+// table. Do not call it from one of the watcher's own subscribers with
+// inline delivery: the verification delivers its events to them.
+func (w *Watcher[K, V]) Resync(ctx context.Context) error {
+	w.Start()
+	select {
+	case <-w.ready:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	ch := make(chan error, 1)
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return fmt.Errorf("watch %s: resync: %w", w.sp.name, ErrClosed)
+	}
+	if w.err != nil {
+		err := w.err
+		w.mu.Unlock()
+		return err
+	}
+	w.waiters = append(w.waiters, ch)
+	w.mu.Unlock()
+	w.pause(modeVerify)
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ErrClosed is returned by a watcher's methods after Close.
+var ErrClosed = errors.New("watcher closed")
+
+// apply applies one notification and reports whether the kernel may have
+// changed the table silently (a verification is due).
+func (w *Watcher[K, V]) apply(m *nl.Message) (verify bool) {
 	w.c.messages.Add(1)
 	v := &w.cur
 	del, ok, err := w.sp.decode(*m, v)
@@ -363,7 +466,7 @@ func (w *Watcher[K, V]) apply(m *nl.Message) (resync bool) {
 			w.c.ignored.Add(1)
 			return false
 		}
-		resync = w.sp.side.observe(*m)
+		verify = w.sp.side.observe(*m)
 		t := &w.table
 		t.mu.Lock()
 		w.sp.side.settle(t.m, w.collectFn)
@@ -372,7 +475,7 @@ func (w *Watcher[K, V]) apply(m *nl.Message) (resync bool) {
 		}
 		t.mu.Unlock()
 		w.emitSide()
-		return resync
+		return verify
 	}
 	if !w.sp.keep(v) {
 		w.c.ignored.Add(1)
@@ -381,7 +484,7 @@ func (w *Watcher[K, V]) apply(m *nl.Message) (resync bool) {
 	t := &w.table
 	t.mu.Lock()
 	if w.sp.side != nil {
-		handled := w.sp.side.entry(t.m, v, del, w.collectFn)
+		handled := w.sp.side.entry(t.m, v, m.Header.Flags, del, w.liveFn)
 		if len(w.sideEvs) > 0 {
 			t.gen++
 			if handled {
@@ -394,6 +497,10 @@ func (w *Watcher[K, V]) apply(m *nl.Message) (resync bool) {
 			t.mu.Unlock()
 			w.emitSide()
 			t.mu.Lock()
+		} else if handled {
+			t.mu.Unlock()
+			w.c.unchanged.Add(1)
+			return false
 		}
 	}
 	k := w.sp.key(v)
@@ -424,16 +531,21 @@ func (w *Watcher[K, V]) apply(m *nl.Message) (resync bool) {
 	return false
 }
 
-// collect records a change the side made as a synthetic event in
-// w.sideEvs.
-func (w *Watcher[K, V]) collect(old, cur *V) {
+// collect records a change the side made by a kernel rule as a synthetic
+// event in w.sideEvs.
+func (w *Watcher[K, V]) collect(old, cur *V) { w.record(old, cur, true) }
+
+// collectLive records a change the side made for a notification.
+func (w *Watcher[K, V]) collectLive(old, cur *V) { w.record(old, cur, false) }
+
+func (w *Watcher[K, V]) record(old, cur *V, synthetic bool) {
 	switch {
 	case old == nil:
-		w.sideEvs = append(w.sideEvs, Event[V]{Kind: Added, Value: *cur, Synthetic: true})
+		w.sideEvs = append(w.sideEvs, Event[V]{Kind: Added, Value: *cur, Synthetic: synthetic})
 	case cur == nil:
-		w.sideEvs = append(w.sideEvs, Event[V]{Kind: Deleted, Value: *old, Synthetic: true})
+		w.sideEvs = append(w.sideEvs, Event[V]{Kind: Deleted, Value: *old, Synthetic: synthetic})
 	default:
-		w.sideEvs = append(w.sideEvs, Event[V]{Kind: Changed, Value: *cur, Old: *old, Synthetic: true})
+		w.sideEvs = append(w.sideEvs, Event[V]{Kind: Changed, Value: *cur, Old: *old, Synthetic: synthetic})
 	}
 }
 
@@ -446,47 +558,138 @@ func (w *Watcher[K, V]) emitSide() {
 	w.sideEvs = w.sideEvs[:0]
 }
 
+// barrier returns once the kernel has finished what it was doing under
+// the RTNL lock when the call was made: a link request waits for the lock.
+// The kernel announces a link going down, or an address going, before it
+// flushes the routes that go with it, all under that lock, while route
+// dumps do not take it; a dump that follows the barrier shows the flush.
+func (w *Watcher[K, V]) barrier() {
+	rtnl.LinkByIndex(w.ctx, w.req, 1) // the loopback; an error changes nothing
+}
+
+// drained is a notification read from the event socket during a
+// dump-and-diff, kept until the diff is done.
+type drained struct {
+	h    nl.Header
+	data []byte
+}
+
 // resync dumps the table, replaces the copy with the dump, emits the
 // differences, and (re)registers the event socket with the poller. It runs
 // while the event socket is not registered, so nothing else applies
 // changes meanwhile.
-func (w *Watcher[K, V]) resync(initial bool) {
-	if !initial {
+func (w *Watcher[K, V]) resync(m mode) {
+	for {
+		if !w.dumpAndDiff(m) {
+			w.finishWaiters(w.Err())
+			return
+		}
+		w.mu.Lock()
+		if w.closed {
+			w.mu.Unlock()
+			w.finishWaiters(ErrClosed)
+			return
+		}
+		if w.again {
+			// Verifications asked for while this one ran must see a
+			// dump taken after they asked.
+			w.again = false
+			w.mu.Unlock()
+			m = modeVerify
+			continue
+		}
+		reg, err := w.p.Add(w.ev, w.handle)
+		if err != nil {
+			w.mu.Unlock()
+			w.fail(fmt.Errorf("watch %s: %w", w.sp.name, err))
+			w.finishWaiters(w.Err())
+			return
+		}
+		w.reg = reg
+		waiters := w.waiters
+		w.waiters = nil
+		w.mu.Unlock()
+		for _, ch := range waiters {
+			ch <- nil
+		}
+		return
+	}
+}
+
+func (w *Watcher[K, V]) finishWaiters(err error) {
+	if err == nil {
+		err = ErrClosed
+	}
+	w.mu.Lock()
+	waiters := w.waiters
+	w.waiters = nil
+	w.mu.Unlock()
+	for _, ch := range waiters {
+		ch <- err
+	}
+}
+
+// dumpAndDiff is one dump-and-diff; it returns false if the watcher
+// failed.
+func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
+	switch m {
+	case modeOverrun:
 		w.c.resyncs.Add(1)
 		w.emit(Event[V]{Kind: ResyncStarted})
+	case modeVerify:
+		w.c.verifications.Add(1)
 	}
 	start := time.Now()
-	if initial && w.sp.side != nil {
+	if m == modeInitial && w.sp.side != nil {
 		if err := w.sp.side.load(w.ctx, w.req); err != nil {
 			if w.ctx.Err() == nil {
 				w.fail(fmt.Errorf("watch %s: %w", w.sp.name, err))
 			}
 			w.finishReady()
-			return
+			return false
 		}
 	}
 	var fresh map[K]V
+	var order []K
 	var st ResyncStats
 	for {
 		st.Attempts++
-		// Everything queued now is older than the dump that follows.
-		var observe func(nl.Message)
-		if w.sp.side != nil {
-			observe = func(m nl.Message) { w.sp.side.observe(m) }
+		// Everything queued now is older than the dump that follows. After
+		// a loss it is set aside (the dump supersedes it); for a
+		// verification it is applied, so that what the dump finds is what
+		// the notifications do not explain.
+		var fn func(nl.Message)
+		switch {
+		case m == modeVerify:
+			fn = func(msg nl.Message) { w.apply(&msg) }
+		case w.sp.side != nil:
+			fn = func(msg nl.Message) { w.sp.side.observe(msg) }
 		}
-		n, err := w.ev.Drain(observe)
+		n, err := w.ev.Drain(fn)
 		st.Drained += n
 		if err != nil {
 			if w.ctx.Err() == nil {
 				w.fail(fmt.Errorf("watch %s: event socket: %w", w.sp.name, err))
 			}
 			w.finishReady()
-			return
+			return false
 		}
+		if w.sp.side != nil {
+			w.sp.side.discard()
+		}
+		w.barrier()
 		fresh = make(map[K]V, max(w.table.Len(), 64))
+		order = order[:0]
+		collisions := 0
 		err = w.sp.dump(w.ctx, w.req, func(v *V) error {
 			if w.sp.keep(v) {
-				fresh[w.sp.key(v)] = *v
+				k := w.sp.key(v)
+				if _, dup := fresh[k]; dup {
+					collisions++
+				} else {
+					order = append(order, k)
+				}
+				fresh[k] = *v
 			}
 			return nil
 		})
@@ -499,63 +702,113 @@ func (w *Watcher[K, V]) resync(initial bool) {
 				w.fail(fmt.Errorf("watch %s: dump: %w", w.sp.name, err))
 			}
 			w.finishReady()
-			return
+			return false
 		}
+		w.c.collisions.Add(uint64(collisions))
 		break
 	}
-	if w.sp.side != nil {
-		w.sp.side.settle(fresh, func(_, _ *V) {})
+
+	// What arrived during the dump may or may not be in it: a difference
+	// it can explain is no repair.
+	var inflight []drained
+	touched := map[K]bool{}
+	quiet := true
+	if m == modeVerify {
+		_, err := w.ev.Drain(func(msg nl.Message) {
+			inflight = append(inflight, drained{msg.Header, slices.Clone(msg.Data)})
+			var v V
+			if _, ok, err := w.sp.decode(msg, &v); err == nil && ok {
+				touched[w.groupOf(w.sp.key(&v))] = true
+			} else {
+				quiet = false // links, addresses…: anything may follow
+			}
+		})
+		if err != nil {
+			if w.ctx.Err() == nil {
+				w.fail(fmt.Errorf("watch %s: event socket: %w", w.sp.name, err))
+			}
+			return false
+		}
 	}
 
 	var evs []Event[V]
+	var gone []K
+	repairs := 0
+	repaired := func(k K) {
+		if quiet && !touched[w.groupOf(k)] {
+			repairs++
+		}
+	}
+	const synthetic = true
 	t := &w.table
 	t.mu.Lock()
-	for k, v := range fresh {
+	for _, k := range order {
+		v := fresh[k]
 		old, ok := t.m[k]
 		switch {
 		case !ok:
-			evs = append(evs, Event[V]{Kind: Added, Value: v, Synthetic: true})
+			evs = append(evs, Event[V]{Kind: Added, Value: v, Synthetic: synthetic})
 			st.Added++
+			repaired(k)
 		case !w.sp.equal(&old, &v):
-			evs = append(evs, Event[V]{Kind: Changed, Value: v, Old: old, Synthetic: true})
+			evs = append(evs, Event[V]{Kind: Changed, Value: v, Old: old, Synthetic: synthetic})
 			st.Changed++
+			repaired(k)
 		}
 	}
-	for k, old := range t.m {
+	for k := range t.m {
 		if _, ok := fresh[k]; !ok {
-			evs = append(evs, Event[V]{Kind: Deleted, Value: old, Synthetic: true})
-			st.Deleted++
+			gone = append(gone, k)
 		}
+	}
+	if w.sp.compare != nil {
+		slices.SortFunc(gone, w.sp.compare)
+	}
+	for _, k := range gone {
+		evs = append(evs, Event[V]{Kind: Deleted, Value: t.m[k], Synthetic: synthetic})
+		st.Deleted++
+		repaired(k)
 	}
 	t.m = fresh
+	if w.sp.side != nil {
+		w.sp.side.reindex(t.m, order)
+	}
 	t.gen++
 	st.Entries = len(fresh)
 	t.mu.Unlock()
 	st.Took = time.Since(start)
+	if m == modeVerify {
+		w.c.repairs.Add(uint64(repairs))
+	}
 
 	for _, e := range evs {
 		w.emit(e)
 	}
-	done := Event[V]{Kind: ResyncComplete, Resync: st}
-	if initial {
-		done.Kind = SnapshotComplete
-	}
-	w.emit(done)
-	if initial {
+	switch m {
+	case modeInitial:
+		w.emit(Event[V]{Kind: SnapshotComplete, Resync: st})
 		w.finishReady()
+	case modeOverrun:
+		w.emit(Event[V]{Kind: ResyncComplete, Resync: st})
 	}
-
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return
+	for i := range inflight {
+		msg := nl.Message{Header: inflight[i].h, Data: inflight[i].data}
+		if w.apply(&msg) {
+			w.verifyDue = true
+		}
 	}
-	reg, err := w.p.Add(w.ev, w.handle)
-	if err != nil {
-		w.mu.Unlock()
-		w.fail(fmt.Errorf("watch %s: %w", w.sp.name, err))
+	if w.verifyDue {
+		w.verifyDue = false
 		w.mu.Lock()
-		return
+		w.again = true
+		w.mu.Unlock()
 	}
-	w.reg = reg
+	return true
+}
+
+func (w *Watcher[K, V]) groupOf(k K) K {
+	if w.sp.group != nil {
+		return w.sp.group(k)
+	}
+	return k
 }

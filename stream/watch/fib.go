@@ -1,0 +1,540 @@
+package watch
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/nlrx/nlrx/nl"
+	"github.com/nlrx/nlrx/nl/rtnl"
+)
+
+// fib mirrors how the kernel keeps routes, so that a table built from
+// notifications equals the one the kernel dumps. It holds no sockets: it
+// applies route notifications and the changes the kernel makes without one
+// (a link going down or away, an address going, an MTU change, a nexthop
+// object deleted) to a map keyed by rtnl.RouteKey, and reports each change.
+//
+// The rules, with the kernel functions they mirror:
+//
+//   - IPv4 (fib_table_insert, fib_table_delete): the routes of one
+//     destination, table, TOS and metric form an ordered list; a
+//     notification with NLM_F_REPLACE replaced the first of the list, one
+//     with NLM_F_APPEND was added at its end, any other NLM_F_CREATE at its
+//     front; a deletion removed the route it describes.
+//   - IPv6 (fib6_add_rt2node, fib6_del): the routes of one destination,
+//     source, table and metric are kept per next hop, except that those with
+//     a gateway (and no nexthop object, and not learnt from a router
+//     advertisement) join into one multipath route, which the kernel
+//     notifies whole when a hop joins it and hop by hop when one leaves it.
+//     NLM_F_REPLACE replaced the first route that is as able to join a
+//     multipath route as the new one, siblings included.
+//   - A link that goes down (fib_sync_down_dev, NETDEV_DOWN) kills the
+//     IPv4 next hops on it, except those of host-scope routes; a route whose
+//     hops are all dead is flushed (fib_flush), a multipath route that keeps
+//     a live hop gets the dead ones flagged dead and linkdown. Removing a
+//     link's last IPv4 address does the same to host-scope routes too
+//     (fib_disable_ip with force). A link that goes away (NETDEV_UNREGISTER,
+//     a move to another namespace included) takes every IPv4 route with a
+//     hop on it, multipath or not.
+//   - IPv6 multipath routes get the hops on a link that goes down flagged
+//     dead and linkdown (rt6_multipath_nh_flags_set); those on a link that
+//     goes away leave the group (fib6_ifdown). Single-path IPv6 routes are
+//     deleted with notifications.
+//   - An IPv4 address that goes from the namespace flushes the main table's
+//     routes that use it as preferred source (fib_sync_down_addr); an IPv6
+//     address that goes clears it as the preferred source of the routes on
+//     its link (rt6_remove_prefsrc).
+//   - A lower IPv6 MTU lowers the mtu metric of the IPv6 routes on the link
+//     that have one at or above it, and raises those that had the old MTU
+//     (rt6_mtu_change), unless the metric is locked.
+//   - A deleted nexthop object takes the routes that use it (remove_nexthop).
+//
+// Whatever else the kernel does silently is found by the watcher's
+// verification dumps and counted (Stats.Repairs).
+type fib struct {
+	// order lists the keys of each group (RouteKey.Group) in the kernel's
+	// order.
+	order map[rtnl.RouteKey][]rtnl.RouteKey
+}
+
+func newFIB() *fib { return &fib{order: make(map[rtnl.RouteKey][]rtnl.RouteKey)} }
+
+// change reports a change of the table: old nil for an added route, cur nil
+// for a deleted one.
+type change func(old, cur *rtnl.Route)
+
+// reindex rebuilds the order of t's groups from keys, the order of a dump.
+func (f *fib) reindex(t map[rtnl.RouteKey]rtnl.Route, keys []rtnl.RouteKey) {
+	clear(f.order)
+	for _, k := range keys {
+		if _, ok := t[k]; !ok {
+			continue
+		}
+		g := k.Group()
+		f.order[g] = append(f.order[g], k)
+	}
+}
+
+// insert adds v under k at position i of its group's list (-1: the end).
+func (f *fib) insert(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey, v *rtnl.Route, i int) {
+	t[k] = *v
+	g := k.Group()
+	l := f.order[g]
+	if i < 0 || i > len(l) {
+		i = len(l)
+	}
+	f.order[g] = slices.Insert(l, i, k)
+}
+
+// remove deletes k and returns its position in its group's list.
+func (f *fib) remove(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey) int {
+	delete(t, k)
+	g := k.Group()
+	l := f.order[g]
+	i := slices.Index(l, k)
+	if i < 0 {
+		return -1
+	}
+	if len(l) == 1 {
+		delete(f.order, g)
+		return 0
+	}
+	f.order[g] = slices.Delete(l, i, i+1)
+	return i
+}
+
+// put stores cur in place of the route under old (which may have another
+// key: a replace), keeping its position, and reports the change.
+func (f *fib) put(t map[rtnl.RouteKey]rtnl.Route, old rtnl.RouteKey, cur *rtnl.Route, fn change) {
+	prev := t[old]
+	k := cur.Key()
+	if k == old {
+		if sameRoute(&prev, cur) {
+			return
+		}
+		t[k] = *cur
+		fn(&prev, cur)
+		return
+	}
+	i := f.remove(t, old)
+	if dup, ok := t[k]; ok {
+		// The new route was there already (a notification older than
+		// the table): the replaced one goes, the other stays.
+		fn(&prev, nil)
+		if !sameRoute(&dup, cur) {
+			t[k] = *cur
+			fn(&dup, cur)
+		}
+		return
+	}
+	f.insert(t, k, cur, i)
+	fn(&prev, cur)
+}
+
+// sameRoute reports whether a and b hold the same route: Equal, except
+// that the remaining lifetime of an expiring route is no change.
+func sameRoute(a, b *rtnl.Route) bool {
+	if (a.Expires == 0) != (b.Expires == 0) {
+		return false
+	}
+	x := *a
+	x.Expires = b.Expires
+	return x.Equal(b)
+}
+
+// apply applies a route notification whose header carried flags; del is
+// true for RTM_DELROUTE.
+func (f *fib) apply(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16, del bool, fn change) {
+	if v.Family == rtnl.FamilyInet6 {
+		f.apply6(t, v, flags, del, fn)
+		return
+	}
+	k := v.Key()
+	if del {
+		if old, ok := t[k]; ok {
+			f.remove(t, k)
+			fn(&old, nil)
+		}
+		return
+	}
+	if _, ok := t[k]; ok {
+		f.put(t, k, v, fn)
+		return
+	}
+	l := f.order[k.Group()]
+	switch {
+	case flags&nl.FlagReplace != 0 && len(l) > 0:
+		f.put(t, l[0], v, fn)
+	case flags&nl.FlagAppend != 0:
+		f.insert(t, k, v, -1)
+		fn(nil, v)
+	default:
+		f.insert(t, k, v, 0)
+		fn(nil, v)
+	}
+}
+
+// ecmp reports whether an IPv6 route may join a multipath route
+// (rt6_qualify_for_ecmp).
+func ecmp(r *rtnl.Route) bool {
+	return r.NexthopID == 0 && r.Protocol != rtnl.ProtoRA && (len(r.Multipath) > 0 || r.Gateway.IsValid())
+}
+
+func (f *fib) apply6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16, del bool, fn change) {
+	k := v.Key()
+	g := k.Group()
+	if del {
+		f.delete6(t, v, k, fn)
+		return
+	}
+	if flags&nl.FlagReplace != 0 {
+		// The first route as able to join a multipath route as v.
+		can := ecmp(v)
+		for _, o := range f.order[g] {
+			if old := t[o]; ecmp(&old) == can {
+				f.put(t, o, v, fn)
+				f.absorb(t, v, fn)
+				return
+			}
+		}
+	}
+	if len(v.Multipath) > 0 && v.NexthopID == 0 {
+		// A multipath route takes the place of the route it grew from
+		// and absorbs the single-path routes of its hops.
+		if _, ok := t[k]; !ok {
+			for _, o := range f.order[g] {
+				if old := t[o]; o != k && ecmp(&old) {
+					f.put(t, o, v, fn)
+					f.absorb(t, v, fn)
+					return
+				}
+			}
+		}
+	} else if ecmp(v) {
+		if gk := groupKey6(g); t[gk].Multipath != nil && hopIndex(t[gk].Multipath, v.OIF, v.Gateway) >= 0 {
+			return // already a hop of the multipath route
+		}
+	}
+	if _, ok := t[k]; ok {
+		f.put(t, k, v, fn)
+	} else {
+		f.insert(t, k, v, -1)
+		fn(nil, v)
+	}
+	f.absorb(t, v, fn)
+}
+
+// absorb removes the single-path routes that are hops of the multipath
+// route v.
+func (f *fib) absorb(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, fn change) {
+	if len(v.Multipath) == 0 || v.NexthopID != 0 {
+		return
+	}
+	k := v.Key()
+	for _, h := range v.Multipath {
+		hk := k
+		hk.OIF, hk.Gateway, hk.Info = h.OIF, h.Gateway, uint64(v.EncapType)
+		if old, ok := t[hk]; ok {
+			f.remove(t, hk)
+			fn(&old, nil)
+		}
+	}
+}
+
+// groupKey6 is the key of the IPv6 multipath route of group g.
+func groupKey6(g rtnl.RouteKey) rtnl.RouteKey { return g }
+
+func hopIndex(hops []rtnl.NextHop, oif uint32, gw netip.Addr) int {
+	return slices.IndexFunc(hops, func(h rtnl.NextHop) bool { return h.OIF == oif && h.Gateway == gw })
+}
+
+// delete6 applies an IPv6 deletion: of a route, or of hops of the
+// multipath route of its group.
+func (f *fib) delete6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, k rtnl.RouteKey, fn change) {
+	if old, ok := t[k]; ok && (len(v.Multipath) == 0 || len(old.Multipath) == len(v.Multipath)) {
+		f.remove(t, k)
+		fn(&old, nil)
+		return
+	}
+	if v.NexthopID != 0 {
+		return
+	}
+	hops := v.Multipath
+	if len(hops) == 0 {
+		if !v.Gateway.IsValid() {
+			return
+		}
+		hops = []rtnl.NextHop{{OIF: v.OIF, Gateway: v.Gateway}}
+	}
+	gk := groupKey6(k.Group())
+	for _, h := range hops {
+		if _, ok := t[gk]; !ok {
+			return
+		}
+		f.dropHop(t, gk, h.OIF, h.Gateway, fn)
+	}
+}
+
+// dropHop removes one hop from the multipath route under gk; a multipath
+// route left with one hop becomes a single-path route, as in the kernel.
+func (f *fib) dropHop(t map[rtnl.RouteKey]rtnl.Route, gk rtnl.RouteKey, oif uint32, gw netip.Addr, fn change) {
+	g := t[gk]
+	i := hopIndex(g.Multipath, oif, gw)
+	if i < 0 {
+		return
+	}
+	rest := slices.Delete(slices.Clone(g.Multipath), i, i+1)
+	switch len(rest) {
+	case 0:
+		f.remove(t, gk)
+		fn(&g, nil)
+	case 1:
+		one := g
+		one.Multipath = nil
+		one.OIF, one.Gateway = rest[0].OIF, rest[0].Gateway
+		one.Flags |= uint32(rest[0].Flags)
+		f.put(t, gk, &one, fn)
+	default:
+		ng := g
+		ng.Multipath = rest
+		t[gk] = ng
+		fn(&g, &ng)
+	}
+}
+
+// downKind says how a link stopped carrying routes.
+type downKind uint8
+
+const (
+	linkDown     downKind = iota + 1 // NETDEV_DOWN
+	lastAddrGone                     // its last IPv4 address went: NETDEV_DOWN, forced
+	linkGone                         // NETDEV_UNREGISTER: deleted or moved to another namespace
+)
+
+const deadFlags = rtnl.RouteFlagDead | rtnl.RouteFlagLinkDown
+
+// down applies what the kernel does to the routes of a link that goes down
+// or away, or loses its last IPv4 address.
+func (f *fib) down(t map[rtnl.RouteKey]rtnl.Route, index uint32, how downKind, fn change) {
+	for _, k := range sortedKeys(t) {
+		r, ok := t[k]
+		if !ok || r.NexthopID != 0 {
+			continue // gone already, or the nexthop object's rules apply
+		}
+		switch r.Family {
+		case rtnl.FamilyInet:
+			f.down4(t, k, &r, index, how, fn)
+		case rtnl.FamilyInet6:
+			if how != lastAddrGone {
+				f.down6(t, k, &r, index, how, fn)
+			}
+		}
+	}
+}
+
+func (f *fib) down4(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey, r *rtnl.Route, index uint32, how downKind, fn change) {
+	// Host-scope routes have a next hop of scope nowhere, which only a
+	// forced flush kills.
+	kills := how != linkDown || r.Scope != rtnl.ScopeHost
+	if len(r.Multipath) == 0 {
+		if r.OIF == index && kills {
+			f.remove(t, k)
+			fn(r, nil)
+		}
+		return
+	}
+	dead, hits := 0, 0
+	for _, h := range r.Multipath {
+		switch {
+		case h.OIF == index && kills:
+			hits++
+			dead++
+		case uint32(h.Flags)&rtnl.RouteFlagDead != 0:
+			dead++
+		}
+	}
+	switch {
+	case hits == 0:
+	case dead == len(r.Multipath) || how == linkGone:
+		f.remove(t, k)
+		fn(r, nil)
+	default:
+		nr := *r
+		nr.Multipath = slices.Clone(r.Multipath)
+		for i := range nr.Multipath {
+			if nr.Multipath[i].OIF == index {
+				nr.Multipath[i].Flags |= uint8(deadFlags)
+			}
+		}
+		t[k] = nr
+		fn(r, &nr)
+	}
+}
+
+func (f *fib) down6(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey, r *rtnl.Route, index uint32, how downKind, fn change) {
+	if len(r.Multipath) == 0 || hopIndexOIF(r.Multipath, index) < 0 {
+		return
+	}
+	if how == linkGone {
+		for _, h := range slices.Clone(r.Multipath) {
+			if h.OIF == index {
+				if _, ok := t[k]; !ok {
+					return
+				}
+				f.dropHop(t, k, h.OIF, h.Gateway, fn)
+			}
+		}
+		return
+	}
+	dead := 0
+	for _, h := range r.Multipath {
+		if h.OIF == index || uint32(h.Flags)&rtnl.RouteFlagDead != 0 {
+			dead++
+		}
+	}
+	if dead == len(r.Multipath) {
+		f.remove(t, k)
+		fn(r, nil)
+		return
+	}
+	nr := *r
+	nr.Multipath = slices.Clone(r.Multipath)
+	changed := false
+	for i := range nr.Multipath {
+		if h := &nr.Multipath[i]; h.OIF == index && uint32(h.Flags)&deadFlags != deadFlags {
+			h.Flags |= uint8(deadFlags)
+			changed = true
+		}
+	}
+	if changed {
+		t[k] = nr
+		fn(r, &nr)
+	}
+}
+
+func hopIndexOIF(hops []rtnl.NextHop, oif uint32) int {
+	return slices.IndexFunc(hops, func(h rtnl.NextHop) bool { return h.OIF == oif })
+}
+
+// addrGone4 flushes the main table's IPv4 routes whose preferred source
+// was local, an address no link of the namespace has any more.
+func (f *fib) addrGone4(t map[rtnl.RouteKey]rtnl.Route, local netip.Addr, fn change) {
+	for _, k := range sortedKeys(t) {
+		if r := t[k]; r.Family == rtnl.FamilyInet && r.Table == rtnl.TableMain && r.PrefSrc == local {
+			f.remove(t, k)
+			fn(&r, nil)
+		}
+	}
+}
+
+// addrGone6 clears a from the IPv6 routes on link index that use it as
+// their preferred source.
+func (f *fib) addrGone6(t map[rtnl.RouteKey]rtnl.Route, index uint32, a netip.Addr, fn change) {
+	for _, k := range sortedKeys(t) {
+		if r := t[k]; r.Family == rtnl.FamilyInet6 && r.OIF == index && r.PrefSrc == a {
+			nr := r
+			nr.PrefSrc = netip.Addr{}
+			t[k] = nr
+			fn(&r, &nr)
+		}
+	}
+}
+
+// mtu6 follows an MTU change of link index on the IPv6 routes through it.
+func (f *fib) mtu6(t map[rtnl.RouteKey]rtnl.Route, index, old, mtu uint32, fn change) {
+	const lockMTU = 1 << 2 // 1 << RTAX_MTU
+	for _, k := range sortedKeys(t) {
+		r := t[k]
+		if r.Family != rtnl.FamilyInet6 || r.OIF != index || r.Metrics.MTU == 0 || r.Metrics.Lock&lockMTU != 0 {
+			continue
+		}
+		if r.Metrics.MTU >= mtu || r.Metrics.MTU == old {
+			if r.Metrics.MTU == mtu {
+				continue
+			}
+			nr := r
+			nr.Metrics.MTU = mtu
+			t[k] = nr
+			fn(&r, &nr)
+		}
+	}
+}
+
+// nexthopGone removes the routes through nexthop object id.
+func (f *fib) nexthopGone(t map[rtnl.RouteKey]rtnl.Route, id uint32, fn change) {
+	for _, k := range sortedKeys(t) {
+		if r := t[k]; r.NexthopID == id {
+			f.remove(t, k)
+			fn(&r, nil)
+		}
+	}
+}
+
+// sortedKeys returns t's keys in a fixed order, so that the changes a rule
+// makes are reported in the same order on every run.
+func sortedKeys(t map[rtnl.RouteKey]rtnl.Route) []rtnl.RouteKey {
+	keys := make([]rtnl.RouteKey, 0, len(t))
+	for k := range t {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compareRouteKeys)
+	return keys
+}
+
+// compareRouteKeys orders route keys by family, table, destination,
+// metric and the rest.
+func compareRouteKeys(a, b rtnl.RouteKey) int {
+	if c := int(a.Family) - int(b.Family); c != 0 {
+		return c
+	}
+	if c := cmpU32(a.Table, b.Table); c != 0 {
+		return c
+	}
+	if c := a.Dst.Addr().Compare(b.Dst.Addr()); c != 0 {
+		return c
+	}
+	if c := a.Dst.Bits() - b.Dst.Bits(); c != 0 {
+		return c
+	}
+	if c := a.Src.Addr().Compare(b.Src.Addr()); c != 0 {
+		return c
+	}
+	if c := a.Src.Bits() - b.Src.Bits(); c != 0 {
+		return c
+	}
+	if c := int(a.TOS) - int(b.TOS); c != 0 {
+		return c
+	}
+	if c := cmpU32(a.Priority, b.Priority); c != 0 {
+		return c
+	}
+	if c := int(a.Type) - int(b.Type); c != 0 {
+		return c
+	}
+	if c := cmpU32(a.OIF, b.OIF); c != 0 {
+		return c
+	}
+	if c := a.Gateway.Compare(b.Gateway); c != 0 {
+		return c
+	}
+	if c := cmpU32(a.NexthopID, b.NexthopID); c != 0 {
+		return c
+	}
+	switch {
+	case a.Info < b.Info:
+		return -1
+	case a.Info > b.Info:
+		return 1
+	}
+	return 0
+}
+
+func cmpU32(a, b uint32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

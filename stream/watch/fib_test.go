@@ -1,0 +1,362 @@
+package watch
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nlrx/nlrx/nl"
+	"github.com/nlrx/nlrx/nl/rtnl"
+)
+
+// fibCase builds routes in a few words: "10.9.0.0/24 via 10.5.0.2 dev 3",
+// "blackhole 10.9.0.0/24", "2001:1::/64 nexthop 2001:db8::2@3 nexthop
+// 2001:db9::2@5 metric 1024", "local 10.5.0.1 dev 3 scope host table 255".
+func route(t *testing.T, s string) rtnl.Route {
+	t.Helper()
+	f := strings.Fields(s)
+	r := rtnl.Route{Type: rtnl.RouteUnicast, Table: rtnl.TableMain, Protocol: rtnl.ProtoBoot}
+	types := map[string]rtnl.RouteType{"blackhole": rtnl.RouteBlackhole, "unreachable": rtnl.RouteUnreachable,
+		"local": rtnl.RouteLocal, "broadcast": rtnl.RouteBroadcast, "prohibit": rtnl.RouteProhibit}
+	if ty, ok := types[f[0]]; ok {
+		r.Type = ty
+		f = f[1:]
+	}
+	p, err := netip.ParsePrefix(f[0])
+	if err != nil {
+		a := netip.MustParseAddr(f[0])
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	r.Dst = p
+	r.Family = rtnl.FamilyInet
+	if p.Addr().Is6() {
+		r.Family = rtnl.FamilyInet6
+	}
+	num := func(s string) uint32 {
+		var n uint32
+		if _, err := fmt.Sscan(s, &n); err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		return n
+	}
+	for i := 1; i < len(f); i += 2 {
+		v := f[i+1]
+		switch f[i] {
+		case "via":
+			r.Gateway = netip.MustParseAddr(v)
+		case "dev":
+			r.OIF = num(v)
+		case "metric":
+			r.Priority = num(v)
+		case "table":
+			r.Table = num(v)
+		case "src":
+			r.PrefSrc = netip.MustParseAddr(v)
+		case "proto":
+			r.Protocol = rtnl.Protocol(num(v))
+		case "scope":
+			r.Scope = map[string]rtnl.Scope{"host": rtnl.ScopeHost, "link": rtnl.ScopeLink}[v]
+		case "nhid":
+			r.NexthopID = num(v)
+		case "mtu":
+			r.Metrics.MTU = num(v)
+		case "nexthop": // gw@dev
+			gw, dev, _ := strings.Cut(v, "@")
+			h := rtnl.NextHop{OIF: num(dev), Weight: 1}
+			if gw != "" {
+				h.Gateway = netip.MustParseAddr(gw)
+			}
+			r.Multipath = append(r.Multipath, h)
+		default:
+			t.Fatalf("route %q: unknown word %q", s, f[i])
+		}
+	}
+	return r
+}
+
+// table returns t's routes in the kernel's order (groups by key, then the
+// group's own order) as strings.
+func (f *fib) lines(t map[rtnl.RouteKey]rtnl.Route) []string {
+	var groups []rtnl.RouteKey
+	for g := range f.order {
+		groups = append(groups, g)
+	}
+	slices.SortFunc(groups, compareRouteKeys)
+	var out []string
+	n := 0
+	for _, g := range groups {
+		for _, k := range f.order[g] {
+			r := t[k]
+			out = append(out, r.String())
+			n++
+		}
+	}
+	if n != len(t) {
+		out = append(out, fmt.Sprintf("(index holds %d of %d routes)", n, len(t)))
+	}
+	return out
+}
+
+type fibStep struct {
+	op    string // add (CREATE|EXCL), prepend (CREATE), append, replace, del
+	route string
+}
+
+var stepFlags = map[string]uint16{
+	"add":     nl.FlagCreate | nl.FlagExcl,
+	"prepend": nl.FlagCreate,
+	"append":  nl.FlagCreate | nl.FlagAppend,
+	"replace": nl.FlagReplace,
+	"del":     0,
+}
+
+// The notifications are those the kernel sends for the ip commands in the
+// comments (flags checked against Linux 6.18 with a socket in the groups).
+func TestFIBAppliesNotificationsByTheKernelsRules(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		steps []fibStep
+		want  []string
+	}{
+		{"two links' prefix routes in one subnet stay apart", []fibStep{
+			{"add", "10.5.0.0/24 dev 3 proto 2 scope link src 10.5.0.1"},
+			{"append", "10.5.0.0/24 dev 5 proto 2 scope link src 10.5.0.2"},
+		}, []string{"10.5.0.0/24 dev if3 proto kernel scope link src 10.5.0.1", "10.5.0.0/24 dev if5 proto kernel scope link src 10.5.0.2"}},
+		{"deleting one of them leaves the other", []fibStep{
+			{"add", "10.5.0.0/24 dev 3 proto 2 scope link src 10.5.0.1"},
+			{"append", "10.5.0.0/24 dev 5 proto 2 scope link src 10.5.0.2"},
+			{"del", "10.5.0.0/24 dev 5 proto 2 scope link src 10.5.0.2"},
+		}, []string{"10.5.0.0/24 dev if3 proto kernel scope link src 10.5.0.1"}},
+		{"append goes last, prepend first", []fibStep{
+			{"add", "10.9.0.0/24 via 10.5.0.2 dev 3"},             // ip route add
+			{"append", "10.9.0.0/24 via 10.6.0.2 dev 5"},          // ip route append
+			{"prepend", "10.9.0.0/24 dev 5 scope link"},           // ip route prepend
+			{"append", "10.9.0.0/24 via 10.6.0.2 dev 5 metric 5"}, // another group
+		}, []string{"10.9.0.0/24 dev if5 scope link", "10.9.0.0/24 via 10.5.0.2 dev if3", "10.9.0.0/24 via 10.6.0.2 dev if5",
+			"10.9.0.0/24 via 10.6.0.2 dev if5 metric 5"}},
+		{"replace takes the place of the first of the group, across types", []fibStep{
+			{"add", "10.9.0.0/24 via 10.5.0.2 dev 3"},
+			{"append", "10.9.0.0/24 via 10.6.0.2 dev 5"},
+			{"replace", "blackhole 10.9.0.0/24"},
+		}, []string{"blackhole 10.9.0.0/24", "10.9.0.0/24 via 10.6.0.2 dev if5"}},
+		{"a replace of a route that is there already changes nothing else", []fibStep{
+			{"add", "10.9.0.0/24 via 10.5.0.2 dev 3"},
+			{"append", "10.9.0.0/24 via 10.6.0.2 dev 5"},
+			{"replace", "10.9.0.0/24 via 10.6.0.2 dev 5"},
+		}, []string{"10.9.0.0/24 via 10.5.0.2 dev if3", "10.9.0.0/24 via 10.6.0.2 dev if5"}},
+		{"a deletion of a route that is not there changes nothing", []fibStep{
+			{"add", "10.9.0.0/24 via 10.5.0.2 dev 3"},
+			{"del", "10.9.0.0/24 via 10.6.0.2 dev 5"},
+		}, []string{"10.9.0.0/24 via 10.5.0.2 dev if3"}},
+		{"IPv4 multipath replaced by single path", []fibStep{
+			{"add", "10.9.0.0/24 nexthop 10.5.0.2@3 nexthop 10.6.0.2@5"},
+			{"replace", "10.9.0.0/24 via 10.5.0.3 dev 3"},
+		}, []string{"10.9.0.0/24 via 10.5.0.3 dev if3"}},
+		{"IPv6 append grows a multipath route, which absorbs the first hop", []fibStep{
+			{"add", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024"},
+			{"append", "2001:1::/64 metric 1024 nexthop 2001:db9::2@5 nexthop 2001:db8::2@3"},
+		}, []string{"2001:1::/64 metric 1024 pref medium nexthop via 2001:db9::2 dev if5 weight 1 nexthop via 2001:db8::2 dev if3 weight 1"}},
+		{"IPv6 routes without a gateway stay beside the multipath route", []fibStep{
+			{"add", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024"},
+			{"append", "2001:1::/64 metric 1024 nexthop 2001:db9::2@5 nexthop 2001:db8::2@3"},
+			{"append", "2001:1::/64 dev 3 metric 1024"},
+		}, []string{"2001:1::/64 metric 1024 pref medium nexthop via 2001:db9::2 dev if5 weight 1 nexthop via 2001:db8::2 dev if3 weight 1",
+			"2001:1::/64 dev if3 metric 1024 pref medium"}},
+		{"IPv6 replace of a multipath route by a single path drops every hop", []fibStep{
+			{"add", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024"},
+			{"append", "2001:1::/64 metric 1024 nexthop 2001:db9::2@5 nexthop 2001:db8::2@3"},
+			{"append", "2001:1::/64 dev 3 metric 1024"},
+			{"replace", "2001:1::/64 via 2001:db9::3 dev 5 metric 1024"},
+		}, []string{"2001:1::/64 via 2001:db9::3 dev if5 metric 1024 pref medium", "2001:1::/64 dev if3 metric 1024 pref medium"}},
+		{"IPv6 replace of a single path by another gateway", []fibStep{
+			{"add", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024"},
+			{"replace", "2001:1::/64 via 2001:db8::3 dev 3 metric 1024"},
+		}, []string{"2001:1::/64 via 2001:db8::3 dev if3 metric 1024 pref medium"}},
+		{"IPv6 replace of a route without a gateway leaves the gateway routes", []fibStep{
+			{"add", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024"},
+			{"append", "2001:1::/64 dev 3 metric 1024"},
+			{"replace", "2001:1::/64 dev 5 metric 1024"},
+		}, []string{"2001:1::/64 via 2001:db8::2 dev if3 metric 1024 pref medium", "2001:1::/64 dev if5 metric 1024 pref medium"}},
+		{"IPv6 hop deleted from a multipath route of three", []fibStep{
+			{"add", "2001:1::/64 metric 1024 nexthop 2001:db8::2@3 nexthop 2001:db9::2@5 nexthop 2001:db9::3@5"},
+			{"del", "2001:1::/64 via 2001:db9::2 dev 5 metric 1024"},
+		}, []string{"2001:1::/64 metric 1024 pref medium nexthop via 2001:db8::2 dev if3 weight 1 nexthop via 2001:db9::3 dev if5 weight 1"}},
+		{"IPv6 multipath route left with one hop is a single-path route", []fibStep{
+			{"add", "2001:1::/64 metric 1024 nexthop 2001:db8::2@3 nexthop 2001:db9::2@5"},
+			{"del", "2001:1::/64 via 2001:db9::2 dev 5 metric 1024"},
+		}, []string{"2001:1::/64 via 2001:db8::2 dev if3 metric 1024 pref medium"}},
+		{"IPv6 multipath route deleted whole", []fibStep{
+			{"add", "2001:1::/64 metric 1024 nexthop 2001:db8::2@3 nexthop 2001:db9::2@5"},
+			{"del", "2001:1::/64 metric 1024 nexthop 2001:db8::2@3 nexthop 2001:db9::2@5"},
+		}, nil},
+		{"IPv6 routes on two links with one metric", []fibStep{
+			{"add", "fe80::/64 dev 3 metric 256"},
+			{"add", "fe80::/64 dev 5 metric 256"},
+			{"del", "fe80::/64 dev 3 metric 256"},
+		}, []string{"fe80::/64 dev if5 metric 256 pref medium"}},
+		{"routes through nexthop objects are the object's", []fibStep{
+			{"add", "10.9.0.0/24 nhid 1 via 10.5.0.2 dev 3"},
+			{"replace", "10.9.0.0/24 nhid 1 via 10.6.0.2 dev 5"},
+		}, []string{"10.9.0.0/24 nhid 1 via 10.6.0.2 dev if5"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, tab := newFIB(), map[rtnl.RouteKey]rtnl.Route{}
+			for _, s := range tc.steps {
+				r := route(t, s.route)
+				f.apply(tab, &r, stepFlags[s.op], s.op == "del", func(_, _ *rtnl.Route) {})
+			}
+			if got := f.lines(tab); !slices.Equal(got, tc.want) {
+				t.Errorf("table:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+		})
+	}
+}
+
+// A notification applied twice, as happens to those that queued while the
+// table was dumped, changes nothing the second time.
+func TestFIBNotificationsApplyOnce(t *testing.T) {
+	steps := []fibStep{
+		{"add", "10.9.0.0/24 via 10.5.0.2 dev 3"},
+		{"append", "10.9.0.0/24 via 10.6.0.2 dev 5"},
+		{"prepend", "10.9.0.0/24 dev 5 scope link"},
+		{"add", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024"},
+		{"append", "2001:1::/64 metric 1024 nexthop 2001:db9::2@5 nexthop 2001:db8::2@3"},
+		{"append", "2001:1::/64 dev 3 metric 1024"},
+	}
+	f, tab := newFIB(), map[rtnl.RouteKey]rtnl.Route{}
+	for _, s := range steps {
+		r := route(t, s.route)
+		f.apply(tab, &r, stepFlags[s.op], false, func(_, _ *rtnl.Route) {})
+	}
+	before := f.lines(tab)
+	for _, s := range steps {
+		r := route(t, s.route)
+		f.apply(tab, &r, stepFlags[s.op], false, func(old, cur *rtnl.Route) { t.Errorf("%s %s again: %v → %v", s.op, s.route, old, cur) })
+	}
+	if got := f.lines(tab); !slices.Equal(got, before) {
+		t.Errorf("table:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(before, "\n  "))
+	}
+}
+
+func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
+	base := []string{
+		"10.0.0.0/24 dev 2 proto 2 scope link src 10.0.0.1",
+		"10.0.1.0/24 dev 3 scope link",
+		"local 10.0.0.1 dev 2 proto 2 scope host table 255 src 10.0.0.1",
+		"10.0.3.0/24 nexthop 10.0.0.9@2 nexthop 10.0.0.8@2",
+		"10.0.4.0/24 nexthop 10.0.0.9@2 nexthop 10.0.1.9@3",
+		"10.0.5.0/24 via 10.0.1.9 dev 3 src 10.0.0.1",
+		"10.0.6.0/24 via 10.0.1.9 dev 3 src 10.0.0.1 table 100",
+		"10.0.7.0/24 nhid 7 via 10.0.1.9 dev 3",
+		"2001:1::/64 metric 1024 nexthop 2001:db8::2@2 nexthop 2001:db9::2@3",
+		"2001:2::/64 via 2001:db9::2 dev 3 metric 1024 src 2001:db9::1 mtu 1500",
+		"2001:3::/64 via 2001:db9::2 dev 3 metric 1024 mtu 1300",
+	}
+	for _, tc := range []struct {
+		name string
+		do   func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change)
+		want []string
+	}{
+		{"link down: IPv4 routes on it go but host-scope ones; multipath hops die; IPv6 hops too", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
+			f.down(tab, 2, linkDown, fn)
+		}, []string{
+			"10.0.1.0/24 dev if3 scope link",
+			"10.0.4.0/24 nexthop via 10.0.0.9 dev if2 weight 1 linkdown nexthop via 10.0.1.9 dev if3 weight 1",
+			"10.0.5.0/24 via 10.0.1.9 dev if3 src 10.0.0.1",
+			"10.0.7.0/24 nhid 7 via 10.0.1.9 dev if3",
+			"10.0.6.0/24 via 10.0.1.9 dev if3 table 100 src 10.0.0.1",
+			"local 10.0.0.1 dev if2 table local proto kernel scope host src 10.0.0.1",
+			"2001:1::/64 metric 1024 pref medium nexthop via 2001:db8::2 dev if2 weight 1 linkdown nexthop via 2001:db9::2 dev if3 weight 1",
+			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 pref medium mtu 1500",
+			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 pref medium mtu 1300",
+		}},
+		{"link gone: every IPv4 route with a hop on it, and its IPv6 hops", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
+			f.down(tab, 2, linkGone, fn)
+		}, []string{
+			"10.0.1.0/24 dev if3 scope link",
+			"10.0.5.0/24 via 10.0.1.9 dev if3 src 10.0.0.1",
+			"10.0.7.0/24 nhid 7 via 10.0.1.9 dev if3",
+			"10.0.6.0/24 via 10.0.1.9 dev if3 table 100 src 10.0.0.1",
+			"2001:1::/64 via 2001:db9::2 dev if3 metric 1024 pref medium",
+			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 pref medium mtu 1500",
+			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 pref medium mtu 1300",
+		}},
+		{"last IPv4 address gone: host-scope routes go too, IPv6 stays", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
+			f.down(tab, 2, lastAddrGone, fn)
+		}, []string{
+			"10.0.1.0/24 dev if3 scope link",
+			"10.0.4.0/24 nexthop via 10.0.0.9 dev if2 weight 1 linkdown nexthop via 10.0.1.9 dev if3 weight 1",
+			"10.0.5.0/24 via 10.0.1.9 dev if3 src 10.0.0.1",
+			"10.0.7.0/24 nhid 7 via 10.0.1.9 dev if3",
+			"10.0.6.0/24 via 10.0.1.9 dev if3 table 100 src 10.0.0.1",
+			"2001:1::/64 metric 1024 pref medium nexthop via 2001:db8::2 dev if2 weight 1 nexthop via 2001:db9::2 dev if3 weight 1",
+			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 pref medium mtu 1500",
+			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 pref medium mtu 1300",
+		}},
+		{"IPv4 source address gone: the main table's routes from it", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
+			f.addrGone4(tab, netip.MustParseAddr("10.0.0.1"), fn)
+		}, []string{
+			"10.0.1.0/24 dev if3 scope link",
+			"10.0.3.0/24 nexthop via 10.0.0.9 dev if2 weight 1 nexthop via 10.0.0.8 dev if2 weight 1",
+			"10.0.4.0/24 nexthop via 10.0.0.9 dev if2 weight 1 nexthop via 10.0.1.9 dev if3 weight 1",
+			"10.0.7.0/24 nhid 7 via 10.0.1.9 dev if3",
+			"10.0.6.0/24 via 10.0.1.9 dev if3 table 100 src 10.0.0.1",
+			"local 10.0.0.1 dev if2 table local proto kernel scope host src 10.0.0.1",
+			"2001:1::/64 metric 1024 pref medium nexthop via 2001:db8::2 dev if2 weight 1 nexthop via 2001:db9::2 dev if3 weight 1",
+			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 pref medium mtu 1500",
+			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 pref medium mtu 1300",
+		}},
+		{"IPv6 source address gone, MTU lowered, nexthop object gone", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
+			f.addrGone6(tab, 3, netip.MustParseAddr("2001:db9::1"), fn)
+			f.mtu6(tab, 3, 1500, 1400, fn)
+			f.nexthopGone(tab, 7, fn)
+		}, []string{
+			"10.0.0.0/24 dev if2 proto kernel scope link src 10.0.0.1",
+			"10.0.1.0/24 dev if3 scope link",
+			"10.0.3.0/24 nexthop via 10.0.0.9 dev if2 weight 1 nexthop via 10.0.0.8 dev if2 weight 1",
+			"10.0.4.0/24 nexthop via 10.0.0.9 dev if2 weight 1 nexthop via 10.0.1.9 dev if3 weight 1",
+			"10.0.5.0/24 via 10.0.1.9 dev if3 src 10.0.0.1",
+			"10.0.6.0/24 via 10.0.1.9 dev if3 table 100 src 10.0.0.1",
+			"local 10.0.0.1 dev if2 table local proto kernel scope host src 10.0.0.1",
+			"2001:1::/64 metric 1024 pref medium nexthop via 2001:db8::2 dev if2 weight 1 nexthop via 2001:db9::2 dev if3 weight 1",
+			"2001:2::/64 via 2001:db9::2 dev if3 metric 1024 pref medium mtu 1400",
+			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 pref medium mtu 1300",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, tab := newFIB(), map[rtnl.RouteKey]rtnl.Route{}
+			for _, s := range base {
+				r := route(t, s)
+				f.apply(tab, &r, stepFlags["add"], false, func(_, _ *rtnl.Route) {})
+			}
+			before := len(tab)
+			var added, deleted, changed int
+			tc.do(f, tab, func(old, cur *rtnl.Route) {
+				switch {
+				case old == nil:
+					added++
+				case cur == nil:
+					deleted++
+				default:
+					changed++
+				}
+			})
+			got := f.lines(tab)
+			if !sameLines(got, tc.want) {
+				t.Errorf("table:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+			if before+added-deleted != len(tab) {
+				t.Errorf("%d routes before, %d added, %d deleted, %d after: the changes reported do not add up", before, added, deleted, len(tab))
+			}
+		})
+	}
+}
+
+func sameLines(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
