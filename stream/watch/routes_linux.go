@@ -61,7 +61,7 @@ func Routes(opts ...Option) (*RouteWatcher, error) {
 			}
 			return false, false, nil
 		},
-		key: func(r *rtnl.Route) rtnl.RouteKey { return r.Key() },
+		key:   func(r *rtnl.Route) rtnl.RouteKey { return r.Key() },
 		equal: sameRoute,
 		keep: func(r *rtnl.Route) bool {
 			return (r.Family == rtnl.FamilyInet || r.Family == rtnl.FamilyInet6) &&
