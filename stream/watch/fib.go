@@ -200,14 +200,17 @@ func (f *fib) apply6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16
 	}
 	if len(v.Multipath) > 0 && v.NexthopID == 0 {
 		// A multipath route takes the place of the route it grew from
-		// and absorbs the single-path routes of its hops.
-		if _, ok := t[k]; !ok {
-			for _, o := range f.order[g] {
-				if old := t[o]; o != k && ecmp(&old) {
-					f.put(t, o, v, fn)
-					f.absorb(t, v, fn)
-					return
-				}
+		// and absorbs the single-path routes of its hops. The kernel
+		// lists a group from the hop a message is about, and adds a hop
+		// at the end of the group: its dumps list the hops in the order
+		// they joined.
+		for _, o := range f.order[g] {
+			if old := t[o]; ecmp(&old) {
+				nv := *v
+				nv.Multipath = joinHops(&old, v.Multipath)
+				f.put(t, o, &nv, fn)
+				f.absorb(t, v, fn)
+				return
 			}
 		}
 	} else if ecmp(v) {
@@ -222,6 +225,31 @@ func (f *fib) apply6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16
 		fn(nil, v)
 	}
 	f.absorb(t, v, fn)
+}
+
+// joinHops orders hops, the hops of a multipath route that grew from old,
+// as the kernel keeps them: old's hops first, in their order, then the new
+// ones. It returns hops itself when the order is already that.
+func joinHops(old *rtnl.Route, hops []rtnl.NextHop) []rtnl.NextHop {
+	prev := old.Multipath
+	if len(prev) == 0 {
+		prev = []rtnl.NextHop{{OIF: old.OIF, Gateway: old.Gateway}}
+	}
+	out := make([]rtnl.NextHop, 0, len(hops))
+	for _, p := range prev {
+		if i := hopIndex(hops, p.OIF, p.Gateway); i >= 0 {
+			out = append(out, hops[i])
+		}
+	}
+	for _, h := range hops {
+		if hopIndex(prev, h.OIF, h.Gateway) < 0 {
+			out = append(out, h)
+		}
+	}
+	if slices.Equal(out, hops) {
+		return hops
+	}
+	return out
 }
 
 // absorb removes the single-path routes that are hops of the multipath
@@ -409,6 +437,101 @@ func (f *fib) down6(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey, r *rtnl.Rou
 	if changed {
 		t[k] = nr
 		fn(r, &nr)
+	}
+}
+
+// up clears flags (RouteFlagDead, RouteFlagLinkDown) from the next hops on
+// link index, as fib_sync_up and rt6_sync_up do when a link comes up or
+// gets its carrier back. A route's own flags lose them once one of its
+// hops is free of them.
+func (f *fib) up(t map[rtnl.RouteKey]rtnl.Route, index uint32, flags uint32, fn change) {
+	for _, k := range sortedKeys(t) {
+		r := t[k]
+		if r.NexthopID != 0 {
+			continue
+		}
+		nr := r
+		if len(r.Multipath) == 0 {
+			if r.OIF != index || r.Flags&flags == 0 {
+				continue
+			}
+			nr.Flags &^= flags
+		} else {
+			if hopIndexOIF(r.Multipath, index) < 0 {
+				continue
+			}
+			nr.Multipath = slices.Clone(r.Multipath)
+			alive, hit := 0, false
+			for i := range nr.Multipath {
+				h := &nr.Multipath[i]
+				switch {
+				case uint32(h.Flags)&flags == 0:
+					alive++
+				case h.OIF == index:
+					h.Flags &^= uint8(flags)
+					alive++
+					hit = true
+				}
+			}
+			if !hit {
+				continue
+			}
+			if alive > 0 {
+				nr.Flags &^= flags
+			}
+		}
+		t[k] = nr
+		fn(&r, &nr)
+	}
+}
+
+// carrierDown flags linkdown the next hops on link index, whose carrier
+// went (fib_sync_down_dev and fib6_ifdown for NETDEV_CHANGE): IPv4 hops
+// but those of host-scope routes, IPv6 hops but those of local and anycast
+// routes. A route whose hops all are linkdown is flagged linkdown itself.
+func (f *fib) carrierDown(t map[rtnl.RouteKey]rtnl.Route, index uint32, fn change) {
+	for _, k := range sortedKeys(t) {
+		r := t[k]
+		if r.NexthopID != 0 {
+			continue
+		}
+		switch {
+		case r.Family == rtnl.FamilyInet && r.Scope == rtnl.ScopeHost:
+			continue
+		case r.Family == rtnl.FamilyInet6 && (r.Type == rtnl.RouteLocal || r.Type == rtnl.RouteAnycast):
+			continue
+		}
+		nr := r
+		if len(r.Multipath) == 0 {
+			if r.OIF != index || r.Flags&rtnl.RouteFlagLinkDown != 0 {
+				continue
+			}
+			nr.Flags |= rtnl.RouteFlagLinkDown
+		} else {
+			if hopIndexOIF(r.Multipath, index) < 0 {
+				continue
+			}
+			nr.Multipath = slices.Clone(r.Multipath)
+			down, hit := 0, false
+			for i := range nr.Multipath {
+				h := &nr.Multipath[i]
+				if h.OIF == index && uint32(h.Flags)&rtnl.RouteFlagLinkDown == 0 {
+					h.Flags |= uint8(rtnl.RouteFlagLinkDown)
+					hit = true
+				}
+				if uint32(h.Flags)&rtnl.RouteFlagLinkDown != 0 {
+					down++
+				}
+			}
+			if !hit {
+				continue
+			}
+			if down == len(nr.Multipath) && r.Family == rtnl.FamilyInet {
+				nr.Flags |= rtnl.RouteFlagLinkDown
+			}
+		}
+		t[k] = nr
+		fn(&r, &nr)
 	}
 }
 

@@ -154,15 +154,15 @@ func TestFIBAppliesNotificationsByTheKernelsRules(t *testing.T) {
 			{"add", "10.9.0.0/24 nexthop 10.5.0.2@3 nexthop 10.6.0.2@5"},
 			{"replace", "10.9.0.0/24 via 10.5.0.3 dev 3"},
 		}, []string{"10.9.0.0/24 via 10.5.0.3 dev if3"}},
-		{"IPv6 append grows a multipath route, which absorbs the first hop", []fibStep{
+		{"IPv6 append grows a multipath route, which absorbs the first hop and keeps the order they joined", []fibStep{
 			{"add", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024"},
 			{"append", "2001:1::/64 metric 1024 nexthop 2001:db9::2@5 nexthop 2001:db8::2@3"},
-		}, []string{"2001:1::/64 metric 1024 pref medium nexthop via 2001:db9::2 dev if5 weight 1 nexthop via 2001:db8::2 dev if3 weight 1"}},
+		}, []string{"2001:1::/64 metric 1024 pref medium nexthop via 2001:db8::2 dev if3 weight 1 nexthop via 2001:db9::2 dev if5 weight 1"}},
 		{"IPv6 routes without a gateway stay beside the multipath route", []fibStep{
 			{"add", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024"},
 			{"append", "2001:1::/64 metric 1024 nexthop 2001:db9::2@5 nexthop 2001:db8::2@3"},
 			{"append", "2001:1::/64 dev 3 metric 1024"},
-		}, []string{"2001:1::/64 metric 1024 pref medium nexthop via 2001:db9::2 dev if5 weight 1 nexthop via 2001:db8::2 dev if3 weight 1",
+		}, []string{"2001:1::/64 metric 1024 pref medium nexthop via 2001:db8::2 dev if3 weight 1 nexthop via 2001:db9::2 dev if5 weight 1",
 			"2001:1::/64 dev if3 metric 1024 pref medium"}},
 		{"IPv6 replace of a multipath route by a single path drops every hop", []fibStep{
 			{"add", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024"},

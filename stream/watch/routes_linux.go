@@ -113,6 +113,7 @@ type silent struct {
 	old   uint32 // the previous MTU
 	mtu   uint32
 	id    uint32 // nexthop object
+	flags uint32
 }
 
 type silentKind uint8
@@ -123,6 +124,8 @@ const (
 	silentAddr6
 	silentMTU
 	silentNexthop
+	silentUp          // flags: the next-hop flags the link's coming up clears
+	silentCarrierDown // the link lost its carrier
 )
 
 func (r *routeSide) load(ctx context.Context, c *nl.Conn) error {
@@ -205,8 +208,19 @@ func (r *routeSide) observeLink(m nl.Message) bool {
 	if !known {
 		return false // a new link has no routes yet
 	}
-	if prev.up && !cur.up {
+	switch {
+	case prev.up && !cur.up:
 		r.pending = append(r.pending, silent{kind: silentDown, index: l.Index, down: linkDown})
+	case !prev.up && cur.up:
+		flags := rtnl.RouteFlagDead
+		if cur.lower {
+			flags |= rtnl.RouteFlagLinkDown
+		}
+		r.pending = append(r.pending, silent{kind: silentUp, index: l.Index, flags: flags})
+	case cur.up && prev.lower && !cur.lower:
+		r.pending = append(r.pending, silent{kind: silentCarrierDown, index: l.Index})
+	case cur.up && !prev.lower && cur.lower:
+		r.pending = append(r.pending, silent{kind: silentUp, index: l.Index, flags: rtnl.RouteFlagLinkDown})
 	}
 	if cur.mtu != prev.mtu && prev.mtu != 0 && cur.mtu != 0 {
 		r.pending = append(r.pending, silent{kind: silentMTU, index: l.Index, old: prev.mtu, mtu: cur.mtu})
@@ -265,6 +279,10 @@ func (r *routeSide) settle(t map[rtnl.RouteKey]rtnl.Route, fn func(old, cur *rtn
 			r.fib.mtu6(t, p.index, p.old, p.mtu, fn)
 		case silentNexthop:
 			r.fib.nexthopGone(t, p.id, fn)
+		case silentUp:
+			r.fib.up(t, p.index, p.flags, fn)
+		case silentCarrierDown:
+			r.fib.carrierDown(t, p.index, fn)
 		}
 	}
 	r.pending = r.pending[:0]
