@@ -42,7 +42,7 @@ func DeleteLink(ctx context.Context, c *nl.Conn, index uint32) error {
 
 // SetLink applies settings to the link with the given index in one request
 // (`ip link set`): Up, Down, WithMTU, WithName, WithHardwareAddr,
-// WithTxQueueLen, WithMaster, NoMaster, WithGroup, MoveToNamespace,
+// WithTxQueueLen, WithMaster, NoMaster, WithGroup, WithAlias, MoveToNamespace,
 // Promisc, Multicast, AllMulticast, ARP, WithFlags. The kernel applies all
 // or reports the first failure as an *nl.Error; a missing link fails with
 // an error matching unix.ENODEV. One request and its ACK.

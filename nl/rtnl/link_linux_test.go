@@ -544,3 +544,73 @@ func TestWaitForLink(t *testing.T) {
 		t.Errorf("%d open file descriptors after, %d before", after, before)
 	}
 }
+
+// A veth whose peer is in another namespace names the peer by its index
+// there and the namespace by its id (ip's link_index and link_netnsid).
+func TestLinksReadAliasAndThePeersNamespaceAsIPShows(t *testing.T) {
+	ns1, ns2 := nstest.New(t), nstest.New(t)
+	ns1.IP("link", "add", "v0", "type", "veth", "peer", "name", "v1")
+	ns1.IP("link", "set", "v0", "alias", "to the other namespace")
+	ns1.IP("link", "set", "v1", "netns", ns2.Path())
+	ctx := testCtx(t)
+	for _, tc := range []struct {
+		ns         *nstest.NS
+		name, peer string
+	}{{ns1, "v0", "v1"}, {ns2, "v1", "v0"}} {
+		l, err := rtnl.LinkByName(ctx, tc.ns.Dial(), tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := ipLinkJSON(t, tc.ns, tc.name)
+		id, ok := l.LinkNetNSID()
+		if !ok || fmt.Sprint(id) != str(j["link_netnsid"]) || fmt.Sprint(l.Link) != str(j["link_index"]) {
+			t.Errorf("%s: library reads link %d, netnsid %d (%v); ip shows link_index %v, link_netnsid %v",
+				tc.name, l.Link, id, ok, j["link_index"], j["link_netnsid"])
+		}
+		if l.Alias != str(j["ifalias"]) {
+			t.Errorf("%s: library reads alias %q; ip shows %q", tc.name, l.Alias, str(j["ifalias"]))
+		}
+	}
+	// Back in one namespace, the peer is named by index alone.
+	ns2.IP("link", "set", "v1", "netns", ns1.Path())
+	c := ns1.Dial()
+	for _, name := range []string{"v0", "v1"} {
+		l, err := rtnl.LinkByName(ctx, c, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := ipLinkJSON(t, ns1, name)
+		peer, err := rtnl.LinkName(ctx, c, l.Link)
+		if _, ok := l.LinkNetNSID(); ok || err != nil || peer != str(j["link"]) {
+			t.Errorf("%s: library reads link %d (%q, %v), netnsid %v; ip shows link %v", name, l.Link, peer, err, ok, j["link"])
+		}
+	}
+}
+
+func TestSetLinkWithAliasSetsAndClearsItAsIPShows(t *testing.T) {
+	ns := nstest.New(t)
+	c := ns.Dial()
+	ctx := testCtx(t)
+	if err := rtnl.AddLink(ctx, c, rtnl.Link{Name: rtnl.MakeName("v0"), Alias: "ignored"}, rtnl.Veth{Peer: rtnl.Link{Name: rtnl.MakeName("v1")}}); err != nil {
+		t.Fatal(err)
+	}
+	v0, err := rtnl.LinkIndex(ctx, c, "v0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, alias := range []string{"", "uplink to rack 4", strings.Repeat("a", 255), ""} {
+		if err := rtnl.SetLink(ctx, c, v0, rtnl.WithAlias(alias)); err != nil {
+			t.Fatal(err)
+		}
+		l, err := rtnl.LinkByIndex(ctx, c, v0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := str(ipLinkJSON(t, ns, "v0")["ifalias"]); l.Alias != alias || got != alias {
+			t.Errorf("alias %q: library reads %q, ip shows %q", alias, l.Alias, got)
+		}
+	}
+	if _, err := rtnl.SetLinkRequest(v0, rtnl.WithAlias(strings.Repeat("a", 256))); err == nil {
+		t.Error("a 256-byte alias was accepted")
+	}
+}

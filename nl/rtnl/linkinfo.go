@@ -252,6 +252,8 @@ type linkChange struct {
 	name        string
 	hw          HardwareAddr
 	ns          Namespace
+	alias       string
+	hasAlias    bool
 
 	mtu, txq, master, group             uint32
 	hasMTU, hasTxQ, hasMaster, hasGroup bool
@@ -306,6 +308,13 @@ func WithMTU(mtu uint32) LinkSetting {
 // is up (EBUSY).
 func WithName(name string) LinkSetting { return func(c *linkChange) { c.name = name } }
 
+// WithAlias sets the link's alias (IFLA_IFALIAS; `alias TEXT`), up to 255
+// bytes; an empty one removes it. The kernel announces the change only
+// while the link is up.
+func WithAlias(text string) LinkSetting {
+	return func(c *linkChange) { c.alias, c.hasAlias = text, true }
+}
+
 // WithHardwareAddr sets the link-layer address (IFLA_ADDRESS; `address LLADDR`).
 func WithHardwareAddr(a HardwareAddr) LinkSetting { return func(c *linkChange) { c.hw = a } }
 
@@ -338,7 +347,7 @@ func MoveToNamespace(ns Namespace) LinkSetting { return func(c *linkChange) { c.
 // SetLinkRequest returns the request that applies settings to the link
 // with the given index: RTM_NEWLINK without NLM_F_CREATE, as ip link set
 // sends it, with the flags in ifi_flags and the bits to change in
-// ifi_change. One allocation for the payload.
+// ifi_change. One allocation for the payload, and one for an alias.
 func SetLinkRequest(index uint32, settings ...LinkSetting) (nl.Message, error) {
 	if index == 0 {
 		return nl.Message{}, fmt.Errorf("rtnl: set link: no link index")
@@ -349,6 +358,9 @@ func SetLinkRequest(index uint32, settings ...LinkSetting) (nl.Message, error) {
 	}
 	if len(c.name) >= NameLen {
 		return nl.Message{}, fmt.Errorf("rtnl: set link %d: name %q longer than %d bytes", index, c.name, NameLen-1)
+	}
+	if len(c.alias) >= ifAliasLen {
+		return nl.Message{}, fmt.Errorf("rtnl: set link %d: alias longer than %d bytes", index, ifAliasLen-1)
 	}
 	b := make([]byte, sizeofIfinfomsg, sizeofIfinfomsg+96)
 	binary.NativeEndian.PutUint32(b[4:], index)
@@ -373,6 +385,11 @@ func SetLinkRequest(index uint32, settings ...LinkSetting) (nl.Message, error) {
 	}
 	if c.hasGroup {
 		e.Uint32(iflaGroup, c.group)
+	}
+	if c.hasAlias {
+		// Without a NUL, as ip sends it: the kernel counts a NUL against
+		// the 255 bytes it allows, and an empty attribute removes the alias.
+		e.Raw(iflaIfAlias, []byte(c.alias))
 	}
 	b, err := e.Bytes()
 	return nl.Message{Header: nl.Header{Type: TypeNewLink, Flags: nl.FlagRequest}, Data: b}, err

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strconv"
 
 	"github.com/nlrx/nlrx/nl"
 )
@@ -16,13 +17,32 @@ type Neighbor struct {
 	Index  uint32     // ndm_ifindex: the interface
 	State  NeighState // ndm_state: NUD_*
 	Flags  uint8      // ndm_flags: NeighFlag* (NTF_*)
-	Type   RouteType  // ndm_type
-	Dst    netip.Addr // NDA_DST: the neighbour's IP address
-	LLAddr HardwareAddr
-	Probes uint32 // NDA_PROBES: unanswered probes so far
-	VLAN   uint16 // NDA_VLAN (bridge entries)
-	Master uint32 // NDA_MASTER: the bridge of a forwarding entry
+	// FlagsExt is NDA_FLAGS_EXT, the flags that did not fit in ndm_flags:
+	// NeighExt* (NTF_EXT_*).
+	FlagsExt uint32
+	Type     RouteType  // ndm_type
+	Dst      netip.Addr // NDA_DST: the neighbour's IP address
+	LLAddr   HardwareAddr
+	Probes   uint32 // NDA_PROBES: unanswered probes so far
+	VLAN     uint16 // NDA_VLAN (bridge entries)
+	Master   uint32 // NDA_MASTER: the bridge of a forwarding entry
 }
+
+// Extended neighbour flags (NDA_FLAGS_EXT, NTF_EXT_*).
+const (
+	// NeighExtManaged: the kernel keeps the entry resolved on its own,
+	// probing it even while unused (NTF_EXT_MANAGED; `ip neigh add … managed`,
+	// Linux 5.16).
+	NeighExtManaged uint32 = 1 << 0
+	// NeighExtLocked: a bridge forwarding entry learnt on a locked port,
+	// which forwards nothing until user space approves it (NTF_EXT_LOCKED).
+	NeighExtLocked uint32 = 1 << 1
+)
+
+const ndaFlagsExt = 15 // NDA_FLAGS_EXT: u32
+
+// Managed reports whether the entry is managed (NeighExtManaged).
+func (n *Neighbor) Managed() bool { return n.FlagsExt&NeighExtManaged != 0 }
 
 // DecodeNeighbor decodes an RTM_NEWNEIGH, RTM_DELNEIGH or RTM_GETNEIGH
 // message. It does not allocate.
@@ -73,6 +93,8 @@ func (n *Neighbor) decode(b []byte) error {
 			n.VLAN = d.Uint16()
 		case ndaMaster:
 			n.Master = d.Uint32()
+		case ndaFlagsExt:
+			n.FlagsExt = d.Uint32()
 		}
 	}
 	if err := d.Err(); err != nil {
@@ -112,6 +134,9 @@ func (n *Neighbor) AppendBinary(b []byte) ([]byte, error) {
 	if n.Master != 0 {
 		e.Uint32(ndaMaster, n.Master)
 	}
+	if n.FlagsExt != 0 {
+		e.Uint32(ndaFlagsExt, n.FlagsExt)
+	}
 	return e.Bytes()
 }
 
@@ -125,4 +150,51 @@ func (n *Neighbor) MarshalBinary() ([]byte, error) { return n.AppendBinary(make(
 func (n *Neighbor) Message(typ, flags uint16) (nl.Message, error) {
 	b, err := n.MarshalBinary()
 	return nl.Message{Header: nl.Header{Type: typ, Flags: flags}, Data: b}, err
+}
+
+// String formats the entry as `ip neigh show` does, with interface indexes
+// ("dev if3") in place of names. It allocates the string.
+func (n *Neighbor) String() string { return string(n.AppendText(nil, nil)) }
+
+// AppendText appends the String form of n to b. ifName, if not nil, names
+// an interface index (returning "" for an unknown one). It allocates only
+// if b lacks capacity.
+func (n *Neighbor) AppendText(b []byte, ifName func(index uint32) string) []byte {
+	if n.Dst.IsValid() {
+		b = n.Dst.AppendTo(b)
+	}
+	dev := ""
+	if ifName != nil {
+		dev = ifName(n.Index)
+	}
+	if dev != "" {
+		b = append(append(b, " dev "...), dev...)
+	} else {
+		b = strconv.AppendUint(append(b, " dev if"...), uint64(n.Index), 10)
+	}
+	if !n.LLAddr.IsZero() {
+		b, _ = n.LLAddr.AppendText(append(b, " lladdr "...))
+	}
+	if n.VLAN != 0 {
+		b = strconv.AppendUint(append(b, " vlan "...), uint64(n.VLAN), 10)
+	}
+	for _, f := range [...]struct {
+		on   bool
+		name string
+	}{
+		{n.Flags&NeighFlagRouter != 0, " router"},
+		{n.Flags&NeighFlagProxy != 0, " proxy"},
+		{n.FlagsExt&NeighExtManaged != 0, " managed"},
+		{n.FlagsExt&NeighExtLocked != 0, " locked"},
+		{n.Flags&NeighFlagExtLearned != 0, " extern_learn"},
+		{n.Flags&NeighFlagOffloaded != 0, " offload"},
+	} {
+		if f.on {
+			b = append(b, f.name...)
+		}
+	}
+	if n.State != NeighNone {
+		b = append(append(b, ' '), n.State.String()...)
+	}
+	return b
 }

@@ -11,9 +11,10 @@ import (
 
 // neighRequest prepares n for RTM_NEWNEIGH: a zero State becomes
 // NeighPermanent, as ip neigh add does, except for proxy entries, which
-// have no state; the probe count is the kernel's to keep.
+// have no state, and managed ones, which the kernel resolves itself (it
+// refuses them permanent); the probe count is the kernel's to keep.
 func neighRequest(n Neighbor) Neighbor {
-	if n.State == NeighNone && n.Flags&NeighFlagProxy == 0 {
+	if n.State == NeighNone && n.Flags&NeighFlagProxy == 0 && !n.Managed() {
 		n.State = NeighPermanent
 	}
 	n.Probes = 0
@@ -32,7 +33,10 @@ func neighName(n *Neighbor) string {
 // NLM_F_CREATE|NLM_F_EXCL; `ip neigh add`): Dst, Index, LLAddr and State
 // (NeighPermanent if zero; NeighReachable, NeighStale, NeighNoARP …). With
 // NeighFlagProxy in Flags it adds a proxy entry instead (`ip neigh add
-// proxy`), which needs only Dst and Index. An existing entry fails with an
+// proxy`), which needs only Dst and Index. With NeighExtManaged in FlagsExt
+// it adds a managed entry (`ip neigh add … managed`), which the kernel
+// resolves and keeps resolved itself: Dst and Index suffice, and a zero
+// State stays zero (the kernel refuses a permanent managed entry). An existing entry fails with an
 // error matching unix.EEXIST, except a proxy entry: the kernel updates
 // those in place. One request and its ACK.
 func AddNeighbor(ctx context.Context, c *nl.Conn, n Neighbor) error {

@@ -5,8 +5,10 @@ package rtnl_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nlrx/nlrx/internal/nstest"
 	"github.com/nlrx/nlrx/nl/rtnl"
@@ -149,5 +151,114 @@ func TestNeighborOperationsMatchIPNeigh(t *testing.T) {
 	}
 	if err := rtnl.AddNeighbor(ctx, c, rtnl.Neighbor{Dst: addr("10.0.0.5"), Index: 4242, LLAddr: hw("02:00:00:00:00:05")}); !errors.Is(err, unix.ENODEV) {
 		t.Errorf("neighbour on a missing link: %v, want ENODEV", err)
+	}
+}
+
+// ipNeighShow returns the lines of `ip neigh show`, sorted.
+func ipNeighShow(t *testing.T, ns *nstest.NS) []string {
+	t.Helper()
+	var out []string
+	for _, l := range strings.Split(ns.IP("neigh", "show"), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestNeighborsPrintAsIPNeighShow(t *testing.T) {
+	ns := nstest.New(t)
+	quietVeth(t, ns, "v0", "v1")
+	if _, err := ns.TryIP("neigh", "add", "10.5.0.9", "dev", "v0", "managed"); err != nil {
+		t.Skipf("the kernel refuses managed neighbours (NTF_EXT_MANAGED, Linux 5.16): %v", err)
+	}
+	ns.Batch([]string{
+		"neigh add 10.5.0.10 dev v0 lladdr 02:00:00:00:00:0a nud permanent",
+		"neigh add 10.5.0.11 dev v0 lladdr 02:00:00:00:00:0b nud noarp",
+		"neigh add 10.5.0.12 dev v0 lladdr 02:00:00:00:00:0c nud stale router",
+		"neigh add 10.5.0.13 dev v1 lladdr 02:00:00:00:00:0d nud stale extern_learn",
+		"neigh add 10.5.0.14 dev v1 nud failed",
+		"neigh add 10.5.0.15 dev v1 nud none",
+		"neigh add 2001:db8::9 dev v1 managed extern_learn",
+		"neigh add 2001:db8::10 dev v1 lladdr 02:00:00:00:00:10 router nud permanent",
+	})
+	c := ns.Dial()
+	ctx := testCtx(t)
+	names := linkNames(t, ctx, c)
+	name := func(i uint32) string { return names[i] }
+	// The managed entries change state as the kernel probes them: compare
+	// until both agree, for at most 10 seconds.
+	var got, want []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		list, err := rtnl.ListNeighbors(ctx, c, rtnl.NeighborFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = got[:0]
+		for i := range list {
+			// ip neigh show leaves NOARP entries out, and those in no state
+			// unless learnt from outside.
+			n := &list[i]
+			if n.State&rtnl.NeighNoARP == 0 && (n.State != rtnl.NeighNone || n.Flags&rtnl.NeighFlagExtLearned != 0) {
+				got = append(got, string(n.AppendText(nil, name)))
+			}
+		}
+		slices.Sort(got)
+		if want = ipNeighShow(t, ns); slices.Equal(got, want) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("library prints\n  %s\nip neigh show prints\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	for _, dst := range []string{"10.5.0.9", "2001:db8::9"} {
+		dev := "v0"
+		if dst == "2001:db8::9" {
+			dev = "v1"
+		}
+		if _, ok := ipNeigh(t, ns, dev, dst, false)["managed"]; !ok {
+			t.Errorf("ip does not show %s as managed", dst)
+		}
+	}
+}
+
+func TestAddNeighborSendsTheManagedFlagAsIPDoes(t *testing.T) {
+	ns := nstest.New(t)
+	quietVeth(t, ns, "v0", "v1")
+	c := ns.Dial()
+	ctx := testCtx(t)
+	v0, err := rtnl.LinkIndex(ctx, c, "v0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := rtnl.Neighbor{Index: v0, Dst: addr("10.5.0.9"), FlagsExt: rtnl.NeighExtManaged}
+	if err := rtnl.AddNeighbor(ctx, c, n); err != nil {
+		if _, ipErr := ns.TryIP("neigh", "add", "10.5.0.8", "dev", "v0", "managed"); ipErr != nil {
+			t.Skipf("the kernel refuses managed neighbours (NTF_EXT_MANAGED, Linux 5.16): %v", err)
+		}
+		t.Fatal(err)
+	}
+	ns.IP("neigh", "add", "10.5.0.8", "dev", "v0", "managed")
+	list, err := rtnl.ListNeighbors(ctx, c, rtnl.NeighborFilter{Index: v0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	managed := map[string]bool{}
+	for _, n := range list {
+		managed[n.Dst.String()] = n.Managed()
+	}
+	for _, dst := range []string{"10.5.0.9", "10.5.0.8"} {
+		if j := ipNeigh(t, ns, "v0", dst, false); j == nil || !managed[dst] {
+			t.Errorf("%s: library reads managed %v, ip shows %v", dst, managed[dst], j)
+		} else if _, ok := j["managed"]; !ok {
+			t.Errorf("%s: ip does not show it managed: %v", dst, j)
+		}
+	}
+	if err := rtnl.DeleteNeighbor(ctx, c, n); err != nil {
+		t.Fatal(err)
+	}
+	if ipNeigh(t, ns, "v0", "10.5.0.9", false) != nil {
+		t.Error("10.5.0.9 still there after DeleteNeighbor")
 	}
 }
