@@ -251,7 +251,11 @@ func (r *Route) infoDigest() uint64 {
 			mix(4)
 		}
 	}
-	mix(uint64(r.Protocol) | uint64(r.Scope)<<8 | uint64(r.EncapType)<<16 | uint64(r.Flags&RouteFlagOnlink)<<32)
+	onlink := r.Flags & RouteFlagOnlink
+	if r.NexthopID != 0 {
+		onlink = 0 // the nexthop object's, which may change
+	}
+	mix(uint64(r.Protocol) | uint64(r.Scope)<<8 | uint64(r.EncapType)<<16 | uint64(onlink)<<32)
 	if r.PrefSrc.IsValid() {
 		addr(r.PrefSrc)
 	}

@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 
@@ -590,6 +591,102 @@ func (f *fib) nexthopGone(t map[rtnl.RouteKey]rtnl.Route, id uint32, fn change) 
 			f.remove(t, k)
 			fn(&r, nil)
 		}
+	}
+}
+
+// nexthops are the nexthop objects of the namespace, by ID, as a route
+// watcher follows them.
+type nexthops map[uint32]rtnl.Nexthop
+
+// users returns the IDs of id and of the groups that have it as a member.
+func (n nexthops) users(id uint32) map[uint32]bool {
+	ids := map[uint32]bool{id: true}
+	for gid, g := range n {
+		for _, m := range g.Group {
+			if m.ID == id {
+				ids[gid] = true
+			}
+		}
+	}
+	return ids
+}
+
+// drop removes nexthop id and takes it out of the groups it was in, as
+// remove_nexthop does; it returns the IDs of the nexthops that went (id,
+// and groups left empty) and of the groups that changed.
+func (n nexthops) drop(id uint32) (gone, changed []uint32) {
+	delete(n, id)
+	gone = append(gone, id)
+	for _, gid := range slices.Sorted(maps.Keys(n)) {
+		g := n[gid]
+		i := slices.IndexFunc(g.Group, func(m rtnl.NexthopGroupMember) bool { return m.ID == id })
+		if i < 0 {
+			continue
+		}
+		g.Group = slices.Delete(slices.Clone(g.Group), i, i+1)
+		if len(g.Group) == 0 {
+			delete(n, gid)
+			gone = append(gone, gid)
+			continue
+		}
+		n[gid] = g
+		changed = append(changed, gid)
+	}
+	return gone, changed
+}
+
+// expand fills in r the next hops that nexthop object r.NexthopID resolves
+// to, as the kernel reports them in a route's messages: a single nexthop as
+// the route's gateway and interface, a group as multipath hops. It reports
+// false if the object is unknown.
+func (n nexthops) expand(r *rtnl.Route) bool {
+	nh, ok := n[r.NexthopID]
+	if !ok {
+		return false
+	}
+	const hopFlags = rtnl.RouteFlagOnlink | rtnl.RouteFlagDead | rtnl.RouteFlagLinkDown
+	r.Gateway, r.OIF, r.Multipath = netip.Addr{}, 0, nil
+	r.Flags &^= hopFlags
+	if !nh.IsGroup() {
+		r.Gateway, r.OIF = nh.Gateway, nh.OIF
+		r.Flags |= nh.Flags & hopFlags
+		return true
+	}
+	if len(nh.Group) == 1 && r.Family == rtnl.FamilyInet {
+		// IPv4 reports a group of one as a single path, IPv6 as a
+		// multipath route of one hop.
+		m := n[nh.Group[0].ID]
+		r.Gateway, r.OIF = m.Gateway, m.OIF
+		r.Flags |= m.Flags & hopFlags
+		return true
+	}
+	r.Multipath = make([]rtnl.NextHop, 0, len(nh.Group))
+	for _, g := range nh.Group {
+		m := n[g.ID]
+		r.Multipath = append(r.Multipath, rtnl.NextHop{Gateway: m.Gateway, OIF: m.OIF, Weight: max(g.Weight, 1),
+			Flags: uint8(m.Flags & hopFlags)})
+	}
+	return true
+}
+
+// nexthopChanged re-resolves the routes through the nexthop objects in
+// ids, whose next hops changed: the kernel notifies the routes when a
+// nexthop is replaced, but not when a group loses a member.
+func (f *fib) nexthopChanged(t map[rtnl.RouteKey]rtnl.Route, n nexthops, ids map[uint32]bool, fn change) {
+	for _, k := range sortedKeys(t) {
+		r := t[k]
+		if r.NexthopID == 0 || !ids[r.NexthopID] {
+			continue
+		}
+		if !r.Gateway.IsValid() && r.OIF == 0 && len(r.Multipath) == 0 {
+			continue // net.ipv4.nexthop_compat_mode 0: routes carry the ID alone
+		}
+		nr := r
+		if !n.expand(&nr) || sameRoute(&r, &nr) {
+			continue
+		}
+		t[k] = nr
+		fn(&r, &nr)
 	}
 }
 

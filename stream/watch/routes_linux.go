@@ -4,7 +4,9 @@ package watch
 
 import (
 	"context"
+	"maps"
 	"net/netip"
+	"slices"
 
 	"github.com/nlrx/nlrx/nl"
 	"github.com/nlrx/nlrx/nl/rtnl"
@@ -40,7 +42,7 @@ func Routes(opts ...Option) (*RouteWatcher, error) {
 		o(&cfg)
 	}
 	filter := rtnl.RouteFilter{Family: rtnl.Family(cfg.family), Table: cfg.table}
-	groups := []uint32{rtnl.GroupLink, groupNexthop}
+	groups := []uint32{rtnl.GroupLink, rtnl.GroupNexthop}
 	if cfg.family != uint8(rtnl.FamilyInet6) {
 		groups = append(groups, rtnl.GroupIPv4Route, rtnl.GroupIPv4Address)
 	}
@@ -71,19 +73,10 @@ func Routes(opts ...Option) (*RouteWatcher, error) {
 		group:   rtnl.RouteKey.Group,
 		side: &routeSide{
 			fib: newFIB(), links: make(map[uint32]linkState),
-			addrs4: make(map[uint32]int), locals4: make(map[netip.Addr]int),
+			addrs4: make(map[uint32]int), locals4: make(map[netip.Addr]int), nh: make(nexthops),
 		},
 	}, opts)
 }
-
-// groupNexthop is RTNLGRP_NEXTHOP.
-const groupNexthop = 32
-
-// Nexthop object messages (RTM_NEWNEXTHOP, RTM_DELNEXTHOP).
-const (
-	typeNewNexthop = 104
-	typeDelNexthop = 105
-)
 
 // routeSide applies route notifications by the kernel's rules (fib) and
 // follows the links, addresses and nexthop objects that change routes
@@ -95,6 +88,7 @@ type routeSide struct {
 	// that have each IPv4 local address.
 	addrs4  map[uint32]int
 	locals4 map[netip.Addr]int
+	nh      nexthops
 	// pending holds the silent changes observed since the last settle.
 	pending []silent
 }
@@ -114,6 +108,7 @@ type silent struct {
 	mtu   uint32
 	id    uint32 // nexthop object
 	flags uint32
+	ids   map[uint32]bool
 }
 
 type silentKind uint8
@@ -124,15 +119,24 @@ const (
 	silentAddr6
 	silentMTU
 	silentNexthop
-	silentUp          // flags: the next-hop flags the link's coming up clears
-	silentCarrierDown // the link lost its carrier
+	silentNexthopChanged // ids: the nexthop objects whose next hops changed
+	silentUp             // flags: the next-hop flags the link's coming up clears
+	silentCarrierDown    // the link lost its carrier
 )
 
 func (r *routeSide) load(ctx context.Context, c *nl.Conn) error {
 	clear(r.links)
 	clear(r.addrs4)
 	clear(r.locals4)
-	err := rtnl.ForEachLink(ctx, c, func(l *rtnl.Link) error {
+	clear(r.nh)
+	err := rtnl.ForEachNexthop(ctx, c, rtnl.NexthopFilter{}, func(n *rtnl.Nexthop) error {
+		r.nh[n.ID] = *n
+		return nil
+	})
+	if err != nil && ctx.Err() != nil {
+		return err // a kernel without nexthop objects refuses the dump: none to follow
+	}
+	err = rtnl.ForEachLink(ctx, c, func(l *rtnl.Link) error {
 		r.links[l.Index] = linkState{up: l.Up(), lower: l.Flags&rtnl.LinkLowerUp != 0, mtu: l.MTU}
 		return nil
 	})
@@ -154,33 +158,45 @@ func (r *routeSide) observe(m nl.Message) (verify bool) {
 		return r.observeLink(m)
 	case rtnl.TypeNewAddress, rtnl.TypeDelAddress:
 		return r.observeAddress(m)
-	case typeNewNexthop, typeDelNexthop:
-		if m.Header.Type == typeDelNexthop {
-			if id := nexthopID(m.Data); id != 0 {
-				r.pending = append(r.pending, silent{kind: silentNexthop, id: id})
-			}
-		}
-		// A new, replaced or deleted nexthop object changes the routes
-		// through it.
+	case rtnl.TypeNewNexthop, rtnl.TypeDelNexthop:
+		r.observeNexthop(m)
 		return true
 	}
 	return false
 }
 
-// nexthopID returns NHA_ID of a nexthop message's payload (struct nhmsg
-// and attributes), or 0.
-func nexthopID(b []byte) uint32 {
-	const sizeofNhmsg, nhaID = 8, 1
-	if len(b) < sizeofNhmsg {
-		return 0
+// observeNexthop follows the nexthop objects. Their changes are notified,
+// but the changes they make to routes are only in part: a replaced nexthop
+// comes with a notification per route through it, a deleted one takes its
+// routes silently, and so does a group that loses a member.
+func (r *routeSide) observeNexthop(m nl.Message) {
+	n, err := rtnl.DecodeNexthop(m)
+	if err != nil || n.ID == 0 {
+		return // the verification that follows repairs what it did
 	}
-	d := nl.NewAttributeDecoder(b[sizeofNhmsg:])
-	for d.Next() {
-		if d.Type() == nhaID {
-			return d.Uint32()
+	if m.Header.Type == rtnl.TypeDelNexthop {
+		if _, known := r.nh[n.ID]; known {
+			r.dropNexthop(n.ID)
 		}
+		return
 	}
-	return 0
+	r.nh[n.ID] = n
+	r.pending = append(r.pending, silent{kind: silentNexthopChanged, ids: r.nh.users(n.ID)})
+}
+
+// dropNexthop removes nexthop id, with what goes with it.
+func (r *routeSide) dropNexthop(id uint32) {
+	gone, changed := r.nh.drop(id)
+	for _, g := range gone {
+		r.pending = append(r.pending, silent{kind: silentNexthop, id: g})
+	}
+	if len(changed) > 0 {
+		ids := map[uint32]bool{}
+		for _, c := range changed {
+			ids[c] = true
+		}
+		r.pending = append(r.pending, silent{kind: silentNexthopChanged, ids: ids})
+	}
 }
 
 func (r *routeSide) observeLink(m nl.Message) bool {
@@ -199,6 +215,7 @@ func (r *routeSide) observeLink(m nl.Message) bool {
 		}
 		delete(r.links, l.Index)
 		delete(r.addrs4, l.Index)
+		r.dropNexthopsOn(l.Index)
 		r.pending = append(r.pending, silent{kind: silentDown, index: l.Index, down: linkGone})
 		return true
 	}
@@ -207,6 +224,11 @@ func (r *routeSide) observeLink(m nl.Message) bool {
 	r.links[l.Index] = cur
 	if !known {
 		return false // a new link has no routes yet
+	}
+	if cur.up != prev.up || cur.lower != prev.lower {
+		if !cur.up || !cur.lower {
+			r.dropNexthopsOn(l.Index)
+		}
 	}
 	switch {
 	case prev.up && !cur.up:
@@ -228,6 +250,17 @@ func (r *routeSide) observeLink(m nl.Message) bool {
 	// Coming up revives dead next hops; a carrier change flags routes
 	// linkdown: both silently.
 	return prev != cur
+}
+
+// dropNexthopsOn removes the nexthop objects on link index, which the
+// kernel deletes when the link goes down, away or loses its carrier
+// (nexthop_flush_dev).
+func (r *routeSide) dropNexthopsOn(index uint32) {
+	for _, id := range slices.Sorted(maps.Keys(r.nh)) {
+		if n, ok := r.nh[id]; ok && !n.IsGroup() && n.OIF == index {
+			r.dropNexthop(id)
+		}
+	}
 }
 
 func (r *routeSide) observeAddress(m nl.Message) bool {
@@ -279,6 +312,8 @@ func (r *routeSide) settle(t map[rtnl.RouteKey]rtnl.Route, fn func(old, cur *rtn
 			r.fib.mtu6(t, p.index, p.old, p.mtu, fn)
 		case silentNexthop:
 			r.fib.nexthopGone(t, p.id, fn)
+		case silentNexthopChanged:
+			r.fib.nexthopChanged(t, r.nh, p.ids, fn)
 		case silentUp:
 			r.fib.up(t, p.index, p.flags, fn)
 		case silentCarrierDown:

@@ -106,6 +106,16 @@ func (r *recorder[V]) waitFor(t *testing.T, what string, cond func(watch.Event[V
 	}
 }
 
+// waitChange returns when an event arrives, or after d: a poll interval
+// for comparisons that re-check their condition.
+func (r *recorder[V]) waitChange(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case <-r.kick:
+	case <-time.After(d):
+	}
+}
+
 func (r *recorder[V]) count(k watch.Kind) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -322,18 +332,31 @@ func TestLinksAddressesAndNeighborsConverge(t *testing.T) {
 			t.Errorf("link %s: watcher has %+v", l.Name, g)
 		}
 	}
-	addrs, err := rtnl.ListAddresses(ctx, c, rtnl.AddressFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gotAddrs, _ := aw.Table().Snapshot()
-	if len(gotAddrs) != len(addrs) {
-		t.Errorf("watcher has %d addresses, kernel %d", len(gotAddrs), len(addrs))
-	}
-	for _, a := range addrs {
-		if _, ok := gotAddrs[watch.AddressKey{Index: a.Index, Prefix: a.Prefix, Peer: a.Peer}]; !ok {
-			t.Errorf("address %v missing from the watcher", a.Prefix)
+	// The kernel dumps an IPv6 address while it is still tentative and
+	// notifies it once duplicate address detection is over (about a
+	// second for the links' fe80:: addresses): compare until the two
+	// agree, within the bound.
+	deadline := time.Now().Add(wait)
+	for {
+		addrs, err := rtnl.ListAddresses(ctx, c, rtnl.AddressFilter{})
+		if err != nil {
+			t.Fatal(err)
 		}
+		gotAddrs, _ := aw.Table().Snapshot()
+		var missing []string
+		for _, a := range addrs {
+			if _, ok := gotAddrs[watch.AddressKey{Index: a.Index, Prefix: a.Prefix, Peer: a.Peer}]; !ok {
+				missing = append(missing, a.Prefix.String())
+			}
+		}
+		if len(gotAddrs) == len(addrs) && len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("watcher has %d addresses, kernel %d; missing from the watcher: %v", len(gotAddrs), len(addrs), missing)
+			break
+		}
+		ar.waitChange(t, 100*time.Millisecond)
 	}
 	neighs, err := rtnl.ListNeighbors(ctx, c, rtnl.NeighborFilter{})
 	if err != nil {

@@ -709,11 +709,14 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 	}
 
 	// What arrived during the dump may or may not be in it: a difference
-	// it can explain is no repair.
+	// it can explain is no repair. The kernel changes state and then
+	// notifies, under the RTNL lock; after a second barrier, whatever the
+	// dump saw changing has been notified.
 	var inflight []drained
 	touched := map[K]bool{}
 	quiet := true
 	if m == modeVerify {
+		w.barrier()
 		_, err := w.ev.Drain(func(msg nl.Message) {
 			inflight = append(inflight, drained{msg.Header, slices.Clone(msg.Data)})
 			var v V
