@@ -1,5 +1,7 @@
 package watch
 
+import "time"
+
 // Option configures a watcher.
 type Option func(*config)
 
@@ -11,6 +13,7 @@ type config struct {
 	retries    int
 	family     uint8
 	table      uint32
+	audit      time.Duration
 }
 
 // DefaultReadBuffer is the receive buffer a watcher asks for: room for
@@ -54,3 +57,10 @@ func WithFamily(family uint8) Option { return func(c *config) { c.family = famil
 // WithTable restricts a route watcher to one routing table (254 is main);
 // by default it watches every table.
 func WithTable(table uint32) Option { return func(c *config) { c.table = table } }
+
+// WithAudit makes the watcher verify its table against a fresh dump every
+// interval, as Resync does, and repair what differs (counted in
+// Stats.Repairs). Verifications also run by themselves after the changes
+// the kernel makes silently; an audit is for what no rule foresaw. Cost: a
+// dump of the table per interval, and a goroutine.
+func WithAudit(interval time.Duration) Option { return func(c *config) { c.audit = interval } }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -104,6 +105,13 @@ func (r *recorder[V]) waitFor(t *testing.T, what string, cond func(watch.Event[V
 			t.Fatalf("waiting for %s: timed out", what)
 		}
 	}
+}
+
+// snapshot returns a copy of the events recorded so far.
+func (r *recorder[V]) snapshot() []watch.Event[V] {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.events)
 }
 
 // waitChange returns when an event arrives, or after d: a poll interval

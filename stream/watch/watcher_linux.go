@@ -236,6 +236,10 @@ func (w *Watcher[K, V]) Start() {
 			defer w.wg.Done()
 			w.resync(modeInitial)
 		}()
+		if w.cfg.audit > 0 {
+			w.wg.Add(1)
+			go w.audit(w.cfg.audit)
+		}
 	})
 }
 
@@ -445,6 +449,23 @@ func (w *Watcher[K, V]) Resync(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// audit verifies the table every interval until the watcher closes.
+func (w *Watcher[K, V]) audit(interval time.Duration) {
+	defer w.wg.Done()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-w.ctx.Done():
+			return
+		case <-tick.C:
+			if err := w.Resync(w.ctx); err != nil && w.ctx.Err() == nil && w.Err() != nil {
+				return
+			}
+		}
 	}
 }
 
