@@ -18,9 +18,14 @@ import (
 
 // Conn is a netlink socket.
 //
-// It is safe for concurrent use. Requests (Execute, ExecuteFunc) run one at
-// a time, since the kernel runs at most one dump per socket; receives are
-// serialised and share one reusable buffer. A socket that watches multicast
+// It is safe for concurrent use, and its callbacks may use it again: a
+// request (Execute, ExecuteFunc, ExecuteBatch, and the rtnl helpers built
+// on them) made inside another request's callback, or from another
+// goroutine while one is in progress, runs at once; replies are told apart
+// by sequence number, and those of the other request are set aside for it
+// (copied). A goroutine that finds the socket being read by another waits
+// for it, for as long as its context allows. See the package documentation
+// for the whole contract and its costs. A socket that watches multicast
 // groups should not also carry requests: the kernel's notifications about
 // the caller's own changes carry the request's sequence number.
 type Conn struct {
@@ -32,11 +37,23 @@ type Conn struct {
 	seq      atomic.Uint32
 	closed   atomic.Bool
 
-	execMu  sync.Mutex // one request at a time; taken before rmu
-	pending uint32     // seq of a multipart reply left unfinished; guarded by execMu
+	// mu guards the fields below it (turn_linux.go). It is held only for
+	// short sections: never across a syscall that waits, never while user
+	// code runs.
+	mu           sync.Mutex
+	held         bool          // someone holds the read turn
+	owner        *request      // who holds it, if it has a context to honour
+	waiting      int           // goroutines waiting for the turn
+	wake         chan struct{} // closed when the turn may be free; nil until someone waits
+	inflight     []*request    // requests whose replies may still come
+	running      uint32        // sequence number of a dump the kernel may still run here; 0 if none
+	bufs         [][]byte      // spare receive buffers
+	userDeadline time.Time     // the deadline set with SetReadDeadline
+	cut          bool          // the owner's context ended: the deadline is in the past
+	spans        int           // InterruptOnDone contexts that have ended
 
-	rmu     sync.Mutex // guards the receive state below
-	rbuf    []byte
+	// The receive state, used by the holder of the read turn only.
+	rbuf    []byte // the buffer the next read fills: the reader's own
 	oob     []byte
 	rd      readState
 	read    func(fd uintptr) bool // reads into rd; made once so receives do not allocate
@@ -44,7 +61,7 @@ type Conn struct {
 
 	wmu    sync.Mutex // guards wbuf
 	wbuf   []byte
-	sendTo func(fd int, b []byte, to Addr) error // nil: sendto(2); set by NewFramedConn
+	sendTo func(fd int, b []byte, to Addr) error // nil: sendto(2); set for the fake kernel
 
 	stats stats
 }
@@ -52,7 +69,6 @@ type Conn struct {
 type readState struct {
 	n, oobn, flags int
 	from           unix.RawSockaddrNetlink
-	nsid           int32 // set by framed reads, which carry no control data
 	err            error
 }
 
@@ -191,22 +207,28 @@ func newConn(fd, protocol int, local Addr, cfg config) (*Conn, error) {
 		protocol: protocol,
 		local:    Addr{PortID: nsa.Pid, Groups: nsa.Groups},
 		cfg:      cfg,
-		rbuf:     make([]byte, cfg.datagramSize),
 	}
-	if cfg.listenAllNSID {
-		c.oob = make([]byte, unix.CmsgSpace(4)*2)
-	}
-	c.seq.Store(rand.Uint32())
 	c.read = func(fd uintptr) bool {
 		rd := &c.rd
 		rd.n, rd.oobn, rd.flags, rd.err = recvmsg(int(fd), c.rbuf, c.oob, &rd.from, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
 		return rd.err != unix.EAGAIN
 	}
+	c.init()
+	return c, nil
+}
+
+// init sets up what every Conn has once c.read is set: the first receive
+// buffer, the control buffer, the sequence numbers.
+func (c *Conn) init() {
+	c.bufs = append(c.bufs, make([]byte, c.cfg.datagramSize))
+	if c.cfg.listenAllNSID {
+		c.oob = make([]byte, unix.CmsgSpace(4)*2)
+	}
+	c.seq.Store(rand.Uint32())
 	c.readNow = func(fd uintptr) bool {
 		c.read(fd)
 		return true
 	}
-	return c, nil
 }
 
 // Protocol returns the netlink protocol the socket was opened for.
@@ -308,10 +330,6 @@ func (c *Conn) ReadBufferSize() (int, error) {
 	return n, err
 }
 
-// SetReadDeadline sets a deadline for Receive and the receive part of
-// Execute; the zero time removes it.
-func (c *Conn) SetReadDeadline(t time.Time) error { return c.f.SetReadDeadline(t) }
-
 // NextSeq returns a fresh sequence number. Sequence numbers start at a
 // random value and increase by one per request.
 func (c *Conn) NextSeq() uint32 { return c.seq.Add(1) }
@@ -374,17 +392,19 @@ func (c *Conn) sendRaw(b []byte, to Addr) error {
 	return nil
 }
 
-// datagram is one received datagram; b aliases the Conn's receive buffer and
-// is valid until the next receive.
+// datagram is one received datagram; b aliases the reader's receive buffer
+// and is valid until its next receive, or it is a copy set aside for a
+// request (queued).
 type datagram struct {
 	b       []byte
 	nsid    int32
 	trunc   bool
+	queued  bool
 	fromPid uint32
 }
 
-// receive reads one datagram from the kernel, dropping (and counting)
-// datagrams from other senders. c.rmu must be held.
+// receive reads one datagram from the kernel into c.rbuf, dropping (and
+// counting) datagrams from other senders. The caller holds the read turn.
 func (c *Conn) receive() (datagram, error) { return c.receiveMode(false) }
 
 // receiveMode is receive; with nowait it does not wait for data and
@@ -428,9 +448,6 @@ func (c *Conn) receiveMode(nowait bool) (datagram, error) {
 		d.b = c.rbuf[:n]
 		if c.oob != nil {
 			d.nsid = nsidFromControl(c.oob[:rd.oobn])
-			if c.sendTo != nil {
-				d.nsid = rd.nsid
-			}
 		}
 		c.stats.datagrams.Add(1)
 		c.stats.bytes.Add(uint64(n))
@@ -454,8 +471,11 @@ func (c *Conn) readErr(err error) error {
 // Datagrams from senders other than the kernel are dropped and counted in
 // Stats.Spoofed. A truncated datagram returns ErrTruncated (and the buffer
 // grows). A multicast overrun returns an error matching unix.ENOBUFS; the
-// socket stays usable. Cost: one syscall, and one allocation holding a copy
-// of the datagram plus the message slice.
+// socket stays usable. Receive waits while a request is in progress on c
+// (it would take the request's replies), so do not call it from a
+// request's callback. The read deadline (SetReadDeadline) bounds it, and
+// InterruptOnDone ties it to a context. Cost: one syscall, and one
+// allocation holding a copy of the datagram plus the message slice.
 func (c *Conn) Receive() ([]Message, error) {
 	ms, _, err := c.ReceiveFrom()
 	return ms, err
@@ -464,16 +484,24 @@ func (c *Conn) Receive() ([]Message, error) {
 // ReceiveFrom is Receive that also returns the namespace id the datagram
 // came from, with WithListenAllNSID, or -1 for the socket's own namespace.
 func (c *Conn) ReceiveFrom() ([]Message, int32, error) {
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
+	buf, err := c.lockPlain(context.Background(), nil)
+	if err != nil {
+		return nil, -1, err
+	}
+	c.rbuf = buf
 	d, err := c.receive()
+	buf = c.rbuf
+	var b []byte
+	if err == nil && !d.trunc {
+		b = append([]byte(nil), d.b...)
+	}
+	c.unlockPlain(buf)
 	if err != nil {
 		return nil, -1, err
 	}
 	if d.trunc {
 		return nil, d.nsid, fmt.Errorf("nl: receive: %w", ErrTruncated)
 	}
-	b := append([]byte(nil), d.b...)
 	ms, err := AppendMessages(nil, b)
 	c.stats.messages.Add(uint64(len(ms)))
 	if err != nil {
@@ -484,20 +512,28 @@ func (c *Conn) ReceiveFrom() ([]Message, int32, error) {
 
 // ReceiveFunc blocks until one datagram from the kernel arrives and calls fn
 // for each of its messages, with the namespace id as ReceiveFrom reports
-// it. m.Data aliases the socket's receive buffer and is valid only until fn
-// returns. It stops at fn's first error and returns it. Checks and errors
-// are those of Receive. It allocates nothing: this is the receive loop for
-// event sockets that do not go through a poller.
+// it. m.Data aliases a receive buffer and is valid only until fn returns.
+// It stops at fn's first error and returns it. Checks, errors and waiting
+// are those of Receive; fn may make requests on c. It allocates nothing:
+// this is the receive loop for event sockets that do not go through a
+// poller.
 func (c *Conn) ReceiveFunc(fn func(m Message, nsid int32) error) error {
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	d, err := c.receive()
+	buf, err := c.lockPlain(context.Background(), nil)
 	if err != nil {
 		return err
 	}
-	if d.trunc {
+	c.rbuf = buf
+	d, err := c.receive()
+	buf = c.rbuf
+	if err != nil || d.trunc {
+		c.unlockPlain(buf)
+		if err != nil {
+			return err
+		}
 		return fmt.Errorf("nl: receive: %w", ErrTruncated)
 	}
+	c.unlockPlain(nil) // fn may use c; buf stays ours
+	defer c.putBuf(buf)
 	it := NewMessageIter(d.b)
 	for it.Next() {
 		c.stats.messages.Add(1)
@@ -518,30 +554,41 @@ func (c *Conn) ReceiveFunc(fn func(m Message, nsid int32) error) error {
 // and passed over: draining is what a subscriber does after a loss, before
 // it reads the whole state again, because every notification queued before
 // that new dump is older than it, and applying them afterwards would bring
-// back changes the dump has superseded. Cost: one syscall per datagram.
+// back changes the dump has superseded. It waits as Receive does, and fn
+// may make requests on c. Cost: one syscall per datagram.
 func (c *Conn) Drain(fn func(m Message)) (int, error) {
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
 	n := 0
 	for {
+		buf, err := c.lockPlain(context.Background(), nil)
+		if err != nil {
+			return n, err
+		}
+		c.rbuf = buf
 		d, err := c.receiveMode(true)
+		buf = c.rbuf
 		switch {
 		case errors.Is(err, unix.EAGAIN):
+			c.unlockPlain(buf)
 			return n, nil
 		case errors.Is(err, unix.ENOBUFS):
+			c.unlockPlain(buf)
 			continue
 		case err != nil:
+			c.unlockPlain(buf)
 			return n, err
 		}
 		n++
 		if fn == nil || d.trunc {
+			c.unlockPlain(buf)
 			continue
 		}
+		c.unlockPlain(nil)
 		it := NewMessageIter(d.b)
 		for it.Next() {
 			c.stats.messages.Add(1)
 			fn(it.Message())
 		}
+		c.putBuf(buf)
 	}
 }
 
@@ -551,15 +598,20 @@ func (c *Conn) Drain(fn func(m Message)) (int, error) {
 // included, and, if one of them is NLMSG_ERROR or DONE carrying an errno,
 // that kernel error as an *Error. It is the counterpart of Guile-Netlink's
 // receive-and-decode-msg; unlike it, it honours ctx and checks the sender.
-// It does not match sequence numbers: use Execute for request/reply.
+// It does not match sequence numbers: use Execute for request/reply. It
+// waits as Receive does, for as long as ctx allows.
 func (c *Conn) ReceiveAndDecode(ctx context.Context) ([]Message, error) {
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	stop, err := c.watchContext(ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	tok := c.newRequest(ctx)
+	defer tok.stopWatch()
+	buf, err := c.lockPlain(ctx, tok)
 	if err != nil {
 		return nil, err
 	}
-	defer stop()
+	c.rbuf = buf
+	defer func() { c.unlockPlain(c.rbuf) }()
 	var out []Message
 	var kerr error
 	for {
@@ -592,30 +644,7 @@ func (c *Conn) ReceiveAndDecode(ctx context.Context) ([]Message, error) {
 	}
 }
 
-// watchContext arranges for a blocked receive to wake when ctx ends. The
-// caller holds c.rmu and must call stop.
-func (c *Conn) watchContext(ctx context.Context) (stop func(), err error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if ctx.Done() == nil {
-		return func() {}, nil
-	}
-	// Only ctx's end moves the deadline, so a deadline error here always
-	// finds ctx.Err set.
-	fired := make(chan struct{})
-	stopAfter := context.AfterFunc(ctx, func() {
-		c.f.SetReadDeadline(time.Unix(1, 0))
-		close(fired)
-	})
-	return func() {
-		if !stopAfter() {
-			<-fired // its deadline must be set before we clear it
-		}
-		c.f.SetReadDeadline(time.Time{})
-	}, nil
-}
-
+// ctxErr turns a read woken by the end of ctx into ctx's error.
 func (c *Conn) ctxErr(ctx context.Context, err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		if cerr := ctx.Err(); cerr != nil {

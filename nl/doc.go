@@ -30,4 +30,44 @@
 // messages that own their memory. ExecuteFunc and MessageIter hand out
 // messages whose Data alias a buffer that is reused: copy what must outlive
 // the callback or the next call.
+//
+// # Concurrency contract
+//
+// A Conn is safe for concurrent use. Its callbacks — the fn of
+// ExecuteFunc, ExecuteBatch, ReceiveFunc and Drain, and the rtnl
+// helpers built on them (rtnl.ForEachRoute …) — run on the goroutine that
+// made the call, one at a time per call, and never under a lock of the
+// Conn. From a callback you may:
+//
+//   - make a request on the same Conn (Execute, ExecuteFunc, ExecuteBatch,
+//     rtnl.LinkByIndex …): it runs at once and returns its own replies.
+//     The calling request keeps its place; replies of its that the nested
+//     request reads meanwhile are copied and set aside for it. A nested
+//     dump first reads the rest of the dump in progress (the kernel runs
+//     one dump per socket and would refuse a second with EBUSY), so it
+//     costs a copy of what is left of the outer dump; a nested request
+//     that is not a dump copies only what the kernel had queued ahead of
+//     its reply;
+//   - Close the Conn: the request in progress then fails with an error
+//     wrapping os.ErrClosed;
+//   - not call Receive, ReceiveFrom, ReceiveFunc, Drain or ReceiveAndDecode
+//     on the same Conn: those wait until no request is in progress (they
+//     would take its replies), which from a request's callback is never.
+//
+// Waiting: one goroutine at a time reads the socket. Another request finds
+// it being read only while the reader waits for the kernel, and waits too,
+// for as long as its context allows; a request's own callback runs after it
+// has let the socket go. Receive and the other calls without a context
+// wait as long as it takes; the read deadline and InterruptOnDone bound
+// them.
+//
+// Deadlines: SetReadDeadline applies to every receive, requests included,
+// and requests leave it as they found it. A context that ends wakes the
+// read it is waiting for by moving the socket's deadline into the past for
+// that moment only.
+//
+// Costs: a request takes the read turn once per datagram it reads (two
+// short mutex sections), allocates its bookkeeping once (a few small
+// objects, with context.AfterFunc) and nothing per reply; the copies above
+// are made only when requests overlap.
 package nl

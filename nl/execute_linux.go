@@ -4,10 +4,7 @@ package nl
 
 import (
 	"context"
-	"errors"
 	"fmt"
-
-	"golang.org/x/sys/unix"
 )
 
 // Execute sends the request m and returns the kernel's replies. It is the
@@ -45,100 +42,88 @@ func (c *Conn) Execute(ctx context.Context, m Message) ([]Message, error) {
 }
 
 // ExecuteFunc is Execute that hands each reply to fn instead of collecting
-// them. r.Data aliases the socket's receive buffer and is valid only until
-// fn returns. If fn returns an error, ExecuteFunc stops and returns it; the
-// rest of a multipart reply is drained by the next request on the socket.
-// It allocates nothing per reply.
+// them. r.Data aliases a receive buffer and is valid only until fn returns.
+// If fn returns an error, ExecuteFunc stops and returns it; the rest of the
+// reply is skipped by whichever request on the socket reads it next (a dump
+// request reads it to its end first). fn may make requests on c: they run
+// at once (see Conn). It allocates nothing per reply.
 func (c *Conn) ExecuteFunc(ctx context.Context, m Message, fn func(r Message) error) error {
-	end, err := c.beginRequest(ctx)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	defer end()
 	m.Header.Flags |= FlagRequest
 	dump := m.Header.Flags&FlagDump == FlagDump
 	if !dump {
 		m.Header.Flags |= FlagAck
 	}
+	r := c.newRequest(ctx)
+	ended := false
+	defer func() { c.done(r, ended) }()
+	if err := c.begin(r, dump); err != nil {
+		return err
+	}
 	seq := c.NextSeq()
 	m.Header.Seq = seq
 	c.wmu.Lock()
 	c.wbuf = AppendMessage(c.wbuf[:0], m)
-	err = c.sendRaw(c.wbuf, Addr{})
+	err := c.sendRaw(c.wbuf, Addr{})
 	c.wmu.Unlock()
 	if err != nil {
+		c.unlock()
 		return err
 	}
+	c.register(r, seq, seq, dump)
 
+	port := c.local.PortID
 	var intr, trunc bool
 	for {
-		d, err := c.receive()
+		d, err := c.next(r, false)
 		if err != nil {
-			c.pending = seq
+			c.unlock()
 			return c.ctxErr(ctx, err)
 		}
+		// Set aside what belongs to others and let the turn go: fn may
+		// make requests of its own.
+		routed, _ := c.route(r, d, true)
 		if d.trunc {
 			trunc = true
 		}
 		it := NewMessageIter(d.b)
 		for it.Next() {
-			r := it.Message()
-			c.stats.messages.Add(1)
-			if r.Header.Seq != seq || r.Header.PortID != c.local.PortID {
-				c.stats.unmatched.Add(1)
+			rep := it.Message()
+			if !d.queued {
+				c.stats.messages.Add(1)
+			}
+			if !r.owns(rep.Header, port) {
+				if !routed {
+					c.stats.unmatched.Add(1)
+				}
 				continue
 			}
-			if r.Header.Flags&FlagDumpIntr != 0 {
+			if rep.Header.Flags&FlagDumpIntr != 0 {
 				intr = true
 			}
-			switch r.Header.Type {
+			switch rep.Header.Type {
 			case TypeNoop, TypeOverrun:
 				continue
 			case TypeError:
-				return c.finish(ParseError(r), intr, trunc)
+				ended = true
+				return c.finish(ParseError(rep), intr, trunc)
 			case TypeDone:
-				return c.finish(ParseDone(r), intr, trunc)
+				ended = true
+				return c.finish(ParseDone(rep), intr, trunc)
 			}
-			if err := fn(r); err != nil {
-				if r.Header.Flags&FlagMulti != 0 || !dump {
-					c.pending = seq
-				}
+			if err := fn(rep); err != nil {
 				return err
 			}
 		}
 		if err := it.Err(); err != nil && !d.trunc {
-			c.pending = seq
 			return fmt.Errorf("nl: reply to request %d: %w", seq, err)
 		}
-	}
-}
-
-// beginRequest takes the request and receive locks, arranges for ctx to
-// interrupt receives, and drains what an abandoned request left queued. The
-// caller must call end when it is done.
-func (c *Conn) beginRequest(ctx context.Context) (end func(), err error) {
-	c.execMu.Lock()
-	c.rmu.Lock()
-	unlock := func() {
-		c.rmu.Unlock()
-		c.execMu.Unlock()
-	}
-	stop, err := c.watchContext(ctx)
-	if err != nil {
-		unlock()
-		return nil, err
-	}
-	end = func() {
-		stop()
-		unlock()
-	}
-	if c.pending != 0 {
-		if err := c.drain(c.pending); err != nil {
-			end()
-			return nil, err
+		if err := c.lock(ctx, r, false); err != nil {
+			return err
 		}
 	}
-	return end, nil
 }
 
 func (c *Conn) finish(kerr error, intr, trunc bool) error {
@@ -151,35 +136,6 @@ func (c *Conn) finish(kerr error, intr, trunc bool) error {
 		return ErrDumpInterrupted
 	}
 	return nil
-}
-
-// drain reads and discards what is left of the reply to request seq, so
-// that an abandoned dump does not make the next one fail with EBUSY. It
-// stops at that reply's DONE or ERROR, or when nothing is queued: the kernel
-// queues a request's replies before sendmsg returns and builds each further
-// dump batch during the read that drains the previous one, so an empty
-// queue means the reply is over. c.rmu and c.execMu must be held.
-func (c *Conn) drain(seq uint32) error {
-	for {
-		d, err := c.receiveMode(true)
-		if errors.Is(err, unix.EAGAIN) {
-			c.pending = 0
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		it := NewMessageIter(d.b)
-		for it.Next() {
-			h := it.Message().Header
-			c.stats.messages.Add(1)
-			c.stats.unmatched.Add(1)
-			if h.Seq == seq && (h.Type == TypeDone || h.Type == TypeError) {
-				c.pending = 0
-				return nil
-			}
-		}
-	}
 }
 
 // ExecuteBatch sends requests pipelined, many to a datagram (the libmnl
@@ -200,16 +156,20 @@ func (c *Conn) drain(seq uint32) error {
 // only. Cost: one send per window (or per 128 KiB), one receive per
 // failure plus one per window, and one allocation per call.
 func (c *Conn) ExecuteBatch(ctx context.Context, reqs []Message, fn func(i int, err error)) error {
-	end, err := c.beginRequest(ctx)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	defer end()
+	r := c.newRequest(ctx)
+	defer c.done(r, true) // every window is read to its last reply
+	if err := c.begin(r, false); err != nil {
+		return err
+	}
 	window := 64
 	if n, err := c.ReadBufferSize(); err == nil {
 		window = max(16, min(4096, n/1024))
 	}
 	outcome := make([]error, window)
+	port := c.local.PortID
 	const maxDatagram = 128 << 10 // well under the default send buffer
 	for start := 0; start < len(reqs); {
 		// Pack a window of requests into datagrams and send them.
@@ -232,39 +192,50 @@ func (c *Conn) ExecuteBatch(ctx context.Context, reqs []Message, fn func(i int, 
 			}
 			if err := c.sendRaw(c.wbuf, Addr{}); err != nil {
 				c.wmu.Unlock()
-				c.pending = last
+				c.unlock()
 				return err
 			}
 		}
 		c.wmu.Unlock()
+		c.register(r, base, last, false)
 
 		// Collect the failures, up to the last request's reply.
 		clear(outcome[:n])
 		for done := false; !done; {
-			d, err := c.receive()
+			d, err := c.next(r, false)
 			if err != nil {
-				c.pending = last
+				c.unlock()
 				return c.ctxErr(ctx, err)
 			}
+			routed, _ := c.route(r, d, false)
 			it := NewMessageIter(d.b)
 			for it.Next() {
-				r := it.Message()
-				c.stats.messages.Add(1)
-				off := r.Header.Seq - base // wraps like the sequence numbers
-				if r.Header.Type != TypeError || off >= uint32(n) || r.Header.PortID != c.local.PortID {
-					c.stats.unmatched.Add(1)
+				rep := it.Message()
+				if !d.queued {
+					c.stats.messages.Add(1)
+				}
+				if rep.Header.Type != TypeError || !r.owns(rep.Header, port) {
+					if !routed {
+						c.stats.unmatched.Add(1)
+					}
 					continue
 				}
-				outcome[off] = ParseError(r)
-				if r.Header.Seq == last {
+				outcome[rep.Header.Seq-base] = ParseError(rep)
+				if rep.Header.Seq == last {
 					done = true
 				}
 			}
 		}
+		c.unlock() // fn may make requests of its own
 		for i, err := range outcome[:n] {
 			fn(start+i, err)
 		}
 		start += n
+		if start < len(reqs) {
+			if err := c.lock(ctx, r, false); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

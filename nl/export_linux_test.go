@@ -2,10 +2,17 @@
 
 package nl
 
-// SetDatagramSizeForTest shrinks a Conn's receive buffer below the minimum
+import "context"
+
+// SetDatagramSizeForTest shrinks a Conn's receive buffers below the minimum
 // the options allow, so tests can provoke MSG_TRUNC.
 func SetDatagramSizeForTest(c *Conn, n int) {
-	c.rmu.Lock()
-	c.rbuf = make([]byte, n)
-	c.rmu.Unlock()
+	c.lock(context.Background(), nil, true)
+	c.mu.Lock()
+	for i := range c.bufs {
+		c.bufs[i] = make([]byte, n)
+	}
+	c.cfg.datagramSize = n
+	c.mu.Unlock()
+	c.unlock()
 }

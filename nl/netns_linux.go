@@ -3,6 +3,7 @@
 package nl
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -17,18 +18,60 @@ type NetNS struct {
 }
 
 // OpenNetNS opens the network namespace at path (/run/netns/NAME,
-// /proc/PID/ns/net, …). It fails if path is not a network namespace.
+// /proc/PID/ns/net, …). It fails at once if path is not a network
+// namespace: another file, or a namespace of another type (/proc/self/ns/uts).
+// The check needs no privilege: ioctl(NS_GET_NSTYPE) on the open file.
+// Cost: open, fstatfs and ioctl.
 func OpenNetNS(path string) (*NetNS, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("nl: open network namespace: %w", err)
 	}
-	var st unix.Statfs_t
-	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil || (st.Type != unix.NSFS_MAGIC && st.Type != unix.PROC_SUPER_MAGIC) {
+	if err := checkNetNS(f); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("nl: open network namespace: %s is not a namespace file", path)
+		return nil, fmt.Errorf("nl: open network namespace: %s %w", path, err)
 	}
 	return &NetNS{f: f}, nil
+}
+
+// nsGetNSType is NS_GET_NSTYPE, _IO(0xb7, 0x3) in linux/nsfs.h (Linux
+// 4.11): the CLONE_NEW* type of a namespace file.
+const nsGetNSType = 0xb703
+
+// errNotNS and errNotNetNS say what a namespace path turned out to be.
+var (
+	errNotNS    = errors.New("is not a namespace file")
+	errNotNetNS = errors.New("is a namespace of another type, not a network namespace")
+)
+
+func checkNetNS(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var check error
+	rc.Control(func(fd uintptr) {
+		var st unix.Statfs_t
+		if err := unix.Fstatfs(int(fd), &st); err != nil {
+			check = fmt.Errorf("%w: %w", errNotNS, os.NewSyscallError("fstatfs", err))
+			return
+		}
+		if st.Type != unix.NSFS_MAGIC {
+			check = errNotNS
+			return
+		}
+		typ, _, e := unix.Syscall(unix.SYS_IOCTL, fd, nsGetNSType, 0)
+		switch {
+		case e == unix.ENOTTY:
+			// A kernel before 4.11: a namespace, of a type only setns
+			// can tell.
+		case e != 0:
+			check = fmt.Errorf("%w: %w", errNotNS, os.NewSyscallError("ioctl NS_GET_NSTYPE", e))
+		case typ != unix.CLONE_NEWNET:
+			check = errNotNetNS
+		}
+	})
+	return check
 }
 
 // NewNetNS makes a new, empty network namespace (unshare(CLONE_NEWNET) on a

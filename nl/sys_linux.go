@@ -13,12 +13,19 @@ import (
 // into caller-owned storage, so a receive allocates nothing (unix.Recvmsg
 // allocates a Sockaddr per call).
 func recvmsg(fd int, p, oob []byte, from *unix.RawSockaddrNetlink, flags int) (n, oobn, rflags int, err error) {
+	n, oobn, rflags, _, err = recvmsgName(fd, p, oob, unsafe.Pointer(from), unix.SizeofSockaddrNetlink, flags)
+	return n, oobn, rflags, err
+}
+
+// recvmsgName is recvmsg with a sender address buffer of any type; it also
+// returns the address's length.
+func recvmsgName(fd int, p, oob []byte, name unsafe.Pointer, namelen uint32, flags int) (n, oobn, rflags, rnamelen int, err error) {
 	var iov unix.Iovec
 	iov.Base = &p[0]
 	iov.SetLen(len(p))
 	var msg unix.Msghdr
-	msg.Name = (*byte)(unsafe.Pointer(from))
-	msg.Namelen = unix.SizeofSockaddrNetlink
+	msg.Name = (*byte)(name)
+	msg.Namelen = namelen
 	msg.Iov = &iov
 	msg.Iovlen = 1
 	if len(oob) > 0 {
@@ -27,9 +34,9 @@ func recvmsg(fd int, p, oob []byte, from *unix.RawSockaddrNetlink, flags int) (n
 	}
 	r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
 	if e != 0 {
-		return 0, 0, 0, e
+		return 0, 0, 0, 0, e
 	}
-	return int(r), int(msg.Controllen), int(msg.Flags), nil
+	return int(r), int(msg.Controllen), int(msg.Flags), int(msg.Namelen), nil
 }
 
 // nsidFromControl returns the namespace id carried by a

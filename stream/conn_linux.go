@@ -5,7 +5,6 @@ package stream
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/nlrx/nlrx/nl"
 	"golang.org/x/sys/unix"
@@ -21,8 +20,9 @@ import (
 // Each reply's Data aliases conn's receive buffer and is valid only during
 // the Observer call: decode it there, or copy it (CloneMessage) to keep it.
 // Nothing is allocated per reply. Stopping early (ErrStop, Take) leaves the
-// rest of a dump to be drained by the socket's next request. Concurrent
-// subscriptions on one conn run one after the other, as Execute does.
+// rest of a dump to be read out by the socket's next dump. Concurrent
+// subscriptions on one conn, and requests an Observer makes on conn, run
+// as nl.Conn's requests do: at once, each with its own replies.
 func FromExecute(conn *nl.Conn, req nl.Message) Observable[nl.Message] {
 	return Create(func(ctx context.Context, o Observer[nl.Message]) error {
 		return conn.ExecuteFunc(ctx, req, func(r nl.Message) error {
@@ -42,14 +42,14 @@ func FromExecute(conn *nl.Conn, req nl.Message) Observable[nl.Message] {
 // An overrun (an error matching unix.ENOBUFS) and a truncated datagram
 // (nl.ErrTruncated) do not end the stream: they become a Gap whose Cause is
 // that error, so the consumer knows to resynchronise. Other receive errors
-// end it. When ctx ends, a blocked receive is woken through the socket's
-// read deadline, which the subscription owns while it runs (and clears at
-// the end). Only one subscription should read a conn at a time; to fan out,
-// use Listen or the operators package's Share. Cost: Receive's one
-// allocation per datagram; no goroutine.
+// end it. When ctx ends, a blocked receive is woken (conn.InterruptOnDone);
+// a read deadline set on conn is left as it was. Only one subscription
+// should read a conn at a time; to fan out, use Listen or the operators
+// package's Share. Cost: Receive's one allocation per datagram; no
+// goroutine.
 func FromReceive(conn *nl.Conn) Observable[nl.Message] {
 	return Create(func(ctx context.Context, o Observer[nl.Message]) error {
-		stop := wakeOnDone(ctx, conn)
+		stop := conn.InterruptOnDone(ctx)
 		defer stop()
 		for {
 			ms, err := conn.Receive()
@@ -72,25 +72,6 @@ func FromReceive(conn *nl.Conn) Observable[nl.Message] {
 			}
 		}
 	})
-}
-
-// wakeOnDone makes a Receive blocked on conn return once ctx is done, by
-// moving the read deadline into the past. stop undoes it.
-func wakeOnDone(ctx context.Context, conn *nl.Conn) (stop func()) {
-	if ctx.Done() == nil {
-		return func() {}
-	}
-	fired := make(chan struct{})
-	stopAfter := context.AfterFunc(ctx, func() {
-		conn.SetReadDeadline(time.Unix(1, 0))
-		close(fired)
-	})
-	return func() {
-		if !stopAfter() {
-			<-fired // the deadline must be set before it is cleared
-		}
-		conn.SetReadDeadline(time.Time{})
-	}
 }
 
 // Listen makes a hot source of conn's multicast messages: a goroutine

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/nlrx/nlrx/internal/nstest"
 	"github.com/nlrx/nlrx/nl"
+	"github.com/nlrx/nlrx/nl/nltest"
 	"github.com/nlrx/nlrx/stream"
 )
 
@@ -223,5 +225,44 @@ func TestFromReceiveReturnsOnCancelAndClearsTheDeadline(t *testing.T) {
 	ns.IP("route", "add", "192.0.2.0/24", "dev", "v0")
 	if err := done(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestFromReceiveLeavesTheCallersDeadline(t *testing.T) {
+	c, k, err := nltest.Dial(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	defer c.Close()
+	if err := c.SetReadDeadline(time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(testContext(t))
+	r := newRecorder[nl.Message]()
+	done := subscribeAsync(t, ctx, stream.FromReceive(c), stream.Observer[nl.Message](r))
+	// Once an event is through, the subscription is reading.
+	if err := k.Inject(nltest.Datagram{Messages: []nl.Message{{Header: nl.Header{Type: unix.RTM_NEWLINK}}}}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor(t, "the event", func() bool { return r.len() == 1 })
+	cancel()
+	if err := done(); !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	// The subscription is over; the deadline set before it still bounds
+	// a receive.
+	got := make(chan error, 1)
+	go func() {
+		_, err := c.Receive()
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Receive: %v, want the caller's deadline", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("Receive blocked past the caller's deadline: FromReceive cleared it")
 	}
 }

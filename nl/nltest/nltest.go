@@ -6,19 +6,31 @@
 //
 // The Conn is the library's own code from the datagram up (sender checks,
 // truncation, sequence matching, Execute, contexts, Close); only the socket
-// underneath is a SOCK_SEQPACKET pair instead of AF_NETLINK. No privilege is
-// needed.
+// underneath is an AF_UNIX datagram socket instead of AF_NETLINK. Its
+// datagrams arrive whole, each with a sender address laid out like a
+// sockaddr_nl, so a poller can read the Conn too (poller.Add) and sees what
+// it would see on a netlink socket: the messages, and the sender's port id
+// for its spoofing check. No privilege is needed.
+//
+// What a poller does not see: Datagram.Errno (a poller sees nothing at
+// all), Datagram.NSID, and Datagram.Truncate (a poller sees the head as a
+// whole datagram); a datagram longer than the poller's buffer is truncated
+// for real. The socket queues at most net.unix.max_dgram_qlen (10 by
+// default) datagrams that nobody has read; Inject waits for room.
 package nltest
 
 import (
+	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/nlrx/nlrx/nl"
-	"github.com/nlrx/nlrx/nl/internal/frame"
+	"github.com/nlrx/nlrx/nl/internal/fake"
 	"golang.org/x/sys/unix"
 )
 
@@ -51,40 +63,94 @@ type Datagram struct {
 
 // Kernel is the fake kernel behind a Conn made by Dial.
 type Kernel struct {
-	f       *os.File
+	id      fake.ID
+	conn    *unix.SockaddrUnix // the Conn's address
+	sock    *os.File           // the kernel's address: requests come in here, replies go out
 	handler Handler
 	done    chan struct{}
+	gone    atomic.Bool // shared with the Conn: the kernel went away
 
-	mu       sync.Mutex // guards requests and sends
+	sendMu sync.Mutex // keeps the datagrams of one Inject or reply together, in order
+
+	mu       sync.Mutex // guards the fields below
+	closed   bool
 	requests []nl.Message
+	senders  map[fake.Sender]*os.File // connected to the Conn; the kernel's own is sock
 }
 
 // Dial returns a Conn whose requests h answers, and the Kernel behind it.
-// Close the Conn, then the Kernel. Cost: one socket pair and one goroutine.
+// Close the Conn, then the Kernel. Cost: two sockets (one more per other
+// kind of sender injected) and one goroutine.
 func Dial(h Handler, opts ...nl.Option) (*nl.Conn, *Kernel, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	k := &Kernel{handler: h, done: make(chan struct{}), senders: make(map[fake.Sender]*os.File)}
+	rand.Read(k.id[:])
+	k.conn = &unix.SockaddrUnix{Name: fake.ConnAddr(k.id)}
+	cfd, err := dgramSocket(k.conn, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("nltest: %w", os.NewSyscallError("socketpair", err))
-	}
-	for _, fd := range fds {
-		// Room for a burst of injected datagrams without blocking the test.
-		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4<<20)
-	}
-	c, err := nl.NewFramedConn(fds[0], nl.Addr{PortID: PortID}, opts...)
-	if err != nil {
-		unix.Close(fds[1])
 		return nil, nil, err
 	}
-	k := &Kernel{f: os.NewFile(uintptr(fds[1]), "nltest-kernel"), handler: h, done: make(chan struct{})}
+	kfd, err := dgramSocket(&unix.SockaddrUnix{Name: fake.Addr(k.id, fake.Sender{})}, k.conn)
+	if err != nil {
+		unix.Close(cfd)
+		return nil, nil, err
+	}
+	v, err := fake.NewConn(cfd, PortID, fake.Addr(k.id, fake.Sender{}), &k.gone, opts)
+	if err != nil {
+		unix.Close(kfd)
+		return nil, nil, err
+	}
+	k.sock = os.NewFile(uintptr(kfd), "nltest-kernel")
+	k.senders[fake.Sender{}] = k.sock
 	go k.serve()
-	return c, k, nil
+	return v.(*nl.Conn), k, nil
 }
 
-// Close stops the fake kernel; the Conn's pending and later receives fail.
+// dgramSocket opens a nonblocking AF_UNIX datagram socket bound to addr
+// and, if to is not nil, connected to it: a connected sender waits for
+// room in the receiver's queue in the netpoller instead of spinning.
+func dgramSocket(addr, to *unix.SockaddrUnix) (int, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("nltest: %w", os.NewSyscallError("socket", err))
+	}
+	// Room for large datagrams and bursts of injected ones.
+	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4<<20)
+	if err := unix.Bind(fd, addr); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("nltest: %w", os.NewSyscallError("bind", err))
+	}
+	if to != nil {
+		if err := unix.Connect(fd, to); err != nil {
+			unix.Close(fd)
+			return -1, fmt.Errorf("nltest: %w", os.NewSyscallError("connect", err))
+		}
+	}
+	return fd, nil
+}
+
+// Close stops the fake kernel; the Conn's pending and later receives fail
+// with ECONNRESET once it has read what was sent before.
 func (k *Kernel) Close() error {
-	err := k.f.Close()
+	k.gone.Store(true)
+	// Wake a receive blocked on the Conn; if the queue is full, nothing
+	// is blocked and the reader meets the end after the queue.
+	if f, err := k.sender(fake.Sender{Errno: uint32(unix.ECONNRESET)}); err == nil {
+		if rc, err := f.SyscallConn(); err == nil {
+			rc.Write(func(fd uintptr) bool {
+				unix.Write(int(fd), nil)
+				return true
+			})
+		}
+	}
+	k.mu.Lock()
+	k.closed = true
+	var errs []error
+	for _, f := range k.senders {
+		errs = append(errs, f.Close())
+	}
+	k.mu.Unlock()
 	<-k.done
-	return err
+	return errors.Join(errs...)
 }
 
 // Requests returns copies of the request messages received so far.
@@ -95,10 +161,11 @@ func (k *Kernel) Requests() []nl.Message {
 }
 
 // Inject delivers datagrams to the Conn as if the kernel had sent them
-// unprompted (multicast events, say).
+// unprompted (multicast events, say). It waits while the Conn's queue is
+// full.
 func (k *Kernel) Inject(ds ...Datagram) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.sendMu.Lock()
+	defer k.sendMu.Unlock()
 	for _, d := range ds {
 		if err := k.send(d); err != nil {
 			return err
@@ -109,7 +176,7 @@ func (k *Kernel) Inject(ds ...Datagram) error {
 
 func (k *Kernel) serve() {
 	defer close(k.done)
-	rc, err := k.f.SyscallConn()
+	rc, err := k.sock.SyscallConn()
 	if err != nil {
 		return
 	}
@@ -121,10 +188,10 @@ func (k *Kernel) serve() {
 			n, rerr = unix.Read(int(fd), buf)
 			return rerr != unix.EAGAIN
 		})
-		if err != nil || rerr != nil || n < frame.Len {
+		if err != nil || rerr != nil {
 			return // closed
 		}
-		ms, _ := nl.AppendMessages(nil, append([]byte(nil), buf[frame.Len:n]...))
+		ms, _ := nl.AppendMessages(nil, append([]byte(nil), buf[:n]...))
 		for _, m := range ms {
 			k.mu.Lock()
 			k.requests = append(k.requests, m)
@@ -132,19 +199,40 @@ func (k *Kernel) serve() {
 			if k.handler == nil {
 				continue
 			}
-			for _, d := range k.handler(m) {
-				k.mu.Lock()
-				err := k.send(d)
-				k.mu.Unlock()
-				if err != nil {
+			ds := k.handler(m)
+			k.sendMu.Lock()
+			for _, d := range ds {
+				if err := k.send(d); err != nil {
+					k.sendMu.Unlock()
 					return
 				}
 			}
+			k.sendMu.Unlock()
 		}
 	}
 }
 
-// send writes one framed datagram. k.mu must be held.
+// sender returns the socket that sends as s, opening it on first use.
+func (k *Kernel) sender(s fake.Sender) (*os.File, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return nil, fmt.Errorf("nltest: %w", os.ErrClosed)
+	}
+	if f := k.senders[s]; f != nil {
+		return f, nil
+	}
+	fd, err := dgramSocket(&unix.SockaddrUnix{Name: fake.Addr(k.id, s)}, k.conn)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), "nltest-sender")
+	k.senders[s] = f
+	return f, nil
+}
+
+// send writes one datagram from the sender it names, waiting for room in
+// the Conn's queue. k.sendMu must be held.
 func (k *Kernel) send(d Datagram) error {
 	b := d.Raw
 	if b == nil {
@@ -152,27 +240,30 @@ func (k *Kernel) send(d Datagram) error {
 			b = nl.AppendMessage(b, m)
 		}
 	}
-	h := frame.Header{PortID: d.Sender, Errno: uint32(d.Errno)}
+	s := fake.Sender{PortID: d.Sender, Errno: uint32(d.Errno)}
+	if d.Errno != 0 {
+		b = nil // the read fails instead
+	}
 	if d.Truncate > 0 && d.Truncate < len(b) {
-		b = b[:d.Truncate]
-		h.Flags |= frame.Trunc
+		s.Truncate = uint32(d.Truncate)
 	}
 	if d.NSID != nil {
-		h.NSID = uint32(*d.NSID) + 1
+		s.NSID = uint32(*d.NSID) + 1
 	}
-	p := make([]byte, frame.Len+len(b))
-	frame.Put(p, h)
-	copy(p[frame.Len:], b)
-	rc, err := k.f.SyscallConn()
+	f, err := k.sender(s)
+	if err != nil {
+		return err
+	}
+	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var werr error
 	if err := rc.Write(func(fd uintptr) bool {
-		_, werr = unix.Write(int(fd), p)
+		_, werr = unix.Write(int(fd), b)
 		return werr != unix.EAGAIN
 	}); err != nil {
-		return err
+		return fmt.Errorf("nltest: inject: %w", err)
 	}
 	if werr != nil {
 		return fmt.Errorf("nltest: inject: %w", werr)
