@@ -11,6 +11,7 @@ package nstest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,6 +21,7 @@ import (
 	"github.com/nlrx/nlrx/internal/userns"
 	"github.com/nlrx/nlrx/nl"
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 )
 
 var skipReason string
@@ -138,4 +140,52 @@ func (ns *NS) Dial(opts ...nl.Option) *nl.Conn {
 	}
 	ns.t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// The multicast routing API of a routing daemon (linux/mroute.h).
+const (
+	mrtInit   = 200 // MRT_INIT
+	mrtAddVIF = 202 // MRT_ADD_VIF
+	mrtAddMFC = 204 // MRT_ADD_MFC
+	viffUseIf = 0x8 // VIFF_USE_IFINDEX
+)
+
+// MulticastRouter makes the namespace a multicast router with two interfaces
+// and one forwarding entry, as a daemon (pimd, smcroute) would: the socket
+// holds the table until the test ends. It skips the test if the
+// kernel has no multicast routing.
+func (ns *NS) MulticastRouter(ifindexes ...int) {
+	t := ns.t
+	t.Helper()
+	var fd int
+	err := ns.Do(func() error {
+		var err error
+		fd, err = unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_IGMP)
+		return err
+	})
+	if err != nil {
+		t.Skipf("raw IGMP socket (needs CAP_NET_RAW): %v", err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, mrtInit, 1); err != nil {
+		t.Skipf("MRT_INIT: %v (the kernel lacks CONFIG_IP_MROUTE)", err)
+	}
+	for vif, index := range ifindexes {
+		var v [16]byte // struct vifctl
+		binary.NativeEndian.PutUint16(v[0:], uint16(vif))
+		v[2] = viffUseIf
+		v[3] = 1 // threshold
+		binary.NativeEndian.PutUint32(v[8:], uint32(index))
+		if err := unix.SetsockoptString(fd, unix.IPPROTO_IP, mrtAddVIF, string(v[:])); err != nil {
+			t.Fatalf("MRT_ADD_VIF %d: %v", vif, err)
+		}
+	}
+	var m [60]byte                     // struct mfcctl
+	copy(m[0:4], []byte{10, 5, 0, 2})  // origin
+	copy(m[4:8], []byte{239, 1, 2, 3}) // group
+	binary.NativeEndian.PutUint16(m[8:], 0)
+	m[10+1] = 1 // forward to vif 1 with ttl threshold 1
+	if err := unix.SetsockoptString(fd, unix.IPPROTO_IP, mrtAddMFC, string(m[:])); err != nil {
+		t.Fatalf("MRT_ADD_MFC: %v", err)
+	}
 }

@@ -153,6 +153,16 @@ func TestRouteDecodesKernelForms(t *testing.T) {
 		{"expiry from RTA_CACHEINFO in clock ticks", rtmsg(rtnl.FamilyInet6, 0, 254, func(e *nl.AttributeEncoder) {
 			e.Raw(12, cacheinfo(29934))
 		}), rtnl.Route{Family: rtnl.FamilyInet6, Table: 254, Dst: pfx("::/0"), Expires: 300}},
+		{"a route past its expiry reads negative", rtmsg(rtnl.FamilyInet6, 0, 254, func(e *nl.AttributeEncoder) {
+			e.Raw(12, cacheinfo(-250))
+		}), rtnl.Route{Family: rtnl.FamilyInet6, Table: 254, Dst: pfx("::/0"), Expires: -3}},
+		{"a multicast forwarding entry's RTA_EXPIRES is a u64 of clock ticks", rtmsg(rtnl.FamilyIPMR, 32, 254, func(e *nl.AttributeEncoder) {
+			e.Raw(1, []byte{239, 1, 1, 1})
+			e.Uint64(23, 1234)
+		}), rtnl.Route{Family: rtnl.FamilyIPMR, Table: 254, Dst: pfx("239.1.1.1/32"), Expires: 12}},
+		{"RTA_NH_ID", rtmsg(rtnl.FamilyInet, 0, 254, func(e *nl.AttributeEncoder) {
+			e.Uint32(30, 7)
+		}), rtnl.Route{Family: rtnl.FamilyInet, Table: 254, Dst: pfx("0.0.0.0/0"), NexthopID: 7}},
 		{"unknown attributes are skipped", rtmsg(rtnl.FamilyInet, 0, 254, func(e *nl.AttributeEncoder) {
 			e.Uint32(999, 1)
 			e.Raw(22, []byte{1, 2, 3}) // RTA_ENCAP, not decoded

@@ -179,3 +179,33 @@ func TestNexthopsFollowTheirLinks(t *testing.T) {
 		t.Errorf("stats %+v: the watcher needed repairs", st)
 	}
 }
+
+// A host with a multicast routing daemon: the route watcher with default
+// options starts (its all-family dump carries the forwarding entries,
+// whose RTA_EXPIRES is a u64) and leaves the entries out, as ip route does.
+func TestRoutesStartOnAMulticastRouter(t *testing.T) {
+	ns := nstest.New(t)
+	ns.Veth("v0", "v1")
+	ns.IP("addr", "add", "10.5.0.1/24", "dev", "v0")
+	c := ns.Dial()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	var idx []int
+	for _, name := range []string{"v0", "v1"} {
+		l, err := rtnl.LinkByName(ctx, c, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx = append(idx, int(l.Index))
+	}
+	ns.MulticastRouter(idx...)
+	w := newRouteWatcher(t, ns)
+	if err := w.WaitReady(ctx); err != nil {
+		t.Fatalf("watcher on a multicast router: %v", err)
+	}
+	for _, r := range w.Table().Values() {
+		if r.Family != rtnl.FamilyInet && r.Family != rtnl.FamilyInet6 {
+			t.Errorf("the table holds %v of family %v", &r, r.Family)
+		}
+	}
+}
