@@ -13,8 +13,29 @@ import (
 // LinkWatcher watches the network interfaces.
 type LinkWatcher = Watcher[uint32, rtnl.Link]
 
-// Links watches the network interfaces, keyed by index.
+// Links watches the network interfaces, keyed by index. Its table holds
+// each link as a dump shows it:
+//   - the messages a bridge sends about each of its ports (AF_BRIDGE,
+//     Link.Family FamilyBridge) are left out (counted as Ignored): they
+//     lack most of the link's attributes, and their RTM_DELLINK means the
+//     port left its bridge, not that the link is gone;
+//   - Change is 0, as in a dump: in a notification it says what that
+//     notification changed;
+//   - a veth's Link names its peer, though the kernel announces the first
+//     end of a new pair before the pair is joined (with Link 0) and says
+//     nothing to the end that stays when its peer moves to another
+//     namespace or comes back: the watcher completes the peer's entry from
+//     the other end's notification, with a Changed event for the peer
+//     just before that notification's own. A pair made with its first end in
+//     another namespace (`ip link add … peer … netns NS`) is announced
+//     there with Link 0 and nothing later: a watcher of that namespace
+//     holds Link 0 until the link's next notification or a resync.
+//
+// The kernel announces a change of alias or group only while the link is
+// up (netdev_state_change): made while it is down, the change reaches the
+// table with the link's next notification or a resync.
 func Links(opts ...Option) (*LinkWatcher, error) {
+	side := &linkSide{}
 	return newWatcher(spec[uint32, rtnl.Link]{
 		name:   "links",
 		groups: []uint32{rtnl.GroupLink},
@@ -25,14 +46,116 @@ func Links(opts ...Option) (*LinkWatcher, error) {
 			switch m.Header.Type {
 			case rtnl.TypeNewLink, rtnl.TypeDelLink:
 				*l, err = rtnl.DecodeLink(m)
+				// What this notification changed, not the link's state:
+				// a dump says 0.
+				l.Change = 0
+				side.decoded(m, l)
 				return m.Header.Type == rtnl.TypeDelLink, true, err
 			}
 			return false, false, nil
 		},
 		key:   func(l *rtnl.Link) uint32 { return l.Index },
 		equal: func(a, b *rtnl.Link) bool { return *a == *b },
-		keep:  func(*rtnl.Link) bool { return true },
+		// A bridge's AF_BRIDGE messages about its ports are not the
+		// link's state, and their RTM_DELLINK only means the port left.
+		keep: func(l *rtnl.Link) bool { return l.Family == rtnl.FamilyAll },
+		side: side,
 	}, opts)
+}
+
+// linkSide keeps the links that point at others (a veth's peer, a
+// macvlan's lower device) in step when the kernel changes them silently.
+type linkSide struct {
+	// moved says where the link of the last notification decoded went,
+	// when that was the RTM_DELLINK of a move to another namespace: decode
+	// sets it, and apply calls entry right after decode, on one goroutine.
+	moved struct {
+		from  uint32 // the link's index here
+		nsid  int32  // IFLA_NEW_NETNSID
+		index uint32 // IFLA_NEW_IFINDEX
+		ok    bool
+	}
+}
+
+func (s *linkSide) decoded(m nl.Message, l *rtnl.Link) {
+	s.moved.nsid, s.moved.index, s.moved.ok = rtnl.LinkMovedTo(m)
+	s.moved.from = l.Index
+}
+
+func (*linkSide) load(context.Context, *nl.Conn) error                   { return nil }
+func (*linkSide) observe(nl.Message) bool                                { return false }
+func (*linkSide) settle(map[uint32]rtnl.Link, func(old, cur *rtnl.Link)) {}
+func (*linkSide) discard()                                               {}
+func (*linkSide) reindex(map[uint32]rtnl.Link, []uint32)                 {}
+
+var veth = rtnl.MakeName("veth")
+
+// pointsAt reports whether l's Link is a reference the kernel keeps to
+// another device, which follows that device to another namespace: a veth's
+// peer, and the lower device of the kinds whose links survive its move
+// (macvlan_device_event and ipvlan's leave them in place). Other kinds
+// (tunnels, VXLAN) hold an index that does not follow; a VLAN is deleted
+// with its move.
+func pointsAt(l *rtnl.Link) bool {
+	switch l.Kind.String() {
+	case "veth", "macvlan", "macvtap", "ipvlan", "ipvtap":
+		return true
+	}
+	return false
+}
+
+// entry mirrors what the kernel changes, without a notification, in the
+// links that point at the link of the notification l (see pointsAt):
+//   - the second end of a new veth pair completes the first;
+//   - a link leaving for another namespace is named there by those that
+//     stay (its RTM_DELLINK says where it goes);
+//   - a veth coming back names its peer here, which named it there: the
+//     links that named it there name it here again.
+func (s *linkSide) entry(t map[uint32]rtnl.Link, l *rtnl.Link, _ uint16, del bool, fn func(old, cur *rtnl.Link)) bool {
+	if del {
+		if s.moved.ok && s.moved.from == l.Index {
+			repoint(t, l.Index, 0, false, s.moved.index, s.moved.nsid, true, fn)
+		}
+		return false
+	}
+	if l.Kind != veth || l.Link == 0 || l.Link == l.Index {
+		return false
+	}
+	if _, elsewhere := l.LinkNetNSID(); elsewhere {
+		return false // the peer is not in this table
+	}
+	p, ok := t[l.Link]
+	if !ok || p.Kind != veth {
+		return false
+	}
+	if id, elsewhere := p.LinkNetNSID(); elsewhere && p.Link != 0 {
+		repoint(t, p.Link, id, true, l.Index, 0, false, fn)
+	}
+	if p.Link != l.Index {
+		old := p
+		p.Link = l.Index
+		p.SetLinkNetNSID(0, false)
+		t[old.Index] = p
+		fn(&old, &p)
+	}
+	return false
+}
+
+// repoint makes the links that point at index (in the namespace with the
+// id nsid, if elsewhere) point at to (likewise) instead. It walks the
+// table: it runs only when a link moves between namespaces.
+func repoint(t map[uint32]rtnl.Link, index uint32, nsid int32, elsewhere bool, to uint32, toNSID int32, toElsewhere bool, fn func(old, cur *rtnl.Link)) {
+	for i, e := range t {
+		id, in := e.LinkNetNSID()
+		if e.Link != index || in != elsewhere || in && id != nsid || !pointsAt(&e) {
+			continue
+		}
+		old := e
+		e.Link = to
+		e.SetLinkNetNSID(toNSID, toElsewhere)
+		t[i] = e
+		fn(&old, &e)
+	}
 }
 
 // AddressKey identifies an interface address as the kernel does.
