@@ -345,7 +345,7 @@ const deadFlags = rtnl.RouteFlagDead | rtnl.RouteFlagLinkDown
 // down applies what the kernel does to the routes of a link that goes down
 // or away, or loses its last IPv4 address.
 func (f *fib) down(t map[rtnl.RouteKey]rtnl.Route, index uint32, how downKind, fn change) {
-	for _, k := range sortedKeys(t) {
+	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return usesLink(&r, index) }) {
 		r, ok := t[k]
 		if !ok || r.NexthopID != 0 {
 			continue // gone already, or the nexthop object's rules apply
@@ -446,7 +446,7 @@ func (f *fib) down6(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey, r *rtnl.Rou
 // gets its carrier back. A route's own flags lose them once one of its
 // hops is free of them.
 func (f *fib) up(t map[rtnl.RouteKey]rtnl.Route, index uint32, flags uint32, fn change) {
-	for _, k := range sortedKeys(t) {
+	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return usesLink(&r, index) }) {
 		r := t[k]
 		if r.NexthopID != 0 {
 			continue
@@ -491,7 +491,7 @@ func (f *fib) up(t map[rtnl.RouteKey]rtnl.Route, index uint32, flags uint32, fn 
 // but those of host-scope routes, IPv6 hops but those of local and anycast
 // routes. A route whose hops all are linkdown is flagged linkdown itself.
 func (f *fib) carrierDown(t map[rtnl.RouteKey]rtnl.Route, index uint32, fn change) {
-	for _, k := range sortedKeys(t) {
+	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return usesLink(&r, index) }) {
 		r := t[k]
 		if r.NexthopID != 0 {
 			continue
@@ -543,7 +543,7 @@ func hopIndexOIF(hops []rtnl.NextHop, oif uint32) int {
 // addrGone4 flushes the main table's IPv4 routes whose preferred source
 // was local, an address no link of the namespace has any more.
 func (f *fib) addrGone4(t map[rtnl.RouteKey]rtnl.Route, local netip.Addr, fn change) {
-	for _, k := range sortedKeys(t) {
+	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.PrefSrc == local }) {
 		if r := t[k]; r.Family == rtnl.FamilyInet && r.Table == rtnl.TableMain && r.PrefSrc == local {
 			f.remove(t, k)
 			fn(&r, nil)
@@ -554,7 +554,7 @@ func (f *fib) addrGone4(t map[rtnl.RouteKey]rtnl.Route, local netip.Addr, fn cha
 // addrGone6 clears a from the IPv6 routes on link index that use it as
 // their preferred source.
 func (f *fib) addrGone6(t map[rtnl.RouteKey]rtnl.Route, index uint32, a netip.Addr, fn change) {
-	for _, k := range sortedKeys(t) {
+	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.PrefSrc == a }) {
 		if r := t[k]; r.Family == rtnl.FamilyInet6 && r.OIF == index && r.PrefSrc == a {
 			nr := r
 			nr.PrefSrc = netip.Addr{}
@@ -567,7 +567,7 @@ func (f *fib) addrGone6(t map[rtnl.RouteKey]rtnl.Route, index uint32, a netip.Ad
 // mtu6 follows an MTU change of link index on the IPv6 routes through it.
 func (f *fib) mtu6(t map[rtnl.RouteKey]rtnl.Route, index, old, mtu uint32, fn change) {
 	const lockMTU = 1 << 2 // 1 << RTAX_MTU
-	for _, k := range sortedKeys(t) {
+	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.OIF == index && r.Metrics.MTU != 0 }) {
 		r := t[k]
 		if r.Family != rtnl.FamilyInet6 || r.OIF != index || r.Metrics.MTU == 0 || r.Metrics.Lock&lockMTU != 0 {
 			continue
@@ -586,7 +586,7 @@ func (f *fib) mtu6(t map[rtnl.RouteKey]rtnl.Route, index, old, mtu uint32, fn ch
 
 // nexthopGone removes the routes through nexthop object id.
 func (f *fib) nexthopGone(t map[rtnl.RouteKey]rtnl.Route, id uint32, fn change) {
-	for _, k := range sortedKeys(t) {
+	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.NexthopID == id }) {
 		if r := t[k]; r.NexthopID == id {
 			f.remove(t, k)
 			fn(&r, nil)
@@ -673,7 +673,7 @@ func (n nexthops) expand(r *rtnl.Route) bool {
 // ids, whose next hops changed: the kernel notifies the routes when a
 // nexthop is replaced, but not when a group loses a member.
 func (f *fib) nexthopChanged(t map[rtnl.RouteKey]rtnl.Route, n nexthops, ids map[uint32]bool, fn change) {
-	for _, k := range sortedKeys(t) {
+	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.NexthopID != 0 && ids[r.NexthopID] }) {
 		r := t[k]
 		if r.NexthopID == 0 || !ids[r.NexthopID] {
 			continue
@@ -690,15 +690,23 @@ func (f *fib) nexthopChanged(t map[rtnl.RouteKey]rtnl.Route, n nexthops, ids map
 	}
 }
 
-// sortedKeys returns t's keys in a fixed order, so that the changes a rule
-// makes are reported in the same order on every run.
-func sortedKeys(t map[rtnl.RouteKey]rtnl.Route) []rtnl.RouteKey {
-	keys := make([]rtnl.RouteKey, 0, len(t))
-	for k := range t {
-		keys = append(keys, k)
+// sortedKeys returns the keys of the routes of t for which match holds, in
+// a fixed order, so that the changes a rule makes are reported in the same
+// order on every run.
+func sortedKeys(t map[rtnl.RouteKey]rtnl.Route, match func(rtnl.Route) bool) []rtnl.RouteKey {
+	var keys []rtnl.RouteKey
+	for k, r := range t {
+		if match(r) {
+			keys = append(keys, k)
+		}
 	}
 	slices.SortFunc(keys, compareRouteKeys)
 	return keys
+}
+
+// usesLink reports whether a next hop of r is on link index.
+func usesLink(r *rtnl.Route, index uint32) bool {
+	return r.OIF == index || hopIndexOIF(r.Multipath, index) >= 0
 }
 
 // compareRouteKeys orders route keys by family, table, destination,
