@@ -221,9 +221,17 @@ type NeighborKey struct {
 type NeighborWatcher = Watcher[NeighborKey, rtnl.Neighbor]
 
 // Neighbors watches the ARP and NDP neighbour tables (IPv4 and IPv6, or one
-// family with WithFamily). Bridge forwarding entries are left out, and so
-// are NOARP entries (multicast and the like), as `ip neigh` leaves them
-// out: the kernel makes them without a notification.
+// family with WithFamily): the entries whose state the kernel announces.
+// Left out are bridge forwarding entries, proxy entries, NOARP entries
+// (multicast and the like: the kernel makes them without a notification,
+// and ip neigh show leaves them out too), and the entries that are not
+// resolved: NONE and INCOMPLETE, which the kernel enters without a
+// notification (a new entry, a user's `nud incomplete`), and FAILED, which
+// it leaves without one when it tries the entry again (on traffic, and
+// every few seconds for a managed entry). A notification that takes an
+// entry into one of those states removes it from the table (a Deleted
+// event with its last state); ip neigh show still lists INCOMPLETE and
+// FAILED entries.
 func Neighbors(opts ...Option) (*NeighborWatcher, error) {
 	var cfg config
 	for _, o := range opts {
@@ -234,13 +242,19 @@ func Neighbors(opts ...Option) (*NeighborWatcher, error) {
 		name:   "neighbours",
 		groups: []uint32{rtnl.GroupNeighbor},
 		dump: func(ctx context.Context, c *nl.Conn, fn func(*rtnl.Neighbor) error) error {
-			return rtnl.ForEachNeighbor(ctx, c, filter, fn)
+			return rtnl.ForEachNeighbor(ctx, c, filter, func(n *rtnl.Neighbor) error {
+				if !neighborHeld(n) {
+					return nil
+				}
+				return fn(n)
+			})
 		},
 		decode: func(m nl.Message, n *rtnl.Neighbor) (del, ok bool, err error) {
 			switch m.Header.Type {
 			case rtnl.TypeNewNeighbor, rtnl.TypeDelNeighbor:
 				*n, err = rtnl.DecodeNeighbor(m)
-				return m.Header.Type == rtnl.TypeDelNeighbor, true, err
+				// An entry that leaves the held states leaves the table.
+				return m.Header.Type == rtnl.TypeDelNeighbor || !neighborHeld(n), true, err
 			}
 			return false, false, nil
 		},
@@ -251,10 +265,17 @@ func Neighbors(opts ...Option) (*NeighborWatcher, error) {
 			return x == y
 		},
 		keep: func(n *rtnl.Neighbor) bool {
-			if n.Family != rtnl.FamilyInet && n.Family != rtnl.FamilyInet6 || n.State&rtnl.NeighNoARP != 0 {
+			if n.Family != rtnl.FamilyInet && n.Family != rtnl.FamilyInet6 || n.Flags&rtnl.NeighFlagProxy != 0 {
 				return false
 			}
 			return filter.Family == rtnl.FamilyAll || n.Family == filter.Family
 		},
 	}, opts)
+}
+
+// neighborHeld reports whether a neighbours watcher holds an entry in n's
+// state (see Neighbors).
+func neighborHeld(n *rtnl.Neighbor) bool {
+	const unheld = rtnl.NeighNoARP | rtnl.NeighIncomplete | rtnl.NeighFailed
+	return n.State != rtnl.NeighNone && n.State&unheld == 0
 }
