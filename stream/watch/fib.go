@@ -53,12 +53,109 @@ import (
 // Whatever else the kernel does silently is found by the watcher's
 // verification dumps and counted (Stats.Repairs).
 type fib struct {
-	// order lists the keys of each group (RouteKey.Group) in the kernel's
-	// order.
-	order map[rtnl.RouteKey][]rtnl.RouteKey
+	groups groupIndex
+	buf    []rtnl.RouteKey // scratch for a group's keys
+	// Scratch routes for the changes reported on the hot path: the
+	// reporting function is a func value, so a local passed to it by
+	// address would escape, one allocation per notification.
+	prev, dup rtnl.Route
 }
 
-func newFIB() *fib { return &fib{order: make(map[rtnl.RouteKey][]rtnl.RouteKey)} }
+func newFIB() *fib {
+	return &fib{groups: groupIndex{head: make(map[rtnl.RouteKey]rtnl.RouteKey), rest: make(map[rtnl.RouteKey][]rtnl.RouteKey)}}
+}
+
+// groupIndex lists the keys of each group (RouteKey.Group) in the
+// kernel's order. Most groups hold one route: they cost a map entry and
+// no slice, so a table of steady size changes without allocating.
+type groupIndex struct {
+	head map[rtnl.RouteKey]rtnl.RouteKey   // group → its first key
+	rest map[rtnl.RouteKey][]rtnl.RouteKey // group → the keys after the first, for groups of more than one
+}
+
+// keys appends the keys of group g to buf, in order.
+func (x *groupIndex) keys(g rtnl.RouteKey, buf []rtnl.RouteKey) []rtnl.RouteKey {
+	if h, ok := x.head[g]; ok {
+		buf = append(buf, h)
+		buf = append(buf, x.rest[g]...)
+	}
+	return buf
+}
+
+func (x *groupIndex) first(g rtnl.RouteKey) (rtnl.RouteKey, bool) {
+	h, ok := x.head[g]
+	return h, ok
+}
+
+// insert puts k at position i of group g (-1 or past the end: last).
+func (x *groupIndex) insert(g, k rtnl.RouteKey, i int) {
+	h, ok := x.head[g]
+	if !ok {
+		x.head[g] = k
+		return
+	}
+	rest := x.rest[g]
+	if i == 0 {
+		x.head[g] = k
+		x.rest[g] = slices.Insert(rest, 0, h)
+		return
+	}
+	if i < 0 || i > len(rest)+1 {
+		i = len(rest) + 1
+	}
+	x.rest[g] = slices.Insert(rest, i-1, k)
+}
+
+// remove takes k out of group g and returns its position, or -1.
+func (x *groupIndex) remove(g, k rtnl.RouteKey) int {
+	h, ok := x.head[g]
+	if !ok {
+		return -1
+	}
+	rest := x.rest[g]
+	if h == k {
+		if len(rest) == 0 {
+			delete(x.head, g)
+			return 0
+		}
+		x.head[g] = rest[0]
+		x.setRest(g, slices.Delete(rest, 0, 1))
+		return 0
+	}
+	i := slices.Index(rest, k)
+	if i < 0 {
+		return -1
+	}
+	x.setRest(g, slices.Delete(rest, i, i+1))
+	return i + 1
+}
+
+func (x *groupIndex) setRest(g rtnl.RouteKey, rest []rtnl.RouteKey) {
+	if len(rest) == 0 {
+		delete(x.rest, g)
+		return
+	}
+	x.rest[g] = rest
+}
+
+// rename puts k in the place of old in group g; false if old is not there.
+func (x *groupIndex) rename(g, old, k rtnl.RouteKey) bool {
+	if h, ok := x.head[g]; ok && h == old {
+		x.head[g] = k
+		return true
+	}
+	rest := x.rest[g]
+	if i := slices.Index(rest, old); i >= 0 {
+		rest[i] = k
+		return true
+	}
+	return false
+}
+
+func (x *groupIndex) reset() {
+	clear(x.head)
+	clear(x.rest)
+}
 
 // change reports a change of the table: old nil for an added route, cur nil
 // for a deleted one.
@@ -66,70 +163,59 @@ type change func(old, cur *rtnl.Route)
 
 // reindex rebuilds the order of t's groups from keys, the order of a dump.
 func (f *fib) reindex(t map[rtnl.RouteKey]rtnl.Route, keys []rtnl.RouteKey) {
-	clear(f.order)
+	f.groups.reset()
 	for _, k := range keys {
-		if _, ok := t[k]; !ok {
-			continue
+		if _, ok := t[k]; ok {
+			f.groups.insert(k.Group(), k, -1)
 		}
-		g := k.Group()
-		f.order[g] = append(f.order[g], k)
 	}
 }
 
 // insert adds v under k at position i of its group's list (-1: the end).
 func (f *fib) insert(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey, v *rtnl.Route, i int) {
 	t[k] = *v
-	g := k.Group()
-	l := f.order[g]
-	if i < 0 || i > len(l) {
-		i = len(l)
-	}
-	f.order[g] = slices.Insert(l, i, k)
+	f.groups.insert(k.Group(), k, i)
 }
 
 // remove deletes k and returns its position in its group's list.
 func (f *fib) remove(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey) int {
 	delete(t, k)
-	g := k.Group()
-	l := f.order[g]
-	i := slices.Index(l, k)
-	if i < 0 {
-		return -1
-	}
-	if len(l) == 1 {
-		delete(f.order, g)
-		return 0
-	}
-	f.order[g] = slices.Delete(l, i, i+1)
-	return i
+	return f.groups.remove(k.Group(), k)
 }
 
 // put stores cur in place of the route under old (which may have another
 // key: a replace), keeping its position, and reports the change.
 func (f *fib) put(t map[rtnl.RouteKey]rtnl.Route, old rtnl.RouteKey, cur *rtnl.Route, fn change) {
-	prev := t[old]
+	f.prev = t[old]
+	prev := &f.prev
 	k := cur.Key()
 	if k == old {
-		if sameRoute(&prev, cur) {
+		if sameRoute(prev, cur) {
 			return
 		}
 		t[k] = *cur
-		fn(&prev, cur)
+		fn(prev, cur)
 		return
 	}
-	i := f.remove(t, old)
 	if dup, ok := t[k]; ok {
 		// The new route was there already (a notification older than
 		// the table): the replaced one goes, the other stays.
-		fn(&prev, nil)
-		if !sameRoute(&dup, cur) {
+		f.remove(t, old)
+		fn(prev, nil)
+		f.dup = dup
+		if !sameRoute(&f.dup, cur) {
 			t[k] = *cur
-			fn(&dup, cur)
+			fn(&f.dup, cur)
 		}
 		return
 	}
-	f.insert(t, k, cur, i)
-	fn(&prev, cur)
+	delete(t, old)
+	if g := k.Group(); g != old.Group() || !f.groups.rename(g, old, k) {
+		i := f.groups.remove(old.Group(), old)
+		f.groups.insert(g, k, i)
+	}
+	t[k] = *cur
+	fn(prev, cur)
 }
 
 // sameRoute reports whether a and b hold the same route: Equal, except
@@ -153,8 +239,9 @@ func (f *fib) apply(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16,
 	k := v.Key()
 	if del {
 		if old, ok := t[k]; ok {
+			f.prev = old
 			f.remove(t, k)
-			fn(&old, nil)
+			fn(&f.prev, nil)
 		}
 		return
 	}
@@ -162,10 +249,10 @@ func (f *fib) apply(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16,
 		f.put(t, k, v, fn)
 		return
 	}
-	l := f.order[k.Group()]
+	first, ok := f.groups.first(k.Group())
 	switch {
-	case flags&nl.FlagReplace != 0 && len(l) > 0:
-		f.put(t, l[0], v, fn)
+	case flags&nl.FlagReplace != 0 && ok:
+		f.put(t, first, v, fn)
 	case flags&nl.FlagAppend != 0:
 		f.insert(t, k, v, -1)
 		fn(nil, v)
@@ -191,7 +278,8 @@ func (f *fib) apply6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16
 	if flags&nl.FlagReplace != 0 {
 		// The first route as able to join a multipath route as v.
 		can := ecmp(v)
-		for _, o := range f.order[g] {
+		f.buf = f.groups.keys(g, f.buf[:0])
+		for _, o := range f.buf {
 			if old := t[o]; ecmp(&old) == can {
 				f.put(t, o, v, fn)
 				f.absorb(t, v, fn)
@@ -205,7 +293,8 @@ func (f *fib) apply6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16
 		// lists a group from the hop a message is about, and adds a hop
 		// at the end of the group: its dumps list the hops in the order
 		// they joined.
-		for _, o := range f.order[g] {
+		f.buf = f.groups.keys(g, f.buf[:0])
+		for _, o := range f.buf {
 			if old := t[o]; ecmp(&old) {
 				nv := *v
 				nv.Multipath = joinHops(&old, v.Multipath)
@@ -264,8 +353,9 @@ func (f *fib) absorb(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, fn change) {
 		hk := k
 		hk.OIF, hk.Gateway, hk.Info = h.OIF, h.Gateway, uint64(v.EncapType)
 		if old, ok := t[hk]; ok {
+			f.prev = old
 			f.remove(t, hk)
-			fn(&old, nil)
+			fn(&f.prev, nil)
 		}
 	}
 }
@@ -281,8 +371,9 @@ func hopIndex(hops []rtnl.NextHop, oif uint32, gw netip.Addr) int {
 // multipath route of its group.
 func (f *fib) delete6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, k rtnl.RouteKey, fn change) {
 	if old, ok := t[k]; ok && (len(v.Multipath) == 0 || len(old.Multipath) == len(v.Multipath)) {
+		f.prev = old
 		f.remove(t, k)
-		fn(&old, nil)
+		fn(&f.prev, nil)
 		return
 	}
 	if v.NexthopID != 0 {

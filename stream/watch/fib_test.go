@@ -80,14 +80,14 @@ func route(t *testing.T, s string) rtnl.Route {
 // group's own order) as strings.
 func (f *fib) lines(t map[rtnl.RouteKey]rtnl.Route) []string {
 	var groups []rtnl.RouteKey
-	for g := range f.order {
+	for g := range f.groups.head {
 		groups = append(groups, g)
 	}
 	slices.SortFunc(groups, compareRouteKeys)
 	var out []string
 	n := 0
 	for _, g := range groups {
-		for _, k := range f.order[g] {
+		for _, k := range f.groups.keys(g, nil) {
 			r := t[k]
 			out = append(out, r.String())
 			n++
@@ -359,4 +359,70 @@ func sameLines(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// The index keeps each group's order through inserts at any position,
+// removals and renames.
+func TestFIBGroupIndexKeepsOrder(t *testing.T) {
+	x := groupIndex{head: map[rtnl.RouteKey]rtnl.RouteKey{}, rest: map[rtnl.RouteKey][]rtnl.RouteKey{}}
+	g := rtnl.RouteKey{Table: 254}
+	k := func(i uint32) rtnl.RouteKey { return rtnl.RouteKey{Table: 254, OIF: i} }
+	x.insert(g, k(2), -1) // [2]
+	x.insert(g, k(1), 0)  // [1 2]
+	x.insert(g, k(4), -1) // [1 2 4]
+	x.insert(g, k(3), 2)  // [1 2 3 4]
+	x.insert(g, k(0), 0)  // [0 1 2 3 4]
+	if i := x.remove(g, k(2)); i != 2 {
+		t.Errorf("removed at %d, want 2", i)
+	}
+	if i := x.remove(g, k(0)); i != 0 {
+		t.Errorf("removed at %d, want 0", i)
+	}
+	if !x.rename(g, k(3), k(7)) || x.rename(g, k(9), k(8)) {
+		t.Error("rename")
+	}
+	var got []uint32
+	for _, key := range x.keys(g, nil) {
+		got = append(got, key.OIF)
+	}
+	if !slices.Equal(got, []uint32{1, 7, 4}) {
+		t.Errorf("order %v, want [1 7 4]", got)
+	}
+	for _, i := range got {
+		x.remove(g, k(i))
+	}
+	if len(x.head) != 0 || len(x.rest) != 0 {
+		t.Errorf("left %v %v", x.head, x.rest)
+	}
+}
+
+// A route replaced back and forth on a table of steady size allocates
+// nothing but the map's own copy of a route under a new key (Go keeps map
+// values of more than 128 bytes out of line): the watcher's hot path.
+func TestFIBSteadyReplaceAllocatesOnlyTheMapsCopy(t *testing.T) {
+	nop := func(_, _ *rtnl.Route) {}
+	for _, tc := range []struct {
+		name   string
+		a, b   string
+		allocs float64 // per pair of replaces
+	}{
+		{"IPv4, another link: another key", "10.9.0.0/24 dev 3 scope link", "10.9.0.0/24 dev 5 scope link", 2},
+		{"IPv6, another protocol: the same key", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024 proto 4", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, tab := newFIB(), map[rtnl.RouteKey]rtnl.Route{}
+			a, b := route(t, tc.a), route(t, tc.b)
+			f.apply(tab, &a, stepFlags["add"], false, nop)
+			allocs := testing.AllocsPerRun(100, func() {
+				f.apply(tab, &b, stepFlags["replace"], false, nop)
+				f.apply(tab, &a, stepFlags["replace"], false, nop)
+			})
+			if allocs > tc.allocs {
+				t.Errorf("%v allocations per pair of replaces, want at most %v", allocs, tc.allocs)
+			}
+			if len(tab) != 1 || len(f.groups.head) != 1 {
+				t.Errorf("%d routes, %d groups", len(tab), len(f.groups.head))
+			}
+		})
+	}
 }
