@@ -64,7 +64,7 @@ func linksConverge(t *testing.T, w *watch.LinkWatcher, ns *nstest.NS) {
 	t.FailNow()
 }
 
-func indexOf(t *testing.T, links map[uint32]rtnl.Link, name string) uint32 {
+func linkIndexOf(t *testing.T, links map[uint32]rtnl.Link, name string) uint32 {
 	t.Helper()
 	for i, l := range links {
 		if l.Name.String() == name {
@@ -88,7 +88,7 @@ func TestLinksTableIgnoresBridgePortMessages(t *testing.T) {
 	ns.IP("link", "add", "br0", "type", "bridge")
 	ns.IP("link", "set", "br0", "up")
 	linksConverge(t, w, ns)
-	v0 := indexOf(t, kernelLinks(t, ns), "v0")
+	v0 := linkIndexOf(t, kernelLinks(t, ns), "v0")
 	for _, step := range [][]string{
 		{"link", "set", "v0", "master", "br0"},
 		{"link", "set", "v0", "nomaster"},
@@ -121,7 +121,7 @@ func TestLinksKnowTheFirstPeerOfAVethPair(t *testing.T) {
 	ns.IP("link", "add", "v0", "type", "veth", "peer", "name", "v1")
 	linksConverge(t, w, ns)
 	links, _ := w.Table().Snapshot()
-	v0, v1 := indexOf(t, links, "v0"), indexOf(t, links, "v1")
+	v0, v1 := linkIndexOf(t, links, "v0"), linkIndexOf(t, links, "v1")
 	if links[v0].Link != v1 || links[v1].Link != v0 {
 		t.Errorf("v0 (%d) names %d as its peer, v1 (%d) names %d", v0, links[v0].Link, v1, links[v1].Link)
 	}
@@ -169,7 +169,7 @@ func TestLinksFollowAVethPeerToAnotherNamespaceAndBack(t *testing.T) {
 		linksConverge(t, w, ns)
 		linksConverge(t, wo, other)
 		links, _ := w.Table().Snapshot()
-		v0 := links[indexOf(t, links, "v0")]
+		v0 := links[linkIndexOf(t, links, "v0")]
 		if id, ok := v0.LinkNetNSID(); !ok {
 			t.Errorf("v0's peer is in another namespace, the watcher says %d, %v", id, ok)
 		}
