@@ -21,19 +21,24 @@ type LinkWatcher = Watcher[uint32, rtnl.Link]
 //     port left its bridge, not that the link is gone;
 //   - Change is 0, as in a dump: in a notification it says what that
 //     notification changed;
-//   - a veth's Link names its peer, though the kernel announces the first
-//     end of a new pair before the pair is joined (with Link 0) and says
-//     nothing to the end that stays when its peer moves to another
-//     namespace or comes back: the watcher completes the peer's entry from
-//     the other end's notification, with a Changed event for the peer
-//     just before that notification's own. A pair made with its first end in
-//     another namespace (`ip link add … peer … netns NS`) is announced
-//     there with Link 0 and nothing later: a watcher of that namespace
-//     holds Link 0 until the link's next notification or a resync.
+//   - a veth's Link names its peer (with LinkNetNSID when the peer is in
+//     another namespace), and a macvlan's or ipvlan's its lower device,
+//     though the kernel announces the first end of a new veth pair before
+//     the pair is joined (with Link 0), and says nothing to the links that
+//     stay when the link they name moves to another namespace or comes
+//     back. The watcher completes them from the other link's notification
+//     (the second end's; the RTM_DELLINK of a move, which says where the
+//     link goes; a returning veth's, which names its peer), with a Changed
+//     event for each just before that notification's own.
 //
-// The kernel announces a change of alias or group only while the link is
-// up (netdev_state_change): made while it is down, the change reaches the
-// table with the link's next notification or a resync.
+// Not followed, because the kernel says nothing the watcher can use: the
+// first end of a veth pair made in another namespace (`ip link add … peer
+// … netns NS`; a watcher of NS holds its Link 0), a link other than a veth
+// coming back to the namespace of its macvlans (they keep naming it
+// elsewhere), a link moving on from one other namespace to another, and a
+// change of alias or group while the link is down (netdev_state_change
+// announces it only while the link is up). The link's next notification
+// or a resync sets such an entry right.
 func Links(opts ...Option) (*LinkWatcher, error) {
 	side := &linkSide{}
 	return newWatcher(spec[uint32, rtnl.Link]{
@@ -90,16 +95,20 @@ func (*linkSide) reindex(map[uint32]rtnl.Link, []uint32)                 {}
 
 var veth = rtnl.MakeName("veth")
 
-// pointsAt reports whether l's Link is a reference the kernel keeps to
+// pointers are the kinds whose Link is a reference the kernel keeps to
 // another device, which follows that device to another namespace: a veth's
 // peer, and the lower device of the kinds whose links survive its move
 // (macvlan_device_event and ipvlan's leave them in place). Other kinds
 // (tunnels, VXLAN) hold an index that does not follow; a VLAN is deleted
-// with its move.
+// with its lower device's move, and a VXLAN with its device's.
+var pointers = [...]rtnl.Name{veth, rtnl.MakeName("macvlan"), rtnl.MakeName("macvtap"),
+	rtnl.MakeName("ipvlan"), rtnl.MakeName("ipvtap")}
+
 func pointsAt(l *rtnl.Link) bool {
-	switch l.Kind.String() {
-	case "veth", "macvlan", "macvtap", "ipvlan", "ipvtap":
-		return true
+	for _, k := range pointers {
+		if l.Kind == k {
+			return true
+		}
 	}
 	return false
 }
@@ -129,12 +138,14 @@ func (s *linkSide) entry(t map[uint32]rtnl.Link, l *rtnl.Link, _ uint16, del boo
 		return false
 	}
 	if id, elsewhere := p.LinkNetNSID(); elsewhere && p.Link != 0 {
+		// l comes back from where p named it: p and the links that
+		// named it there with p (its macvlans) name it here.
 		repoint(t, p.Link, id, true, l.Index, 0, false, fn)
+		return false
 	}
 	if p.Link != l.Index {
 		old := p
 		p.Link = l.Index
-		p.SetLinkNetNSID(0, false)
 		t[old.Index] = p
 		fn(&old, &p)
 	}

@@ -64,6 +64,39 @@ func linksConverge(t *testing.T, w *watch.LinkWatcher, ns *nstest.NS) {
 	t.FailNow()
 }
 
+// linkEventsAgree checks that the events tell the table's story: each
+// Changed or Deleted event's old value is what the previous event about
+// that link left, and the last events leave the table.
+func linkEventsAgree(t *testing.T, w *watch.LinkWatcher, r *recorder[rtnl.Link]) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	last := map[uint32]rtnl.Link{}
+	for _, e := range r.events {
+		prev, ok := last[e.Value.Index]
+		switch e.Kind {
+		case watch.Added:
+			if ok {
+				t.Errorf("Added %s, which the events already hold: %+v", e.Value.Name, prev)
+			}
+			last[e.Value.Index] = e.Value
+		case watch.Changed:
+			if !ok || prev != e.Old {
+				t.Errorf("Changed %s from\n  %+v\nbut the events left it\n  %+v (present %v)", e.Value.Name, e.Old, prev, ok)
+			}
+			last[e.Value.Index] = e.Value
+		case watch.Deleted:
+			if !ok || prev != e.Value {
+				t.Errorf("Deleted %s as\n  %+v\nbut the events left it\n  %+v (present %v)", e.Value.Name, e.Value, prev, ok)
+			}
+			delete(last, e.Value.Index)
+		}
+	}
+	if got, _ := w.Table().Snapshot(); !maps.Equal(got, last) {
+		t.Errorf("the events leave %d links, the table holds %d", len(last), len(got))
+	}
+}
+
 func linkIndexOf(t *testing.T, links map[uint32]rtnl.Link, name string) uint32 {
 	t.Helper()
 	for i, l := range links {
@@ -98,6 +131,7 @@ func TestLinksTableIgnoresBridgePortMessages(t *testing.T) {
 		ns.IP(step...)
 		linksConverge(t, w, ns)
 	}
+	linkEventsAgree(t, w, r)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, e := range r.events {
@@ -127,6 +161,7 @@ func TestLinksKnowTheFirstPeerOfAVethPair(t *testing.T) {
 	}
 	// The event stream says so too: the last word on v1 names v0.
 	r.waitFor(t, "v1 naming v0", has(watch.Changed, func(l rtnl.Link) bool { return l.Index == v1 && l.Link == v0 }))
+	linkEventsAgree(t, w, r)
 }
 
 // ifi_change in a notification says what changed in that notification
@@ -180,6 +215,8 @@ func TestLinksFollowAVethPeerToAnotherNamespaceAndBack(t *testing.T) {
 	if st := w.Stats(); st.Resyncs != 0 {
 		t.Errorf("%d resyncs: the moves should be followed from the notifications", st.Resyncs)
 	}
+	linkEventsAgree(t, w, r)
+	linkEventsAgree(t, wo, ro)
 }
 
 // A macvlan keeps its lower device when that device moves to another
@@ -200,4 +237,5 @@ func TestLinksFollowTheLowerDeviceOfAMacvlanToAnotherNamespaceAndBack(t *testing
 		other.IP("link", "set", "v1", "netns", ns.Path())
 		linksConverge(t, w, ns)
 	}
+	linkEventsAgree(t, w, r)
 }
