@@ -531,6 +531,8 @@ func TestLinkNeighborAndAddressWatchersEqualIP(t *testing.T) {
 			t.Errorf("resyncs or overruns with the default buffer: %+v", st)
 		}
 	}
+	linkEventsAgree(t, lw, lr)
+	linkEventsAgree(t, ow, or)
 }
 
 // staller blocks the poller's goroutine, once armed, on the first live
