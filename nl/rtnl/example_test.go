@@ -33,7 +33,7 @@ func Example() {
 
 	// Key identifies the route as the kernel does: a map of the table.
 	table := map[rtnl.RouteKey]rtnl.Route{back.Key(): back}
-	fmt.Println(len(req.Data), "bytes,", len(table), "route in table", rtnl.TableName(back.Key().Table))
+	fmt.Println(len(req.Data), "bytes,", len(table), "route in table", rtnl.TableName(back.Key().Table()))
 	// Output:
 	// inet 10.1.0.0/16 via 192.0.2.1 dev if2 proto static metric 10
 	// 52 bytes, 1 route in table main

@@ -388,7 +388,7 @@ func TestRouteAddReplaceDeleteRoundTrip(t *testing.T) {
 			}
 			rep := findRoute(t, ctx, c, tc.rep)
 			checkRoute(t, rep, tc.rep)
-			if rep.Key().Dst != got.Key().Dst || rep.Key().Table != got.Key().Table {
+			if rep.Key().Dst() != got.Key().Dst() || rep.Key().Table() != got.Key().Table() {
 				t.Errorf("replace changed the key: %+v → %+v", got.Key(), rep.Key())
 			}
 			// Delete the route as the dump reported it.

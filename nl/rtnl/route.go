@@ -1,6 +1,8 @@
 package rtnl
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -190,35 +192,77 @@ func congestionName(b []byte) string {
 // are keyed by the object, not by the next hops it resolves to, which change
 // with it. The flags that the kernel changes on its own (dead, linkdown)
 // are never part of a key.
+//
+// A RouteKey is 80 bytes and holds no pointers, so that a table of a
+// million routes costs the garbage collector nothing to scan; its parts
+// are read with its methods.
 type RouteKey struct {
-	Dst       netip.Prefix
-	Src       netip.Prefix
-	Gateway   netip.Addr
-	Info      uint64 // IPv4: a digest of the rest of the forwarding information
-	Table     uint32
-	Priority  uint32
-	OIF       uint32
-	NexthopID uint32
-	Family    Family
-	TOS       uint8
-	Type      RouteType // IPv4 only
+	dst, src, gw [16]byte
+	info         uint64 // IPv4: a digest of the rest of the forwarding information
+	table        uint32
+	priority     uint32
+	oif          uint32
+	nhid         uint32
+	dstLen       uint8
+	srcLen       uint8 // with hasSrc&1: the source selector's length
+	family       Family
+	tos          uint8
+	typ          RouteType // IPv4 only
+	// flags: keySrc (a source selector), keyGw4, keyGw6 (the gateway's
+	// family).
+	flags uint8
 }
+
+const (
+	keySrc = 1 << iota
+	keyGw4
+	keyGw6
+)
 
 // Key returns the route's identity. It does not allocate.
 func (r *Route) Key() RouteKey {
-	k := RouteKey{Dst: r.Dst, Src: r.Src, Table: r.Table, Priority: r.Priority, Family: r.Family,
-		TOS: r.TOS, NexthopID: r.NexthopID}
+	k := RouteKey{table: r.Table, priority: r.Priority, family: r.Family, tos: r.TOS, nhid: r.NexthopID}
+	if r.Dst.IsValid() {
+		k.dst, k.dstLen = r.Dst.Addr().As16(), uint8(r.Dst.Bits())
+	}
+	if r.Src.IsValid() {
+		k.src, k.srcLen = r.Src.Addr().As16(), uint8(r.Src.Bits())
+		k.flags |= keySrc
+	}
 	switch {
 	case r.Family == FamilyInet:
-		k.Type = r.Type
+		k.typ = r.Type
 		if r.NexthopID == 0 {
-			k.OIF, k.Gateway = r.OIF, r.Gateway
+			k.oif = r.OIF
+			k.setGateway(r.Gateway)
 		}
-		k.Info = r.infoDigest()
+		k.info = r.infoDigest()
 	case r.Family == FamilyInet6 && r.NexthopID == 0 && len(r.Multipath) == 0:
-		k.OIF, k.Gateway = r.OIF, r.Gateway
-		k.Info = uint64(r.EncapType)
+		k.oif = r.OIF
+		k.setGateway(r.Gateway)
+		k.info = uint64(r.EncapType)
 	}
+	return k
+}
+
+func (k *RouteKey) setGateway(a netip.Addr) {
+	k.flags &^= keyGw4 | keyGw6
+	k.gw = [16]byte{}
+	switch {
+	case a.Is4():
+		k.gw, k.flags = a.As16(), k.flags|keyGw4
+	case a.IsValid():
+		k.gw, k.flags = a.As16(), k.flags|keyGw6
+	}
+}
+
+// WithHop returns the key of the single-path route of k's group through
+// gateway gw on interface oif, with digest info (for IPv6: the
+// encapsulation type): the key a hop of a multipath route has when it
+// stands alone.
+func (k RouteKey) WithHop(oif uint32, gw netip.Addr, info uint64) RouteKey {
+	k.oif, k.info = oif, info
+	k.setGateway(gw)
 	return k
 }
 
@@ -226,7 +270,100 @@ func (r *Route) Key() RouteKey {
 // replaces and deletes select by: the destination, source, table, TOS and
 // metric. Several routes may share one (see RouteKey).
 func (k RouteKey) Group() RouteKey {
-	return RouteKey{Dst: k.Dst, Src: k.Src, Table: k.Table, Priority: k.Priority, Family: k.Family, TOS: k.TOS}
+	return RouteKey{dst: k.dst, src: k.src, table: k.table, priority: k.priority, family: k.family, tos: k.tos,
+		dstLen: k.dstLen, srcLen: k.srcLen, flags: k.flags & keySrc}
+}
+
+func (k *RouteKey) addr(b *[16]byte) netip.Addr {
+	if k.family.addrLen() == 4 {
+		return netip.AddrFrom4([4]byte(b[12:]))
+	}
+	return netip.AddrFrom16(*b)
+}
+
+// Dst returns the destination.
+func (k RouteKey) Dst() netip.Prefix {
+	if k.family.addrLen() == 0 {
+		return netip.Prefix{}
+	}
+	return netip.PrefixFrom(k.addr(&k.dst), int(k.dstLen))
+}
+
+// Src returns the source selector, or the zero Prefix.
+func (k RouteKey) Src() netip.Prefix {
+	if k.flags&keySrc == 0 || k.family.addrLen() == 0 {
+		return netip.Prefix{}
+	}
+	return netip.PrefixFrom(k.addr(&k.src), int(k.srcLen))
+}
+
+// Gateway returns the gateway the key holds (single-path routes), or the
+// zero Addr.
+func (k RouteKey) Gateway() netip.Addr {
+	switch {
+	case k.flags&keyGw4 != 0:
+		return netip.AddrFrom4([4]byte(k.gw[12:]))
+	case k.flags&keyGw6 != 0:
+		return netip.AddrFrom16(k.gw)
+	}
+	return netip.Addr{}
+}
+
+func (k RouteKey) Family() Family    { return k.family }   // the route's family
+func (k RouteKey) Table() uint32     { return k.table }    // the routing table
+func (k RouteKey) Priority() uint32  { return k.priority } // the metric
+func (k RouteKey) TOS() uint8        { return k.tos }      // the TOS (IPv4)
+func (k RouteKey) Type() RouteType   { return k.typ }      // the type (IPv4 only; RouteUnspec for IPv6)
+func (k RouteKey) OIF() uint32       { return k.oif }      // the interface the key holds (single-path routes)
+func (k RouteKey) NexthopID() uint32 { return k.nhid }     // the nexthop object
+func (k RouteKey) Info() uint64      { return k.info }     // the digest of the rest of an IPv4 route's forwarding information
+
+// Compare orders keys by family, table, destination, source, TOS, metric
+// and the rest, as a sort wants (-1, 0, +1).
+func (k RouteKey) Compare(o RouteKey) int {
+	if c := cmp.Compare(k.family, o.family); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.table, o.table); c != 0 {
+		return c
+	}
+	if c := bytes.Compare(k.dst[:], o.dst[:]); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.dstLen, o.dstLen); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.flags&keySrc, o.flags&keySrc); c != 0 {
+		return c
+	}
+	if c := bytes.Compare(k.src[:], o.src[:]); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.srcLen, o.srcLen); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.tos, o.tos); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.priority, o.priority); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.typ, o.typ); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.oif, o.oif); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.flags, o.flags); c != 0 {
+		return c
+	}
+	if c := bytes.Compare(k.gw[:], o.gw[:]); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.nhid, o.nhid); c != 0 {
+		return c
+	}
+	return cmp.Compare(k.info, o.info)
 }
 
 // infoDigest is an FNV-1a digest of what identifies an IPv4 route's

@@ -350,8 +350,7 @@ func (f *fib) absorb(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, fn change) {
 	}
 	k := v.Key()
 	for _, h := range v.Multipath {
-		hk := k
-		hk.OIF, hk.Gateway, hk.Info = h.OIF, h.Gateway, uint64(v.EncapType)
+		hk := k.WithHop(h.OIF, h.Gateway, uint64(v.EncapType))
 		if old, ok := t[hk]; ok {
 			f.prev = old
 			f.remove(t, hk)
@@ -802,58 +801,4 @@ func usesLink(r *rtnl.Route, index uint32) bool {
 
 // compareRouteKeys orders route keys by family, table, destination,
 // metric and the rest.
-func compareRouteKeys(a, b rtnl.RouteKey) int {
-	if c := int(a.Family) - int(b.Family); c != 0 {
-		return c
-	}
-	if c := cmpU32(a.Table, b.Table); c != 0 {
-		return c
-	}
-	if c := a.Dst.Addr().Compare(b.Dst.Addr()); c != 0 {
-		return c
-	}
-	if c := a.Dst.Bits() - b.Dst.Bits(); c != 0 {
-		return c
-	}
-	if c := a.Src.Addr().Compare(b.Src.Addr()); c != 0 {
-		return c
-	}
-	if c := a.Src.Bits() - b.Src.Bits(); c != 0 {
-		return c
-	}
-	if c := int(a.TOS) - int(b.TOS); c != 0 {
-		return c
-	}
-	if c := cmpU32(a.Priority, b.Priority); c != 0 {
-		return c
-	}
-	if c := int(a.Type) - int(b.Type); c != 0 {
-		return c
-	}
-	if c := cmpU32(a.OIF, b.OIF); c != 0 {
-		return c
-	}
-	if c := a.Gateway.Compare(b.Gateway); c != 0 {
-		return c
-	}
-	if c := cmpU32(a.NexthopID, b.NexthopID); c != 0 {
-		return c
-	}
-	switch {
-	case a.Info < b.Info:
-		return -1
-	case a.Info > b.Info:
-		return 1
-	}
-	return 0
-}
-
-func cmpU32(a, b uint32) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
+func compareRouteKeys(a, b rtnl.RouteKey) int { return a.Compare(b) }

@@ -365,8 +365,11 @@ func sameLines(a, b []string) bool {
 // removals and renames.
 func TestFIBGroupIndexKeepsOrder(t *testing.T) {
 	x := groupIndex{head: map[rtnl.RouteKey]rtnl.RouteKey{}, rest: map[rtnl.RouteKey][]rtnl.RouteKey{}}
-	g := rtnl.RouteKey{Table: 254}
-	k := func(i uint32) rtnl.RouteKey { return rtnl.RouteKey{Table: 254, OIF: i} }
+	k := func(i uint32) rtnl.RouteKey {
+		r := rtnl.Route{Family: rtnl.FamilyInet, Table: 254, Dst: netip.MustParsePrefix("10.0.0.0/8"), OIF: i}
+		return r.Key()
+	}
+	g := k(0).Group()
 	x.insert(g, k(2), -1) // [2]
 	x.insert(g, k(1), 0)  // [1 2]
 	x.insert(g, k(4), -1) // [1 2 4]
@@ -383,7 +386,7 @@ func TestFIBGroupIndexKeepsOrder(t *testing.T) {
 	}
 	var got []uint32
 	for _, key := range x.keys(g, nil) {
-		got = append(got, key.OIF)
+		got = append(got, key.OIF())
 	}
 	if !slices.Equal(got, []uint32{1, 7, 4}) {
 		t.Errorf("order %v, want [1 7 4]", got)
