@@ -15,7 +15,8 @@ import (
 // on the poller's loop goroutine, one call at a time per poller, so a slow
 // handler delays every socket of that poller (and a blocked one stalls
 // them, letting their receive queues overrun). It must not retain b or
-// anything in it after it returns.
+// anything in it after it returns. It may call Remove and Close (see the
+// package documentation for what else).
 type Handler func(b *Batch)
 
 // Batch is the result of one receive syscall on one socket, in arrival

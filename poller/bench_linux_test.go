@@ -92,7 +92,7 @@ func BenchmarkDumpGrid(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				defer p.Close()
+				defer closeAndWait(b, p)
 				done := make(chan error, 1)
 				var msgs uint64
 				r, err := p.Add(c, func(bt *poller.Batch) {
@@ -161,7 +161,7 @@ func BenchmarkBurstGrid(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				defer p.Close()
+				defer closeAndWait(b, p)
 				tl := newTally()
 				var msgs, bad uint64
 				handler := func(bt *poller.Batch) {
@@ -278,7 +278,7 @@ func startPoller(opts ...poller.Option) func(b *testing.B, conns []*nl.Conn, fds
 				b.Fatal(err)
 			}
 		}
-		return func() { p.Close() }
+		return func() { closeAndWait(b, p) }
 	}
 }
 
@@ -293,7 +293,10 @@ func startGroup(b *testing.B, conns []*nl.Conn, fds []int, tl *tally) func() {
 			b.Fatal(err)
 		}
 	}
-	return func() { g.Close() }
+	return func() {
+		g.Close()
+		g.Wait()
+	}
 }
 
 // startReceivers is the obvious design: one goroutine per socket blocked

@@ -36,5 +36,40 @@
 // A Group runs several pollers (one per CPU by default) under an errgroup
 // and spreads registrations over them.
 //
+// # Concurrency contract
+//
+// Which goroutine: every handler of a Poller runs on that poller's loop,
+// one call at a time, so the handlers of one poller never run concurrently
+// with each other or with themselves. Handlers of different pollers (the
+// pollers of a Group, say) do run concurrently. No handler runs under a
+// lock of the poller.
+//
+// What a handler may call, and what it costs:
+//
+//   - Registration.Remove, of its own registration or any other, on this
+//     poller or another: returns at once (one epoll_ctl). The handler is
+//     not called again for that registration, except for a call the loop
+//     had already begun — the caller itself, when a handler removes its
+//     own registration. Registration.Done is closed when that last call
+//     has returned.
+//   - Poller.Close and Group.Close, of its own poller or another: return at
+//     once (an eventfd write). The loop stops after the handler call in
+//     progress, gives each remaining registration a last batch with a
+//     Closed event, releases its descriptors and closes Done.
+//   - Poller.Add, Len, Stats: return at once.
+//   - A request on an nl.Conn (see package nl): it works, and the loop waits
+//     for it, so every socket of this poller waits meanwhile.
+//
+// Remove and Close never wait for a handler, wherever they are called
+// from: the poller cannot tell which goroutine calls them, and a handler may
+// be blocked on the caller (a subscriber's full queue, a channel), so
+// waiting could deadlock. To wait, from outside the handlers concerned,
+// receive from Registration.Done or Poller.Done (Group.Wait for a group):
+// for instance before freeing what a handler uses. Waiting on them from the
+// handler they wait for, or from any handler of the same poller, deadlocks.
+//
+// The loop's own bookkeeping per handler call is two atomic operations on
+// the registration; nothing is allocated.
+//
 // Only Linux is supported.
 package poller

@@ -32,7 +32,10 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	defer p.Close()
+	defer func() {
+		p.Close() // returns at once, even from a handler
+		<-p.Done()
+	}()
 
 	done := make(chan int)
 	links := 0

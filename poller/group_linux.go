@@ -99,21 +99,18 @@ func (g *Group) Stats() Stats {
 }
 
 // Wait blocks until every poller has stopped and returns the first loop
-// failure, if any.
+// failure, if any. Do not call it from a handler of the group's pollers:
+// their loops cannot stop while that handler waits.
 func (g *Group) Wait() error { return g.eg.Wait() }
 
-// Close stops every poller and waits for them (see Poller.Close), returning
-// the first loop failure. Called from a handler it only starts the
-// shutdown. A second Close returns an error wrapping os.ErrClosed.
+// Close stops every poller (see Poller.Close) and returns at once, without
+// waiting for their loops or handlers, so it may be called from anywhere,
+// handlers included; Wait waits for the loops. A second Close returns an
+// error wrapping os.ErrClosed.
 func (g *Group) Close() error {
-	first := g.closed.CompareAndSwap(false, true)
-	g.cancel()
-	if inHandler() {
-		return nil
-	}
-	err := g.eg.Wait()
-	if !first {
+	if !g.closed.CompareAndSwap(false, true) {
 		return fmt.Errorf("poller: close group: %w", os.ErrClosed)
 	}
-	return err
+	g.cancel()
+	return nil
 }

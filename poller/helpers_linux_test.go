@@ -52,6 +52,18 @@ func countFDs(t testing.TB) int {
 	return len(ents)
 }
 
+// closeAndWait closes p and waits, bounded, for its loop to stop: Close
+// itself never waits.
+func closeAndWait(t testing.TB, p *poller.Poller) {
+	t.Helper()
+	p.Close()
+	select {
+	case <-p.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the loop did not stop within 10 s of Close")
+	}
+}
+
 // bound returns a context that fails the test's waits after d.
 func bound(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"reflect"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -30,7 +28,8 @@ const wakeToken = -1
 // then it takes the ready sockets with epoll_wait, reads each with recvmmsg
 // into the poller's reusable buffers and calls the socket's Handler with the
 // result. Add, Remove and Close are safe to call from any goroutine at any
-// time, handlers included.
+// time, handlers included, and none of them waits for a handler: see the
+// package documentation for the contract.
 //
 // The epoll fd itself is handed to the Go runtime's netpoller (epoll
 // instances nest), so an idle loop is a parked goroutine, not a thread held
@@ -44,11 +43,12 @@ type Poller struct {
 	done chan struct{} // closed when the loop has stopped
 	err  error         // why the loop stopped, if it failed; set before done closes
 
-	closing atomic.Bool // Close was called; the loop stops at the next check
+	closing     atomic.Bool // the loop stops at its next check
+	closeCalled atomic.Bool // Close was called
 
-	// mu guards the fields below it. Lock order: a Registration's mu
-	// before mu. The loop holds mu only to resolve epoll tokens, never
-	// while it reads a socket or runs a handler.
+	// mu guards the fields below it. The loop holds mu only to resolve
+	// epoll tokens, never while it reads a socket or runs a handler, so
+	// nothing that takes it waits for user code.
 	mu     sync.Mutex
 	epfd   int      // -1 once the loop has stopped
 	epf    *os.File // owns epfd when it is in the runtime's netpoller
@@ -88,12 +88,16 @@ type Registration struct {
 	rc        syscall.RawConn // nil for AddFD
 	read      func(fd uintptr)
 
-	// mu is held by the loop while it reads the socket and runs the
-	// handler; Remove takes it to wait for a call in progress.
-	mu      sync.Mutex
-	removed atomic.Bool
-	slot    int32  // guarded by p.mu
-	gen     uint32 // fixed at registration
+	// state holds the bits below. The loop sets calling around each
+	// handler call; Remove (or the loop, when it ends the registration)
+	// sets removed, then unregistered once the socket has left the epoll
+	// set. Whoever sees unregistered set with calling clear first closes
+	// done: Remove if no call was running, else the loop when that call
+	// returns. No goroutine identity is needed and nobody waits.
+	state atomic.Uint32
+	done  chan struct{}
+	slot  int32  // guarded by p.mu
+	gen   uint32 // fixed at registration
 
 	stats counters
 }
@@ -210,8 +214,15 @@ func (p *Poller) AddFD(fd int, h Handler, opts ...AddOption) (*Registration, err
 	return r, nil
 }
 
+// Registration.state bits.
+const (
+	removed      = 1 << iota // Remove was called, or the loop ended the registration
+	calling                  // the loop is calling the handler
+	unregistered             // the socket is out of the epoll set
+)
+
 func (p *Poller) newRegistration(h Handler, opts []AddOption) *Registration {
-	r := &Registration{p: p, h: h}
+	r := &Registration{p: p, h: h, done: make(chan struct{})}
 	for _, o := range opts {
 		if o != nil {
 			o(r)
@@ -248,8 +259,8 @@ func (p *Poller) register(r *Registration, fd int) error {
 	return nil
 }
 
-// unregister takes r out of the epoll set and frees its slot. r.removed is
-// already set.
+// unregister takes r out of the epoll set and frees its slot. r's removed
+// bit is already set.
 func (p *Poller) unregister(r *Registration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -283,35 +294,50 @@ func (p *Poller) Len() int {
 // not allocate.
 func (p *Poller) Stats() Stats { return p.stats.load() }
 
-// Close stops the poller: the loop finishes the handler call in progress,
-// gives every registration still present a last batch with a Closed event,
-// closes the epoll instance and the eventfd, and exits. Close returns after
-// all of that, with the loop's error if it had failed. The registered
+// Close stops the poller. It returns at once, without waiting for the loop
+// or for any handler, so it may be called from anywhere: a handler of this
+// poller or of another, a goroutine a handler waits for, a subscriber fed by
+// a handler. The loop then finishes the handler call in progress, if any,
+// gives every registration still present a last batch with a Closed event
+// (ErrPollerClosed), closes the epoll instance and the eventfd, and exits;
+// Done is closed after all of that, and Err tells why the loop stopped. To
+// wait, from outside every handler: p.Close(); <-p.Done(). The registered
 // sockets are not closed: they belong to the caller.
 //
-// Called from a handler (of any poller), Close only starts the shutdown and
-// returns at once, since the loop cannot wait for itself. A second Close
-// returns an error wrapping os.ErrClosed.
+// The first Close returns nil, or the loop's error if it had already
+// stopped by itself; later calls return an error wrapping os.ErrClosed.
+// Cost: one eventfd write.
 func (p *Poller) Close() error {
-	first := p.closing.CompareAndSwap(false, true)
-	if first {
+	if !p.closeCalled.CompareAndSwap(false, true) {
+		return fmt.Errorf("poller: close: %w", os.ErrClosed)
+	}
+	if p.closing.CompareAndSwap(false, true) {
 		p.wake()
+		return nil
 	}
-	if inHandler() {
-		if first {
-			return nil
-		}
-		return fmt.Errorf("poller: close: %w", os.ErrClosed)
+	select {
+	case <-p.done:
+		return p.err
+	default:
+		return nil // a Group is stopping it
 	}
-	<-p.done
-	if !first {
-		return fmt.Errorf("poller: close: %w", os.ErrClosed)
-	}
-	return p.err
 }
 
-// Done returns a channel closed once the loop has stopped.
+// Done returns a channel closed once the loop has stopped: every
+// registration has ended, no handler is running or will run again, and
+// the poller's own descriptors are closed.
 func (p *Poller) Done() <-chan struct{} { return p.done }
+
+// Err returns why the loop stopped: nil after Close, the epoll_wait failure
+// otherwise. It returns nil while the loop runs (before Done is closed).
+func (p *Poller) Err() error {
+	select {
+	case <-p.done:
+		return p.err
+	default:
+		return nil
+	}
+}
 
 // wake interrupts epoll_wait through the eventfd. The eventfd is never
 // read: the only reason to wake the loop is to stop it.
@@ -336,25 +362,60 @@ func (r *Registration) Poller() *Poller { return r.p }
 // call (HandlerTime and Batches after it). It does not allocate.
 func (r *Registration) Stats() Stats { return r.stats.load() }
 
-// Remove ends the registration: the poller stops reading the socket and
-// the handler is not called again. Called from outside any handler, Remove
-// first waits for a handler call in progress for r to return, so the socket
-// may be closed as soon as Remove returns. Called from a handler, it does
-// not wait (the call in progress may be its own); r's handler may then
-// still be running on another poller's loop. Cost: one epoll_ctl and a walk
-// of the caller's stack to tell whether it is a handler (about a
-// microsecond, one small allocation). Removing an ended registration
-// returns an error wrapping os.ErrClosed.
+// Remove ends the registration: the poller stops watching the socket and
+// the handler is not called again, with one exception: a call the loop had
+// already begun when Remove was called runs to its end. Remove returns at
+// once and never waits for a handler, so it may be called from anywhere,
+// the registration's own handler included (then that call is the one in
+// progress). Done is closed once the last call has returned: wait for it,
+// from outside the handler, before releasing what the handler uses. The
+// socket itself may be closed as soon as Remove returns: a read in progress
+// holds it through its RawConn. Removing an ended registration returns an
+// error wrapping os.ErrClosed. Cost: one epoll_ctl, a few atomic operations.
 func (r *Registration) Remove() error {
-	if !inHandler() {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-	}
-	if r.removed.Swap(true) {
+	if r.state.Or(removed)&removed != 0 {
 		return fmt.Errorf("poller: remove: %w", os.ErrClosed)
 	}
 	r.p.unregister(r)
+	r.markUnregistered()
 	return nil
+}
+
+// Done returns a channel closed once the registration has ended (Remove,
+// the socket's failure, or the poller's Close) and its handler has returned
+// for the last time.
+func (r *Registration) Done() <-chan struct{} { return r.done }
+
+// markUnregistered records that r has left the epoll set; r's removed bit
+// is set. It closes done if no handler call is running; otherwise the loop
+// does when the call returns.
+func (r *Registration) markUnregistered() {
+	if r.state.Or(unregistered)&calling == 0 {
+		close(r.done)
+	}
+}
+
+// call runs r's handler on b unless r has been removed, and reports whether
+// it did. With final the removed bit is the loop's own (it is ending r) and
+// the call is made anyway. It runs on the loop only, one call at a time.
+func (r *Registration) call(b *Batch, final bool) bool {
+	before := r.state.Or(calling)
+	if before&removed != 0 && !final {
+		r.endCall(before)
+		return false
+	}
+	r.h(b)
+	r.endCall(before)
+	return true
+}
+
+// endCall clears the calling bit; before is the state when it was set. If
+// r left the epoll set meanwhile, Remove saw the call running and left
+// closing done to the loop.
+func (r *Registration) endCall(before uint32) {
+	if after := r.state.And(^uint32(calling)); after&unregistered != 0 && before&unregistered == 0 {
+		close(r.done)
+	}
 }
 
 // run is the loop. It returns when Close is called or epoll_wait fails.
@@ -469,9 +530,7 @@ func (p *Poller) resolve(events []unix.EpollEvent) {
 // hands each read to its handler. It reports whether r may still hold data
 // because its budget ran out.
 func (p *Poller) drain(r *Registration) (more bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.removed.Load() {
+	if r.state.Load()&removed != 0 {
 		return false
 	}
 	var st Stats
@@ -507,7 +566,7 @@ func (p *Poller) drain(r *Registration) (more bool) {
 		default:
 			p.collect(r, k, &st)
 			p.deliver(r, &st)
-			if r.removed.Load() {
+			if r.state.Load()&removed != 0 || p.closing.Load() {
 				return false
 			}
 			budget -= k
@@ -570,8 +629,10 @@ func (p *Poller) collect(r *Registration, k int, st *Stats) {
 }
 
 // deliver publishes the counters, calls r's handler with the pending batch
-// if it holds anything, and resets it.
-func (p *Poller) deliver(r *Registration, st *Stats) {
+// if it holds anything (and r has not been removed), and resets it.
+func (p *Poller) deliver(r *Registration, st *Stats) { p.deliverBatch(r, st, false) }
+
+func (p *Poller) deliverBatch(r *Registration, st *Stats, final bool) {
 	if len(p.msgs) == 0 && len(p.evs) == 0 {
 		return
 	}
@@ -583,9 +644,10 @@ func (p *Poller) deliver(r *Registration, st *Stats) {
 	b := &p.batch
 	b.Source, b.Messages, b.Events = r, p.msgs, p.evs
 	start := time.Now()
-	callHandler(r.h, b)
-	st.HandlerTime = time.Since(start)
-	st.Batches = 1
+	if r.call(b, final) {
+		st.HandlerTime = time.Since(start)
+		st.Batches = 1
+	}
 	*b = Batch{}
 	p.msgs, p.evs = p.msgs[:0], p.evs[:0]
 
@@ -608,12 +670,16 @@ func (p *Poller) growArena() {
 }
 
 // end finishes r from the loop: a last batch with a Closed event, then out
-// of the epoll set.
+// of the epoll set. If Remove came first, the batch is dropped.
 func (p *Poller) end(r *Registration, st *Stats, err error) {
 	p.evs = append(p.evs, Event{At: len(p.msgs), Kind: Closed, Err: err})
-	r.removed.Store(true)
-	p.deliver(r, st)
+	if r.state.Or(removed)&removed != 0 {
+		p.msgs, p.evs = p.msgs[:0], p.evs[:0] // Remove did the rest
+		return
+	}
+	p.deliverBatch(r, st, true)
 	p.unregister(r)
+	r.markUnregistered()
 }
 
 // shutdown ends every registration left and releases the poller's fds.
@@ -632,14 +698,10 @@ func (p *Poller) shutdown(err error) {
 	}
 	p.mu.Unlock()
 	for i, r := range p.ready {
-		r.mu.Lock()
-		if !r.removed.Load() {
-			var st Stats
-			p.end(r, &st, err)
-			r.stats.add(&st)
-			p.local.add(&st)
-		}
-		r.mu.Unlock()
+		var st Stats
+		p.end(r, &st, err)
+		r.stats.add(&st)
+		p.local.add(&st)
 		p.ready[i] = nil
 	}
 	p.stats.add(&p.local)
@@ -658,37 +720,5 @@ func (p *Poller) shutdown(err error) {
 	p.err = err
 	if errors.Is(err, ErrPollerClosed) {
 		p.err = nil
-	}
-}
-
-// callHandler runs a handler. It is a frame of its own so that Remove and
-// Close can see from their call stack that they run inside a handler.
-//
-//go:noinline
-func callHandler(h Handler, b *Batch) { h(b) }
-
-var callHandlerName = runtime.FuncForPC(reflect.ValueOf(callHandler).Pointer()).Name()
-
-// inHandler reports whether the caller runs inside a handler, on some
-// poller's loop: whether callHandler is on its goroutine's stack. Go has no
-// goroutine identity; a stack walk costs about a microsecond, paid only by
-// Remove and Close.
-func inHandler() bool {
-	var pcs [64]uintptr
-	for skip := 2; ; skip += len(pcs) {
-		n := runtime.Callers(skip, pcs[:])
-		frames := runtime.CallersFrames(pcs[:n])
-		for {
-			f, more := frames.Next()
-			if f.Function == callHandlerName {
-				return true
-			}
-			if !more {
-				break
-			}
-		}
-		if n < len(pcs) {
-			return false
-		}
 	}
 }

@@ -33,7 +33,7 @@ func TestEverySocketReceivesEveryRouteEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	defer closeAndWait(t, p)
 	tl := newTally()
 	counters := make([]routeCounter, sockets)
 	for i, c := range conns {
@@ -52,9 +52,7 @@ func TestEverySocketReceivesEveryRouteEvent(t *testing.T) {
 				i, c.routes.Load(), c.other.Load(), c.overruns.Load(), routes)
 		}
 	}
-	if err := p.Close(); err != nil {
-		t.Fatal(err)
-	}
+	closeAndWait(t, p)
 	st := p.Stats()
 	if want := uint64(sockets * routes); st.Messages != want || st.Datagrams != want {
 		t.Errorf("poller stats: %d messages, %d datagrams; want %d each", st.Messages, st.Datagrams, want)
@@ -110,13 +108,13 @@ func testCloseUnderLoad(t *testing.T, popts []poller.Option, copts []nl.Option) 
 		t.Fatal(err)
 	}
 	tl := newTally()
-	var closeReturned atomic.Bool
+	var loopStopped atomic.Bool
 	var lateCalls atomic.Int64
 	counters := make([]routeCounter, len(conns))
 	for i, c := range conns {
 		counters[i].tally = tl
 		h := func(b *poller.Batch) {
-			if closeReturned.Load() {
+			if loopStopped.Load() {
 				lateCalls.Add(1)
 			}
 			counters[i].handle(b)
@@ -147,7 +145,6 @@ func testCloseUnderLoad(t *testing.T, popts []poller.Option, copts []nl.Option) 
 	go func() { closed <- p.Close() }()
 	select {
 	case err := <-closed:
-		closeReturned.Store(true)
 		if err != nil {
 			t.Fatalf("Close: %v", err)
 		}
@@ -156,8 +153,9 @@ func testCloseUnderLoad(t *testing.T, popts []poller.Option, copts []nl.Option) 
 	}
 	select {
 	case <-p.Done():
-	default:
-		t.Fatal("Close returned before the loop stopped")
+		loopStopped.Store(true)
+	case <-ctx.Done():
+		t.Fatal("the loop did not stop within 5 s of Close under load")
 	}
 	for i := range counters {
 		if n := counters[i].closed.Load(); n != 1 {
@@ -171,7 +169,7 @@ func testCloseUnderLoad(t *testing.T, popts []poller.Option, copts []nl.Option) 
 		t.Errorf("Add after Close: %v, want os.ErrClosed", err)
 	}
 	if n := lateCalls.Load(); n != 0 {
-		t.Errorf("%d handler calls after Close returned", n)
+		t.Errorf("%d handler calls after Done", n)
 	}
 	t.Logf("Close took %v; %d routes delivered; poller %+v", time.Since(start), tl.n.Load(), p.Stats())
 }
@@ -196,7 +194,7 @@ func TestRegistrationChurnWhileEventsFlow(t *testing.T) {
 	// Each registration of a churning socket lives until its first batch.
 	// Half of them then remove themselves from the handler and check that
 	// it is not called again; the others are removed from outside, which
-	// must wait for a call in progress and prevent any later one.
+	// returns at once: once Done is closed no call runs or starts.
 	type reg struct {
 		self    bool
 		first   chan struct{}
@@ -241,11 +239,17 @@ func TestRegistrationChurnWhileEventsFlow(t *testing.T) {
 				case <-stop:
 				}
 				err = r.Remove()
-				if st.in.Load() {
-					violations.Add(1)
-				}
 				if err != nil && !(st.self && errors.Is(err, os.ErrClosed)) {
 					t.Error(err)
+				}
+				select {
+				case <-r.Done():
+				case <-time.After(10 * time.Second):
+					t.Error("Done not closed 10 s after Remove")
+					return
+				}
+				if st.in.Load() {
+					violations.Add(1)
 				}
 				st.removed.Store(true)
 				cycles.Add(1)
@@ -266,12 +270,15 @@ func TestRegistrationChurnWhileEventsFlow(t *testing.T) {
 		t.Errorf("stable socket: %d routes, %d overruns; want %d, 0", got, stable.overruns.Load(), routes)
 	}
 	if n := violations.Load(); n != 0 {
-		t.Errorf("%d handler calls after Remove, or failed self-removals", n)
+		t.Errorf("%d handler calls after Done, or failed self-removals", n)
 	}
 	if cycles.Load() < 2*churners || selfRemovals.Load() < churners/2 {
 		t.Errorf("only %d add/remove cycles, %d self-removals", cycles.Load(), selfRemovals.Load())
 	}
 	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range g.Pollers() {
@@ -430,7 +437,7 @@ func TestSenderIsCheckedPerDatagram(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer p.Close()
+			defer closeAndWait(t, p)
 			rec := newRecorder()
 			r, err := p.Add(target, rec.handle, tt.opts...)
 			if err != nil {
@@ -461,7 +468,7 @@ func TestTruncatedDatagramIsAnEventAndTheBuffersGrow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	defer closeAndWait(t, p)
 	rec := newRecorder()
 	r, err := p.Add(target, rec.handle, poller.WithAnySender())
 	if err != nil {
@@ -500,7 +507,7 @@ func TestMalformedDatagramDeliversItsGoodPrefixThenAnEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	defer closeAndWait(t, p)
 	rec := newRecorder()
 	r, err := p.Add(target, rec.handle, poller.WithAnySender())
 	if err != nil {
@@ -538,7 +545,7 @@ func TestOverrunReachesTheHandlerAndTheSocketKeepsDelivering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	defer closeAndWait(t, p)
 
 	rec := newRecorder()
 	stalled := make(chan struct{})
@@ -647,7 +654,7 @@ func TestAddRejectsBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	defer closeAndWait(t, p)
 	nop := func(*poller.Batch) {}
 	if _, err := p.Add(c, nop); err != nil {
 		t.Fatal(err)
@@ -692,7 +699,7 @@ func TestRemoveTwiceReportsClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	defer closeAndWait(t, p)
 	r, err := p.Add(c, func(*poller.Batch) {}, poller.WithData("token"))
 	if err != nil {
 		t.Fatal(err)
@@ -725,7 +732,7 @@ func TestSteadyStateAllocatesAtMostOncePerBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	defer closeAndWait(t, p)
 	tl := newTally()
 	r, err := p.Add(c, func(b *poller.Batch) { tl.add(len(b.Messages)) })
 	if err != nil {
