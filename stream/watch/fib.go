@@ -276,15 +276,24 @@ func (f *fib) apply6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16
 		return
 	}
 	if flags&nl.FlagReplace != 0 {
-		// The first route as able to join a multipath route as v.
+		// The first route as able to join a multipath route as v, or
+		// failing that the first route of the group.
 		can := ecmp(v)
 		f.buf = f.groups.keys(g, f.buf[:0])
-		for _, o := range f.buf {
+		target := -1
+		for i, o := range f.buf {
 			if old := t[o]; ecmp(&old) == can {
-				f.put(t, o, v, fn)
-				f.absorb(t, v, fn)
-				return
+				target = i
+				break
 			}
+		}
+		if target < 0 && len(f.buf) > 0 {
+			target = 0
+		}
+		if target >= 0 {
+			f.put(t, f.buf[target], v, fn)
+			f.absorb(t, v, fn)
+			return
 		}
 	}
 	if len(v.Multipath) > 0 && v.NexthopID == 0 {
@@ -296,8 +305,13 @@ func (f *fib) apply6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16
 		f.buf = f.groups.keys(g, f.buf[:0])
 		for _, o := range f.buf {
 			if old := t[o]; ecmp(&old) {
-				nv := *v
+				// The route it grew from stays first: its attributes
+				// (protocol, metrics, source…) are the group's in the
+				// kernel's dumps, whichever hop a message is about.
+				nv := old
 				nv.Multipath = joinHops(&old, v.Multipath)
+				nv.OIF, nv.Gateway = 0, netip.Addr{}
+				nv.Flags &^= rtnl.RouteFlagOnlink | deadFlags
 				f.put(t, o, &nv, fn)
 				f.absorb(t, v, fn)
 				return
@@ -533,10 +547,10 @@ func (f *fib) down6(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey, r *rtnl.Rou
 
 // up clears flags (RouteFlagDead, RouteFlagLinkDown) from the next hops on
 // link index, as fib_sync_up and rt6_sync_up do when a link comes up or
-// gets its carrier back. A route's own flags lose them once one of its
-// hops is free of them.
-func (f *fib) up(t map[rtnl.RouteKey]rtnl.Route, index uint32, flags uint32, fn change) {
-	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return usesLink(&r, index) }) {
+// gets its carrier back, for the routes of one family. A route's own flags
+// lose them once one of its hops is free of them.
+func (f *fib) up(t map[rtnl.RouteKey]rtnl.Route, index uint32, flags uint32, family rtnl.Family, fn change) {
+	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.Family == family && usesLink(&r, index) }) {
 		r := t[k]
 		if r.NexthopID != 0 {
 			continue
@@ -579,9 +593,10 @@ func (f *fib) up(t map[rtnl.RouteKey]rtnl.Route, index uint32, flags uint32, fn 
 // carrierDown flags linkdown the next hops on link index, whose carrier
 // went (fib_sync_down_dev and fib6_ifdown for NETDEV_CHANGE): IPv4 hops
 // but those of host-scope routes, IPv6 hops but those of local and anycast
-// routes. A route whose hops all are linkdown is flagged linkdown itself.
-func (f *fib) carrierDown(t map[rtnl.RouteKey]rtnl.Route, index uint32, fn change) {
-	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return usesLink(&r, index) }) {
+// routes; for one family, since each has its own idea of a carrier. A
+// route whose hops all are linkdown is flagged linkdown itself.
+func (f *fib) carrierDown(t map[rtnl.RouteKey]rtnl.Route, index uint32, family rtnl.Family, fn change) {
+	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.Family == family && usesLink(&r, index) }) {
 		r := t[k]
 		if r.NexthopID != 0 {
 			continue

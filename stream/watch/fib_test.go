@@ -179,6 +179,18 @@ func TestFIBAppliesNotificationsByTheKernelsRules(t *testing.T) {
 			{"append", "2001:1::/64 dev 3 metric 1024"},
 			{"replace", "2001:1::/64 dev 5 metric 1024"},
 		}, []string{"2001:1::/64 via 2001:db8::2 dev if3 metric 1024 pref medium", "2001:1::/64 dev if5 metric 1024 pref medium"}},
+		{"IPv6 replace with no route as able to join a multipath route takes the first (fib6_add_rt2node's fallback)", []fibStep{
+			{"add", "unreachable 2001:1::/64 dev 1 metric 1024"},
+			{"replace", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024"},
+		}, []string{"2001:1::/64 via 2001:db8::2 dev if3 metric 1024 pref medium"}},
+		{"IPv6 replace of a gateway route by one without a gateway, when no such route is there", []fibStep{
+			{"add", "2001:1::/64 via 2001:db8::3 dev 3 metric 1024"},
+			{"replace", "2001:1::/64 dev 5 metric 1024"},
+		}, []string{"2001:1::/64 dev if5 metric 1024 pref medium"}},
+		{"an IPv6 multipath route keeps the attributes of the route it grew from", []fibStep{
+			{"add", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024 mtu 1400 proto 4"},
+			{"append", "2001:1::/64 metric 1024 nexthop 2001:db9::2@5 nexthop 2001:db8::2@3"},
+		}, []string{"2001:1::/64 proto static metric 1024 pref medium mtu 1400 nexthop via 2001:db8::2 dev if3 weight 1 nexthop via 2001:db9::2 dev if5 weight 1"}},
 		{"IPv6 hop deleted from a multipath route of three", []fibStep{
 			{"add", "2001:1::/64 metric 1024 nexthop 2001:db8::2@3 nexthop 2001:db9::2@5 nexthop 2001:db9::3@5"},
 			{"del", "2001:1::/64 via 2001:db9::2 dev 5 metric 1024"},

@@ -61,7 +61,7 @@ type nexthopSide struct {
 func (s *nexthopSide) load(ctx context.Context, c *nl.Conn) error {
 	clear(s.links)
 	return rtnl.ForEachLink(ctx, c, func(l *rtnl.Link) error {
-		s.links[l.Index] = linkState{up: l.Up(), lower: l.Flags&rtnl.LinkLowerUp != 0}
+		s.links[l.Index] = linkStateOf(l)
 		return nil
 	})
 }
@@ -80,9 +80,9 @@ func (s *nexthopSide) observe(m nl.Message) bool {
 		s.pending = append(s.pending, l.Index)
 		return known
 	}
-	cur := linkState{up: l.Up(), lower: l.Flags&rtnl.LinkLowerUp != 0}
+	cur := linkStateOf(&l)
 	s.links[l.Index] = cur
-	if known && (prev.up && !cur.up || prev.lower && !cur.lower) {
+	if known && prev.up && prev.carrier4() && !(cur.up && cur.carrier4()) {
 		s.pending = append(s.pending, l.Index)
 		return true
 	}

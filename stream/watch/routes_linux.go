@@ -95,20 +95,32 @@ type routeSide struct {
 
 type linkState struct {
 	up, lower bool
+	running   bool // IFF_RUNNING: the operational state is up
 	mtu       uint32
 }
 
+func linkStateOf(l *rtnl.Link) linkState {
+	return linkState{up: l.Up(), lower: l.Flags&rtnl.LinkLowerUp != 0, running: l.Flags&rtnl.LinkRunning != 0, mtu: l.MTU}
+}
+
+// carrier4 is what IPv4 and nexthop objects take for a carrier
+// (fib_netdev_event: IFF_RUNNING or IFF_LOWER_UP); carrier6 what IPv6
+// does (addrconf_link_ready: the operational state).
+func (s linkState) carrier4() bool { return s.running || s.lower }
+func (s linkState) carrier6() bool { return s.running }
+
 // silent is a change the kernel makes to routes without notifying each.
 type silent struct {
-	kind  silentKind
-	index uint32
-	down  downKind
-	addr  netip.Addr
-	old   uint32 // the previous MTU
-	mtu   uint32
-	id    uint32 // nexthop object
-	flags uint32
-	ids   map[uint32]bool
+	kind   silentKind
+	index  uint32
+	down   downKind
+	addr   netip.Addr
+	old    uint32 // the previous MTU
+	mtu    uint32
+	id     uint32 // nexthop object
+	flags  uint32
+	family rtnl.Family // for silentUp and silentCarrierDown
+	ids    map[uint32]bool
 }
 
 type silentKind uint8
@@ -137,7 +149,7 @@ func (r *routeSide) load(ctx context.Context, c *nl.Conn) error {
 		return err // a kernel without nexthop objects refuses the dump: none to follow
 	}
 	err = rtnl.ForEachLink(ctx, c, func(l *rtnl.Link) error {
-		r.links[l.Index] = linkState{up: l.Up(), lower: l.Flags&rtnl.LinkLowerUp != 0, mtu: l.MTU}
+		r.links[l.Index] = linkStateOf(l)
 		return nil
 	})
 	if err != nil {
@@ -219,30 +231,46 @@ func (r *routeSide) observeLink(m nl.Message) bool {
 		r.pending = append(r.pending, silent{kind: silentDown, index: l.Index, down: linkGone})
 		return true
 	}
-	cur := linkState{up: l.Up(), lower: l.Flags&rtnl.LinkLowerUp != 0, mtu: l.MTU}
+	cur := linkStateOf(&l)
 	prev, known := r.links[l.Index]
 	r.links[l.Index] = cur
 	if !known {
 		return false // a new link has no routes yet
 	}
-	if cur.up != prev.up || cur.lower != prev.lower {
-		if !cur.up || !cur.lower {
-			r.dropNexthopsOn(l.Index)
-		}
+	if (prev.up && prev.carrier4()) && !(cur.up && cur.carrier4()) {
+		r.dropNexthopsOn(l.Index)
 	}
+	add := func(sl silent) { r.pending = append(r.pending, sl) }
 	switch {
 	case prev.up && !cur.up:
-		r.pending = append(r.pending, silent{kind: silentDown, index: l.Index, down: linkDown})
+		add(silent{kind: silentDown, index: l.Index, down: linkDown})
 	case !prev.up && cur.up:
+		// fib_sync_up and rt6_sync_up with RTNH_F_DEAD, which clear
+		// linkdown too when the link has a carrier.
 		flags := rtnl.RouteFlagDead
+		if cur.carrier4() {
+			flags |= rtnl.RouteFlagLinkDown
+		}
+		add(silent{kind: silentUp, index: l.Index, flags: flags, family: rtnl.FamilyInet})
+		flags = rtnl.RouteFlagDead
 		if cur.lower {
 			flags |= rtnl.RouteFlagLinkDown
 		}
-		r.pending = append(r.pending, silent{kind: silentUp, index: l.Index, flags: flags})
-	case cur.up && prev.lower && !cur.lower:
-		r.pending = append(r.pending, silent{kind: silentCarrierDown, index: l.Index})
-	case cur.up && !prev.lower && cur.lower:
-		r.pending = append(r.pending, silent{kind: silentUp, index: l.Index, flags: rtnl.RouteFlagLinkDown})
+		add(silent{kind: silentUp, index: l.Index, flags: flags, family: rtnl.FamilyInet6})
+	case cur.up:
+		// A carrier change (NETDEV_CHANGE), seen by each family its way.
+		switch {
+		case prev.carrier4() && !cur.carrier4():
+			add(silent{kind: silentCarrierDown, index: l.Index, family: rtnl.FamilyInet})
+		case !prev.carrier4() && cur.carrier4():
+			add(silent{kind: silentUp, index: l.Index, flags: rtnl.RouteFlagLinkDown, family: rtnl.FamilyInet})
+		}
+		switch {
+		case prev.carrier6() && !cur.carrier6():
+			add(silent{kind: silentCarrierDown, index: l.Index, family: rtnl.FamilyInet6})
+		case !prev.carrier6() && cur.carrier6():
+			add(silent{kind: silentUp, index: l.Index, flags: rtnl.RouteFlagLinkDown, family: rtnl.FamilyInet6})
+		}
 	}
 	if cur.mtu != prev.mtu && prev.mtu != 0 && cur.mtu != 0 {
 		r.pending = append(r.pending, silent{kind: silentMTU, index: l.Index, old: prev.mtu, mtu: cur.mtu})
@@ -315,9 +343,9 @@ func (r *routeSide) settle(t map[rtnl.RouteKey]rtnl.Route, fn func(old, cur *rtn
 		case silentNexthopChanged:
 			r.fib.nexthopChanged(t, r.nh, p.ids, fn)
 		case silentUp:
-			r.fib.up(t, p.index, p.flags, fn)
+			r.fib.up(t, p.index, p.flags, p.family, fn)
 		case silentCarrierDown:
-			r.fib.carrierDown(t, p.index, fn)
+			r.fib.carrierDown(t, p.index, p.family, fn)
 		}
 	}
 	r.pending = r.pending[:0]
