@@ -59,10 +59,18 @@ type fib struct {
 	// reporting function is a func value, so a local passed to it by
 	// address would escape, one allocation per notification.
 	prev, dup rtnl.Route
+	// sib holds, for the IPv6 multipath routes that notifications built,
+	// the attributes of each sibling (protocol, metrics, source…: in the
+	// kernel each hop of such a route is a route of its own), in the
+	// group's order. The table shows the first sibling's; when a hop
+	// leaves, the next one's show. A group without an entry here has the
+	// table's attributes on every hop.
+	sib map[rtnl.RouteKey][]rtnl.Route
 }
 
 func newFIB() *fib {
-	return &fib{groups: groupIndex{head: make(map[rtnl.RouteKey]rtnl.RouteKey), rest: make(map[rtnl.RouteKey][]rtnl.RouteKey)}}
+	return &fib{groups: groupIndex{head: make(map[rtnl.RouteKey]rtnl.RouteKey), rest: make(map[rtnl.RouteKey][]rtnl.RouteKey)},
+		sib: make(map[rtnl.RouteKey][]rtnl.Route)}
 }
 
 // groupIndex lists the keys of each group (RouteKey.Group) in the
@@ -164,6 +172,7 @@ type change func(old, cur *rtnl.Route)
 // reindex rebuilds the order of t's groups from keys, the order of a dump.
 func (f *fib) reindex(t map[rtnl.RouteKey]rtnl.Route, keys []rtnl.RouteKey) {
 	f.groups.reset()
+	clear(f.sib)
 	for _, k := range keys {
 		if _, ok := t[k]; ok {
 			f.groups.insert(k.Group(), k, -1)
@@ -180,6 +189,7 @@ func (f *fib) insert(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey, v *rtnl.Ro
 // remove deletes k and returns its position in its group's list.
 func (f *fib) remove(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey) int {
 	delete(t, k)
+	delete(f.sib, k)
 	return f.groups.remove(k.Group(), k)
 }
 
@@ -210,6 +220,7 @@ func (f *fib) put(t map[rtnl.RouteKey]rtnl.Route, old rtnl.RouteKey, cur *rtnl.R
 		return
 	}
 	delete(t, old)
+	delete(f.sib, old)
 	if g := k.Group(); g != old.Group() || !f.groups.rename(g, old, k) {
 		i := f.groups.remove(old.Group(), old)
 		f.groups.insert(g, k, i)
@@ -307,12 +318,20 @@ func (f *fib) apply6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16
 			if old := t[o]; ecmp(&old) {
 				// The route it grew from stays first: its attributes
 				// (protocol, metrics, source…) are the group's in the
-				// kernel's dumps, whichever hop a message is about.
-				nv := old
-				nv.Multipath = joinHops(&old, v.Multipath)
-				nv.OIF, nv.Gateway = 0, netip.Addr{}
-				nv.Flags &^= rtnl.RouteFlagOnlink | deadFlags
+				// kernel's dumps, whichever hop a message is about; the
+				// hop the message is about, listed first, is a sibling
+				// with the message's attributes.
+				sibs := f.siblings(o, &old)
+				hops := joinHops(&old, v.Multipath)
+				for _, h := range hops {
+					if slices.IndexFunc(sibs, func(r rtnl.Route) bool { return r.OIF == h.OIF && r.Gateway == h.Gateway }) < 0 {
+						sibs = append(sibs, sibling(v, h))
+					}
+				}
+				nv := f.groupOf(sibs, hops)
+				gk := nv.Key()
 				f.put(t, o, &nv, fn)
+				f.sib[gk] = sibs
 				f.absorb(t, v, fn)
 				return
 			}
@@ -416,23 +435,67 @@ func (f *fib) dropHop(t map[rtnl.RouteKey]rtnl.Route, gk rtnl.RouteKey, oif uint
 	if i < 0 {
 		return
 	}
+	sibs := f.siblings(gk, &g)
 	rest := slices.Delete(slices.Clone(g.Multipath), i, i+1)
+	sibs = slices.DeleteFunc(sibs, func(r rtnl.Route) bool { return r.OIF == oif && r.Gateway == gw })
 	switch len(rest) {
 	case 0:
 		f.remove(t, gk)
 		fn(&g, nil)
 	case 1:
-		one := g
-		one.Multipath = nil
-		one.OIF, one.Gateway = rest[0].OIF, rest[0].Gateway
+		one := sibs[0]
 		one.Flags |= uint32(rest[0].Flags)
 		f.put(t, gk, &one, fn)
 	default:
-		ng := g
-		ng.Multipath = rest
+		ng := f.groupOf(sibs, rest)
+		f.sib[gk] = sibs
 		t[gk] = ng
 		fn(&g, &ng)
 	}
+}
+
+// siblings returns the siblings of the IPv6 multipath route g under gk,
+// one single-path route per hop, in g's order.
+func (f *fib) siblings(gk rtnl.RouteKey, g *rtnl.Route) []rtnl.Route {
+	if s, ok := f.sib[gk]; ok && len(s) == len(g.Multipath) {
+		return slices.Clone(s)
+	}
+	if len(g.Multipath) == 0 {
+		one := *g
+		one.Flags &^= rtnl.RouteFlagOnlink | deadFlags
+		return []rtnl.Route{one}
+	}
+	sibs := make([]rtnl.Route, 0, len(g.Multipath))
+	for _, h := range g.Multipath {
+		sibs = append(sibs, sibling(g, h))
+	}
+	return sibs
+}
+
+// sibling is hop h of r as a single-path route with r's attributes.
+func sibling(r *rtnl.Route, h rtnl.NextHop) rtnl.Route {
+	s := *r
+	s.Multipath = nil
+	s.OIF, s.Gateway = h.OIF, h.Gateway
+	s.Flags &^= rtnl.RouteFlagOnlink | deadFlags
+	s.Flags |= uint32(h.Flags) & rtnl.RouteFlagOnlink
+	return s
+}
+
+// groupOf is the multipath route of sibs, whose hops are hops (weights and
+// flags as the table had them): the first sibling's attributes.
+func (f *fib) groupOf(sibs []rtnl.Route, hops []rtnl.NextHop) rtnl.Route {
+	g := sibs[0]
+	g.OIF, g.Gateway = 0, netip.Addr{}
+	g.Flags &^= rtnl.RouteFlagOnlink | deadFlags
+	ordered := make([]rtnl.NextHop, 0, len(hops))
+	for _, s := range sibs {
+		if i := hopIndex(hops, s.OIF, s.Gateway); i >= 0 {
+			ordered = append(ordered, hops[i])
+		}
+	}
+	g.Multipath = ordered
+	return g
 }
 
 // downKind says how a link stopped carrying routes.

@@ -191,6 +191,11 @@ func TestFIBAppliesNotificationsByTheKernelsRules(t *testing.T) {
 			{"add", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024 mtu 1400 proto 4"},
 			{"append", "2001:1::/64 metric 1024 nexthop 2001:db9::2@5 nexthop 2001:db8::2@3"},
 		}, []string{"2001:1::/64 proto static metric 1024 pref medium mtu 1400 nexthop via 2001:db8::2 dev if3 weight 1 nexthop via 2001:db9::2 dev if5 weight 1"}},
+		{"a hop left alone in an IPv6 multipath route keeps attributes of its own", []fibStep{
+			{"add", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024"},
+			{"append", "2001:1::/64 metric 1024 mtu 1400 nexthop 2001:db9::2@5 nexthop 2001:db8::2@3"},
+			{"del", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024"},
+		}, []string{"2001:1::/64 via 2001:db9::2 dev if5 metric 1024 pref medium mtu 1400"}},
 		{"IPv6 hop deleted from a multipath route of three", []fibStep{
 			{"add", "2001:1::/64 metric 1024 nexthop 2001:db8::2@3 nexthop 2001:db9::2@5 nexthop 2001:db9::3@5"},
 			{"del", "2001:1::/64 via 2001:db9::2 dev 5 metric 1024"},
