@@ -73,7 +73,8 @@ func Routes(opts ...Option) (*RouteWatcher, error) {
 		group:   rtnl.RouteKey.Group,
 		side: &routeSide{
 			fib: newFIB(), links: make(map[uint32]linkState),
-			addrs4: make(map[uint32]int), locals4: make(map[netip.Addr]int), nh: make(nexthops),
+			addrs4: make(map[uint32]int), locals4: make(map[netip.Addr]int), v4: make(map[AddressKey]struct{}),
+			nh: make(nexthops),
 		},
 	}, opts)
 }
@@ -88,6 +89,7 @@ type routeSide struct {
 	// that have each IPv4 local address.
 	addrs4  map[uint32]int
 	locals4 map[netip.Addr]int
+	v4      map[AddressKey]struct{} // the IPv4 addresses counted
 	nh      nexthops
 	// pending holds the silent changes observed since the last settle.
 	pending []silent
@@ -140,6 +142,7 @@ func (r *routeSide) load(ctx context.Context, c *nl.Conn) error {
 	clear(r.links)
 	clear(r.addrs4)
 	clear(r.locals4)
+	clear(r.v4)
 	clear(r.nh)
 	err := rtnl.ForEachNexthop(ctx, c, rtnl.NexthopFilter{}, func(n *rtnl.Nexthop) error {
 		r.nh[n.ID] = *n
@@ -156,8 +159,12 @@ func (r *routeSide) load(ctx context.Context, c *nl.Conn) error {
 		return err
 	}
 	return rtnl.ForEachAddress(ctx, c, rtnl.AddressFilter{Family: rtnl.FamilyInet}, func(a *rtnl.Address) error {
-		r.addrs4[a.Index]++
-		r.locals4[a.Prefix.Addr()]++
+		ak := AddressKey{Index: a.Index, Prefix: a.Prefix, Peer: a.Peer}
+		if _, dup := r.v4[ak]; !dup {
+			r.v4[ak] = struct{}{}
+			r.addrs4[a.Index]++
+			r.locals4[a.Prefix.Addr()]++
+		}
 		return nil
 	})
 }
@@ -227,6 +234,16 @@ func (r *routeSide) observeLink(m nl.Message) bool {
 		}
 		delete(r.links, l.Index)
 		delete(r.addrs4, l.Index)
+		for ak := range r.v4 {
+			if ak.Index == l.Index {
+				delete(r.v4, ak)
+				if local := ak.Prefix.Addr(); r.locals4[local] > 1 {
+					r.locals4[local]--
+				} else {
+					delete(r.locals4, local)
+				}
+			}
+		}
 		r.dropNexthopsOn(l.Index)
 		r.pending = append(r.pending, silent{kind: silentDown, index: l.Index, down: linkGone})
 		return true
@@ -297,15 +314,33 @@ func (r *routeSide) observeAddress(m nl.Message) bool {
 		return true
 	}
 	local := a.Prefix.Addr()
+	ak := AddressKey{Index: a.Index, Prefix: a.Prefix, Peer: a.Peer}
 	if m.Header.Type == rtnl.TypeNewAddress {
-		if a.Family == rtnl.FamilyInet {
+		if a.Family != rtnl.FamilyInet {
+			return false
+		}
+		if _, known := r.v4[ak]; !known {
+			r.v4[ak] = struct{}{}
 			r.addrs4[a.Index]++
 			r.locals4[local]++
 		}
-		return false
+		// An address revives the dead next hops of its link
+		// (fib_inetaddr_event: fib_sync_up with RTNH_F_DEAD).
+		if st, ok := r.links[a.Index]; ok && st.up {
+			flags := rtnl.RouteFlagDead
+			if st.carrier4() {
+				flags |= rtnl.RouteFlagLinkDown
+			}
+			r.pending = append(r.pending, silent{kind: silentUp, index: a.Index, flags: flags, family: rtnl.FamilyInet})
+		}
+		return true
 	}
 	switch a.Family {
 	case rtnl.FamilyInet:
+		if _, known := r.v4[ak]; !known {
+			return true
+		}
+		delete(r.v4, ak)
 		if r.addrs4[a.Index] > 0 {
 			r.addrs4[a.Index]--
 		}
