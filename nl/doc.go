@@ -68,6 +68,7 @@
 //
 // Costs: a request takes the read turn once per datagram it reads (two
 // short mutex sections), allocates its bookkeeping once (a few small
-// objects, with context.AfterFunc) and nothing per reply; the copies above
-// are made only when requests overlap.
+// objects, with context.AfterFunc) and nothing per reply. Only when
+// requests overlap do they cost more: the copies above, and a receive
+// buffer per request running at the same time (kept for reuse).
 package nl

@@ -22,9 +22,12 @@ import (
 // ErrDumpInterrupted (with every reply received, which the caller may use or
 // discard) if any reply had NLM_F_DUMP_INTR; ErrTruncated if a datagram was
 // cut (the dump is still read to its end so the socket stays usable); ctx's
-// error if it ends first. Cost: one send, one receive per datagram, and per
-// datagram one copy into a shared arena (about 80 allocations for a
-// 100,000-route dump); use ExecuteFunc to decode without copying.
+// error if it ends first, whether Execute is waiting for the kernel or for
+// another request on the socket (see Conn for how requests share it). The
+// read deadline (SetReadDeadline) applies too, and is left as it was.
+// Cost: one send, one receive per datagram, and per datagram one copy into
+// a shared arena (about 80 allocations for a 100,000-route dump); use
+// ExecuteFunc to decode without copying.
 func (c *Conn) Execute(ctx context.Context, m Message) ([]Message, error) {
 	var out []Message
 	var arena []byte
@@ -153,8 +156,9 @@ func (c *Conn) finish(kerr error, intr, trunc bool) error {
 // succeeded. That halves the receives of a bulk change.
 //
 // It returns a transport or context error; the kernel's errors go to fn
-// only. Cost: one send per window (or per 128 KiB), one receive per
-// failure plus one per window, and one allocation per call.
+// only. fn runs after each window, when the socket is free again, and may
+// make requests on c. Cost: one send per window (or per 128 KiB), one
+// receive per failure plus one per window, and a few allocations per call.
 func (c *Conn) ExecuteBatch(ctx context.Context, reqs []Message, fn func(i int, err error)) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -201,8 +201,8 @@ func (c *Conn) InterruptOnDone(ctx context.Context) (stop func()) {
 
 // begin starts request r: it takes the turn and a receive buffer and, for a
 // dump, reads the rest of the dump the kernel is running on the socket (so
-// that r's does not fail with EBUSY). On success r holds the turn; either
-// way the caller ends r with c.done.
+// that r's does not fail with EBUSY). r holds the turn if and only if begin
+// succeeds; either way the caller ends r with c.done.
 func (c *Conn) begin(r *request, dump bool) error {
 	if err := c.lock(r.ctx, r, false); err != nil {
 		return err
@@ -211,10 +211,7 @@ func (c *Conn) begin(r *request, dump bool) error {
 	r.buf = c.takeBufLocked()
 	c.mu.Unlock()
 	if dump {
-		if err := c.settle(r); err != nil {
-			c.unlock()
-			return err
-		}
+		return c.settle(r)
 	}
 	return nil
 }
@@ -393,7 +390,7 @@ func (c *Conn) noteEndLocked(d datagram) {
 // sendmsg returns and builds each further dump batch during the read that
 // drains the previous one, so an empty queue means the dump is over. When
 // another goroutine waits for the turn (the dump's own request, say), it
-// lets it go first.
+// lets it go first. On error r no longer holds the turn.
 func (c *Conn) settle(r *request) error {
 	for {
 		c.mu.Lock()
@@ -410,6 +407,7 @@ func (c *Conn) settle(r *request) error {
 			return nil
 		}
 		if err != nil {
+			c.unlock()
 			return err
 		}
 		c.stats.messages.Add(uint64(countMessages(d.b)))

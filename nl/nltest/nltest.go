@@ -12,11 +12,13 @@
 // it would see on a netlink socket: the messages, and the sender's port id
 // for its spoofing check. No privilege is needed.
 //
-// What a poller does not see: Datagram.Errno (a poller sees nothing at
-// all), Datagram.NSID, and Datagram.Truncate (a poller sees the head as a
-// whole datagram); a datagram longer than the poller's buffer is truncated
-// for real. The socket queues at most net.unix.max_dgram_qlen (10 by
-// default) datagrams that nobody has read; Inject waits for room.
+// What a poller does not see: Datagram.Errno (the datagram reaches it
+// empty), Datagram.NSID, and Datagram.Truncate (the cut is the Conn
+// reader's; a poller, whose buffers are its own, gets the datagram whole,
+// and cuts for real one longer than its buffer). The socket queues at most
+// net.unix.max_dgram_qlen (10 by default) datagrams that nobody has read:
+// Inject and the replies wait for room, so inject more than that only while
+// something reads the Conn.
 package nltest
 
 import (
