@@ -48,8 +48,8 @@
 // chose with WithBuffer:
 //
 //   - inline (the default, WithBuffer(0, Block)): the subscriber's Observer
-//     runs on the producer's goroutine, seeing the producer's items without
-//     a copy; the producer waits for it.
+//     runs on the goroutine of the producer's call (see Concurrency),
+//     seeing the producer's items without a copy; that call waits for it.
 //   - Block with a queue: the producer waits when the queue is full.
 //   - DropNewest / DropOldest: the queue drops items, counts them and puts a
 //     Gap where they were, so the consumer knows to resynchronise.
@@ -58,6 +58,64 @@
 // Queued subscribers run their Observer on their own (the subscribing)
 // goroutine and receive copies made by the Publisher's copy function
 // (WithCopy(CopyMessages) for messages that alias the producer's buffers).
+//
+// # Concurrency
+//
+// Which goroutine runs an Observer:
+//
+//   - A cold Observable and the inline operators (Filter, Map, …) call it
+//     on the goroutine that called Subscribe; Merge and the other
+//     concurrent operators on their sources' goroutines.
+//   - An inline subscriber of a Publisher runs on the goroutine of the
+//     producer's call (Push, PushBatch, Gap: a poller's loop, a watcher's
+//     goroutine). A Publisher delivers one call at a time, like a
+//     serializing executor: a call made while another is delivering, from
+//     another goroutine or from inside a subscriber's callback, is queued
+//     and run by the goroutine already delivering, after the callback in
+//     progress returns and before that goroutine's own call returns. The
+//     goroutine that called Subscribe only waits.
+//   - A buffered subscriber (WithBuffer) runs on the goroutine that called
+//     Subscribe.
+//
+// Either way the methods of one Observer are called one at a time, never
+// concurrently and never nested in one another, and never after its
+// Subscribe has returned.
+//
+// What a callback may call, and what it costs:
+//
+//   - Push, PushBatch and Gap on the same Publisher: queued with a copy of
+//     the items (the WithCopy function; one mutex, a reused buffer that
+//     allocates only when it grows), returning at once; delivered after the
+//     callback returns, in call order, to the subscribers attached when
+//     the call was made.
+//   - Complete and Error: never wait (one mutex). Later calls are ignored
+//     at once; every subscriber gets the end after what was published
+//     before it, so a Complete from a callback reaches even the subscriber
+//     that made it once its callback has returned.
+//   - Cancelling its own context, or returning an error (ErrStop to end
+//     without failure): nothing more is delivered to it, Subscribers stops
+//     counting it before the producer's call returns, and its Subscribe
+//     returns once the callback has. Free.
+//   - Subscribing another Observer, on a goroutine of its own (Subscribe
+//     blocks until the stream ends): registered at once, without waiting
+//     for the delivery in progress; it receives what is published from
+//     then on. A few allocations per subscription, and a copy of the
+//     subscriber list.
+//   - Subscribers, WaitSubscribers and Dropped.
+//
+// A callback must not wait for its own Subscribe to return (Subscribe waits
+// for the callback in progress), nor for a producer that is waiting for
+// it. A Block-buffered subscriber that pushes to its own Publisher waits,
+// like any producer, for room in its own queue: with the queue full that
+// is a wait for itself.
+//
+// Concurrent producers do not wait for one another: only the goroutine
+// delivering waits for inline and Block-buffered subscribers, and what the
+// others push meanwhile waits, copied, in the Publisher's queue. A producer
+// that must be held back by slow subscribers pushes from one goroutine. A
+// producer's call that finds the Publisher idle, the poller's usual case,
+// costs two atomic operations plus two per inline subscriber, takes no
+// lock but a buffered subscriber's queue mutex, and allocates nothing.
 //
 // # Netlink
 //
