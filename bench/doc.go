@@ -16,9 +16,14 @@
 //	scale   1, 64 and 1,024 sockets: one poller against a goroutine each
 //	stream  Filter → Map → collect against rxgo and samber/ro
 //	soak    route watchers under 10 minutes of route churn and link flaps,
-//	        checked against the kernel every 5 s, memory and goroutines
-//	        watched (soak*.go); a round is a 5 s period (-rounds 12 is a
-//	        minute); -quick runs 30 s; a full run skips it unless named
+//	        with a second churn of ip commands beside it (append, prepend,
+//	        replace across types, multipath, nexthop objects, addresses,
+//	        carriers, MTU, a bridge port; soak_mix.go), checked against
+//	        the kernel (both families, as a multiset) every 5 s with their
+//	        verifications' repairs counted, memory and goroutines watched
+//	        (soak*.go); a round is a 5 s period (-rounds 12 is a minute);
+//	        -quick runs 30 s; a full run skips it unless named;
+//	        NLRX_SOAK_LOG=FILE logs what the mix did and what was repaired
 //
 // Method. Each scenario makes its own network namespace and removes it
 // (as root with unshare on a locked thread; as another user the harness

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nlrx/nlrx/nl"
+	"github.com/nlrx/nlrx/nl/rtnl"
+	"golang.org/x/sys/unix"
 )
 
 // The soak: route watchers under continuous churn for minutes, their
@@ -18,7 +20,7 @@ import (
 func init() {
 	register(&scenario{
 		name:  "soak",
-		title: "Soak: route watchers under continuous route churn, checked against the kernel",
+		title: "Soak: route and nexthop watchers under continuous churn, checked against the kernel",
 		run:   runSoak,
 		// 120 periods of 5 s: 10 minutes; quick: 10 of 3 s.
 		full:  size{routes: 20_000, rounds: 118, warmup: 2},
@@ -36,6 +38,7 @@ type soakConfig struct {
 	phaseMin         time.Duration
 	phaseMax         time.Duration
 	flapMin, flapMax time.Duration // between link flaps
+	mix              soakMixConfig // the second churn (soak_mix.go)
 	watchers         []soakWatcherSpec
 	seed             uint64
 }
@@ -43,15 +46,27 @@ type soakConfig struct {
 // soakWatcherSpec is one watcher of the soak.
 type soakWatcherSpec struct {
 	name       string
-	readBuffer int // 0: watch.DefaultReadBuffer
+	family     uint8 // unix.AF_INET or AF_INET6; 0: both
+	audit      bool  // WithAudit(the checkpoint period)
+	readBuffer int   // 0: watch.DefaultReadBuffer
 	// Every slowEvery-th event its subscriber sleeps for slowSleep on the
 	// delivering goroutine (0: it only counts).
 	slowEvery int
 	slowSleep time.Duration
 }
 
-func (sp soakWatcherSpec) api() string {
-	api := "watch.Routes(WithNetNS, WithFamily(AF_INET))"
+func (sp soakWatcherSpec) api(period time.Duration) string {
+	api := "watch.Routes(WithNetNS"
+	switch sp.family {
+	case unix.AF_INET:
+		api += ", WithFamily(AF_INET)"
+	case unix.AF_INET6:
+		api += ", WithFamily(AF_INET6)"
+	}
+	if sp.audit {
+		api += fmt.Sprintf(", WithAudit(%s)", period)
+	}
+	api += ")"
 	if sp.readBuffer > 0 {
 		api += fmt.Sprintf(", WithReadBuffer(%d)", sp.readBuffer)
 	} else {
@@ -63,15 +78,17 @@ func (sp soakWatcherSpec) api() string {
 	return api + "; the subscriber counts"
 }
 
-// soakWatchers: the default watcher, which should never overrun; one
+// soakWatchers: the default IPv4 watcher, which should never overrun; one
 // with the smallest buffer and a slow consumer, which overruns all the
-// time with a queue of a few notifications; and one with a 256 KiB buffer
+// time with a queue of a few notifications; one with a 256 KiB buffer
 // and the same consumer, which overruns less often but with hundreds of
-// notifications queued behind each loss report.
+// notifications queued behind each loss report; and one of both families
+// that audits its table every period.
 var soakWatchers = []soakWatcherSpec{
-	{name: "nlrx-watcher"},
-	{name: "nlrx-watcher-slow", readBuffer: 4096, slowEvery: 8, slowSleep: 500 * time.Microsecond},
-	{name: "nlrx-watcher-slow-256k", readBuffer: 256 << 10, slowEvery: 8, slowSleep: 500 * time.Microsecond},
+	{name: "nlrx-watcher", family: unix.AF_INET},
+	{name: "nlrx-watcher-slow", family: unix.AF_INET, readBuffer: 4096, slowEvery: 8, slowSleep: 500 * time.Microsecond},
+	{name: "nlrx-watcher-slow-256k", family: unix.AF_INET, readBuffer: 256 << 10, slowEvery: 8, slowSleep: 500 * time.Microsecond},
+	{name: "nlrx-watcher-all", audit: true},
 }
 
 func soakConfigFor(quick bool, sz size) (soakConfig, error) {
@@ -87,6 +104,7 @@ func soakConfigFor(quick bool, sz size) (soakConfig, error) {
 		phaseMax: 3 * time.Second,
 		flapMin:  10 * time.Second,
 		flapMax:  30 * time.Second,
+		mix:      defaultMixConfig(),
 		watchers: soakWatchers,
 		seed:     1,
 	}
@@ -135,8 +153,11 @@ type soakRun struct {
 	ns       *benchNS
 	conn     *nl.Conn
 	churn    *soakChurn
+	mix      *soakMix
+	log      *soakLog
 	dumper   soakDumper
 	watchers []*soakWatcher
+	nexthops *soakNexthopWatcher
 	start    time.Time
 	samples  []soakSample
 	// churnErr is a failure of the churn itself or of the kernel check of
@@ -144,6 +165,11 @@ type soakRun struct {
 	churnErr    error
 	churnOK     int // checkpoints at which the kernel matched the churn's model
 	checkpoints int // checkpoints begun
+	// collisions counts the routes of the checkpoints' first dumps whose
+	// key another route of the same dump had (the watchers' tables cannot
+	// hold both); collided describes the first few.
+	collisions int
+	collided   []string
 }
 
 type soakSample struct {
@@ -203,21 +229,35 @@ func (s *soakRun) setup() error {
 	}
 	links := []soakLink{{name: "v0", index: uint32(v0), up: true}, {name: "w0", index: uint32(w0), up: true}}
 	s.churn = newSoakChurn(s.conn, links, 2*s.cfg.maxLive, s.cfg.seed)
+	if s.log, err = openSoakLog(); err != nil {
+		return err
+	}
+	s.mix = newSoakMix(ns, s.cfg.mix, s.cfg.seed, s.log)
+	if err := s.mix.setup(); err != nil {
+		return fmt.Errorf("soak: the mix's links: %w", err)
+	}
 	for _, sp := range s.cfg.watchers {
-		w, err := openSoakWatcher(ns.Path(), sp)
+		w, err := openSoakWatcher(ns.Path(), sp, s.cfg.period, s.log)
 		if err != nil {
 			return err
 		}
 		s.watchers = append(s.watchers, w)
 	}
-	return nil
+	s.nexthops, err = openSoakNexthopWatcher(ns.Path(), s.cfg.period)
+	return err
 }
 
 // teardown closes everything setup made, in reverse order. A watcher
 // that does not close cleanly keeps the error for its row.
 func (s *soakRun) teardown() {
+	if s.mix != nil {
+		s.mix.halt()
+	}
 	for _, w := range s.watchers {
 		w.closeErr = w.close()
+	}
+	if s.nexthops != nil {
+		s.nexthops.closeErr = s.nexthops.close()
 	}
 	if s.conn != nil {
 		if err := s.conn.Close(); err != nil && s.churnErr == nil {
@@ -227,8 +267,12 @@ func (s *soakRun) teardown() {
 	s.dumper.release()
 	if s.ns != nil {
 		_, _ = s.ns.ip("link", "del", "w0")
+		if s.mix != nil {
+			s.mix.teardown()
+		}
 		s.ns.close()
 	}
+	s.log.close()
 }
 
 func (s *soakRun) loop() error {
@@ -243,6 +287,7 @@ func (s *soakRun) loop() error {
 	}
 	s.p.step("checkpoint 0: the watchers' first snapshot")
 	plan := newSoakPlan(&s.cfg, s.churn, time.Now())
+	s.mix.start(time.Now())
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	start := time.Now()
@@ -260,29 +305,47 @@ func (s *soakRun) loop() error {
 			}
 			<-tick.C
 		}
-		if err := plan.pause(ctx, s.churn); err != nil {
-			s.churnErr = err
+		s.mix.pause()
+		err := s.pause(ctx, plan, k, live)
+		now := time.Now()
+		s.mix.resume(now)
+		if err != nil {
 			return err
 		}
-		if err := s.churn.resize(ctx, live); err != nil {
-			s.churnErr = err
-			return err
-		}
-		if err := s.checkpoint(ctx, k); err != nil {
-			return err
-		}
-		plan.resume(time.Now())
+		plan.resume(now)
 		what := "checkpoint"
 		if k <= s.cfg.warmup {
 			what = "warm-up checkpoint"
 		}
 		var resyncs int64
+		var repairs uint64
 		for _, w := range s.watchers {
 			resyncs += w.resyncs.Load()
+			repairs += w.w.Stats().Repairs
 		}
-		s.p.step(fmt.Sprintf("%s %d/%d: %s changes, %d resyncs", what, k, s.cfg.periods, count(int(s.churn.changes())), resyncs))
+		asked, _ := s.mix.totals()
+		s.p.step(fmt.Sprintf("%s %d/%d: %s changes, %s mixed, %d resyncs, %d repairs", what, k, s.cfg.periods,
+			count(int(s.churn.changes())), count(asked), resyncs, repairs))
 	}
 	return nil
+}
+
+// pause ends period k: the route churn stops (with the mix held by the
+// caller), the live count is brought back, and checkpoint k runs.
+func (s *soakRun) pause(ctx context.Context, plan *soakPlan, k, live int) error {
+	if err := s.mix.err; err != nil {
+		s.churnErr = err
+		return err
+	}
+	if err := plan.pause(ctx, s.churn); err != nil {
+		s.churnErr = err
+		return err
+	}
+	if err := s.churn.resize(ctx, live); err != nil {
+		s.churnErr = err
+		return err
+	}
+	return s.checkpoint(ctx, k)
 }
 
 // stableWrong is how long a quiet watcher's table must stay different from
@@ -298,7 +361,9 @@ const stableWrong = time.Second
 func (s *soakRun) checkpoint(ctx context.Context, k int) error {
 	s.checkpoints++
 	t0 := time.Now()
-	_, routes, err := s.dumper.dump(ctx, s.churn)
+	six := s.watchesIPv6()
+	s.log.printf("checkpoint %d begins", k)
+	first, routes, err := s.dumper.dump(ctx, s.churn, six)
 	if err == nil {
 		err = s.churn.checkKernel(routes)
 	}
@@ -307,6 +372,13 @@ func (s *soakRun) checkpoint(ctx context.Context, k int) error {
 		return s.churnErr
 	}
 	s.churnOK++
+	s.collisions += len(first.dups)
+	for _, r := range first.dups {
+		if len(s.collided) < 4 {
+			o := first.byKey[r.Key()]
+			s.collided = append(s.collided, fmt.Sprintf("checkpoint %d: %v and %v", k, o, r))
+		}
+	}
 	pending := slices.Clone(s.watchers)
 	for _, w := range pending {
 		w.checks++
@@ -328,7 +400,7 @@ func (s *soakRun) checkpoint(ctx context.Context, k int) error {
 	}
 	for len(pending) > 0 {
 		<-tick.C
-		kernel, _, err := s.dumper.dump(ctx, s.churn)
+		kernel, _, err := s.dumper.dump(ctx, s.churn, six)
 		if err != nil {
 			s.churnErr = fmt.Errorf("checkpoint %d: %w", k, err)
 			return s.churnErr
@@ -360,7 +432,7 @@ func (s *soakRun) checkpoint(ctx context.Context, k int) error {
 				continue
 			}
 			table, _ := w.w.Table().Snapshot()
-			d := diffRoutes(kernel, table)
+			d := diffRoutes(kernel, table, w.family)
 			if d.empty() {
 				w.equal++
 				w.settleMs = append(w.settleMs, ms(time.Since(t0)))
@@ -378,6 +450,92 @@ func (s *soakRun) checkpoint(ctx context.Context, k int) error {
 		pending = next
 	}
 	s.dumper.release()
+	if err := s.checkNexthops(ctx, k, t0); err != nil {
+		return err
+	}
+	for _, w := range s.watchers {
+		st := w.w.Stats()
+		w.audits = append(w.audits, [3]uint64{st.Verifications, st.Repairs, st.Collisions})
+	}
+	st := s.nexthops.w.Stats()
+	s.nexthops.audits = append(s.nexthops.audits, [3]uint64{st.Verifications, st.Repairs, st.Collisions})
+	s.log.printf("checkpoint %d ends", k)
 	s.samples = append(s.samples, soakSample{checkpoint: k, at: time.Since(s.start), live: len(s.churn.live), res: sampleResources()})
 	return nil
+}
+
+// checkNexthops waits, as checkpoint does for the route watchers, until
+// the nexthop watcher is quiet with a table equal to `ip nexthop`.
+func (s *soakRun) checkNexthops(ctx context.Context, k int, t0 time.Time) error {
+	w := s.nexthops
+	w.checks++
+	last := w.progress()
+	var wrongSince time.Time
+	deadline := time.Now().Add(s.cfg.settle)
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		<-tick.C
+		if err := w.w.Err(); err != nil {
+			w.stopped = fmt.Sprintf("checkpoint %d: the watcher stopped: %v", k, err)
+			return errors.New(w.name + ": " + w.stopped)
+		}
+		queued, qerr := queuedEventBytes(s.ns.NetNS)
+		if qerr != nil {
+			queued = 0
+		}
+		pr := w.progress()
+		quiet := pr == last && queued == 0
+		last = pr
+		timeUp := time.Now().After(deadline)
+		fail := func(what string) {
+			w.failed++
+			msg := fmt.Sprintf("checkpoint %d (%s into the soak): %s; watcher stats %+v", k, time.Since(s.start).Round(time.Second), what, w.w.Stats())
+			if w.firstFailure == "" {
+				w.firstFailure = msg
+			}
+			w.lastFailure = msg
+			s.p.warn("%s: %s", w.name, msg)
+		}
+		if !quiet {
+			wrongSince = time.Time{}
+			if timeUp {
+				fail(fmt.Sprintf("still busy after %s", s.cfg.settle))
+				return nil
+			}
+			continue
+		}
+		octx, cancel := opContext(ctx)
+		kernel, err := rtnl.ListNexthops(octx, s.conn, rtnl.NexthopFilter{})
+		cancel()
+		if err != nil {
+			s.churnErr = fmt.Errorf("checkpoint %d: nexthop dump: %w", k, err)
+			return s.churnErr
+		}
+		table, _ := w.w.Table().Snapshot()
+		d := diffNexthops(kernel, table)
+		if d.empty() {
+			w.equal++
+			w.settleMs = append(w.settleMs, ms(time.Since(t0)))
+			return nil
+		}
+		if wrongSince.IsZero() {
+			wrongSince = time.Now()
+		}
+		if timeUp || time.Since(wrongSince) >= stableWrong {
+			fail("its table differs from the kernel's: " + d.String())
+			return nil
+		}
+	}
+}
+
+// watchesIPv6 reports whether a watcher follows IPv6 routes, which the
+// checkpoints then dump too.
+func (s *soakRun) watchesIPv6() bool {
+	for _, w := range s.watchers {
+		if w.family != unix.AF_INET {
+			return true
+		}
+	}
+	return false
 }

@@ -18,13 +18,13 @@ import (
 	"github.com/nlrx/nlrx/nl/rtnl"
 	"github.com/nlrx/nlrx/stream"
 	"github.com/nlrx/nlrx/stream/watch"
-	"golang.org/x/sys/unix"
 )
 
 // soakWatcher is one route watcher of the soak and what its subscriber
 // counted.
 type soakWatcher struct {
 	name, api string
+	family    uint8 // 0: both
 	w         *watch.RouteWatcher
 	// Every slowEvery-th event the subscriber sleeps for slowSleep, on the
 	// goroutine that delivers the events: a consumer that falls behind.
@@ -40,6 +40,20 @@ type soakWatcher struct {
 	// ResyncComplete: a resync is due or running.
 	busy atomic.Bool
 
+	// The events of verifications that repaired the table (the synthetic
+	// events outside a resync that follow a rise of Stats.Repairs, until
+	// the next live event), kept for the report and the log.
+	start                        time.Time
+	log                          *soakLog
+	seenRepairs                  uint64 // on the delivering goroutine
+	repairing                    bool
+	churnShown                   int // events of the route churn's routes logged since the rise
+	repairMu                     sync.Mutex
+	repaired                     []string // the first few, of the route churn's routes and of the others
+	repairedChurn, repairedOther int
+	// audits holds Verifications, Repairs and Collisions at each checkpoint.
+	audits [][3]uint64
+
 	// Checkpoints.
 	checks, equal, failed     int
 	settleMs                  []float64
@@ -50,9 +64,15 @@ type soakWatcher struct {
 	closeErr                  error
 }
 
-func openSoakWatcher(nsPath string, sp soakWatcherSpec) (*soakWatcher, error) {
+func openSoakWatcher(nsPath string, sp soakWatcherSpec, period time.Duration, log *soakLog) (*soakWatcher, error) {
 	name := sp.name
-	opts := []watch.Option{watch.WithNetNS(nsPath), watch.WithFamily(unix.AF_INET), watch.WithLabel(name)}
+	opts := []watch.Option{watch.WithNetNS(nsPath), watch.WithLabel(name)}
+	if sp.family != 0 {
+		opts = append(opts, watch.WithFamily(sp.family))
+	}
+	if sp.audit {
+		opts = append(opts, watch.WithAudit(period))
+	}
 	if sp.readBuffer > 0 {
 		opts = append(opts, watch.WithReadBuffer(sp.readBuffer))
 	}
@@ -60,7 +80,8 @@ func openSoakWatcher(nsPath string, sp soakWatcherSpec) (*soakWatcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	sw := &soakWatcher{name: name, api: sp.api(), w: w, slowEvery: sp.slowEvery, slowSleep: sp.slowSleep, done: make(chan error, 1)}
+	sw := &soakWatcher{name: name, api: sp.api(period), family: sp.family, w: w, slowEvery: sp.slowEvery, slowSleep: sp.slowSleep,
+		done: make(chan error, 1), start: time.Now(), log: log}
 	snapshot := make(chan struct{})
 	go func() {
 		n := 0
@@ -72,8 +93,12 @@ func openSoakWatcher(nsPath string, sp soakWatcherSpec) (*soakWatcher, error) {
 			case watch.Added, watch.Changed, watch.Deleted:
 				if ev.Synthetic {
 					sw.synth[ev.Kind-watch.Added].Add(1)
+					if !sw.busy.Load() {
+						sw.noteRepair(&ev)
+					}
 				} else {
 					sw.live[ev.Kind-watch.Added].Add(1)
+					sw.repairing = false
 				}
 			case watch.SnapshotComplete:
 				close(snapshot)
@@ -107,10 +132,46 @@ func openSoakWatcher(nsPath string, sp soakWatcherSpec) (*soakWatcher, error) {
 	}
 }
 
-// progress is a number that moves whenever the watcher reads or emits.
+// noteRepair keeps ev if it is one of a verification that repaired the
+// table: Stats.Repairs rises before the verification emits its events.
+func (sw *soakWatcher) noteRepair(ev *watch.Event[rtnl.Route]) {
+	if r := sw.w.Stats().Repairs; r != sw.seenRepairs {
+		sw.seenRepairs, sw.repairing, sw.churnShown = r, true, 0
+	}
+	if !sw.repairing {
+		return
+	}
+	if soakNet.Contains(ev.Value.Dst.Addr()) {
+		// A verification during the route churn's bursts also sets right
+		// thousands of its routes that notifications in flight explain:
+		// a few show the pattern.
+		if sw.churnShown++; sw.churnShown > 8 {
+			return
+		}
+	}
+	what := fmt.Sprintf("%s %v", ev.Kind, &ev.Value)
+	if ev.Kind == watch.Changed {
+		what += fmt.Sprintf(" (flags %#x; was %v, flags %#x)", ev.Value.Flags, &ev.Old, ev.Old.Flags)
+	}
+	at := time.Since(sw.start).Seconds()
+	sw.log.printf("repair %s (repairs %d): %s", sw.name, sw.seenRepairs, what)
+	sw.repairMu.Lock()
+	if churn := soakNet.Contains(ev.Value.Dst.Addr()); churn && sw.repairedChurn < 2 || !churn && sw.repairedOther < 6 {
+		if churn {
+			sw.repairedChurn++
+		} else {
+			sw.repairedOther++
+		}
+		sw.repaired = append(sw.repaired, fmt.Sprintf("%.1f s: %s", at, what))
+	}
+	sw.repairMu.Unlock()
+}
+
+// progress is a number that moves whenever the watcher reads, emits or
+// verifies.
 func (sw *soakWatcher) progress() uint64 {
 	st := sw.w.Stats()
-	return st.Messages + st.Resyncs + st.DumpRetries + uint64(sw.events.Load())
+	return st.Messages + st.Resyncs + st.DumpRetries + st.Verifications + uint64(sw.events.Load())
 }
 
 // close stops the watcher and waits (bounded) for its subscriber.
@@ -129,44 +190,84 @@ func (sw *soakWatcher) close() error {
 
 // routeDiff is how a watcher's table differs from a kernel dump.
 type routeDiff struct {
-	missing, extra, differ int
-	examples               []string
+	missing, extra, differ, collided int
+	examples                         []string
+	noun                             string // what is compared: "" for routes
 }
 
-func (d routeDiff) empty() bool { return d.missing+d.extra+d.differ == 0 }
+func (d routeDiff) empty() bool { return d.missing+d.extra+d.differ+d.collided == 0 }
 
 func (d routeDiff) String() string {
-	return fmt.Sprintf("%d routes missing from the watcher's table, %d it has that the kernel has not, %d with other attributes; %s",
-		d.missing, d.extra, d.differ, strings.Join(d.examples, "; "))
+	noun := d.noun
+	if noun == "" {
+		noun = "routes"
+	}
+	s := fmt.Sprintf("%d %s missing from the watcher's table, %d it has that the kernel has not, %d with other attributes",
+		d.missing, noun, d.extra, d.differ)
+	if d.collided > 0 {
+		s += fmt.Sprintf(", %d kernel %s whose key another kernel entry has (a table keyed by RouteKey cannot hold both)", d.collided, noun)
+	}
+	return s + "; " + strings.Join(d.examples, "; ")
 }
 
-// diffRoutes compares a watcher's table with the kernel's routes (cloned
-// routes left out, as the watcher leaves them out).
-func diffRoutes(kernel map[rtnl.RouteKey]*rtnl.Route, table map[rtnl.RouteKey]rtnl.Route) routeDiff {
+// soakKernel is a kernel dump as a multiset keyed by RouteKey: byKey holds
+// the first route of each key, dups the routes whose key an earlier route
+// of the dump had.
+type soakKernel struct {
+	byKey map[rtnl.RouteKey]*rtnl.Route
+	dups  []*rtnl.Route
+}
+
+// diffRoutes compares a watcher's table with the kernel's routes of
+// family (0: both), cloned routes left out as the watcher leaves them out.
+// The kernel's routes are a multiset: a key it has twice is a difference
+// whatever the table holds.
+func diffRoutes(kernel *soakKernel, table map[rtnl.RouteKey]rtnl.Route, family uint8) routeDiff {
 	var d routeDiff
 	example := func(format string, args ...any) {
 		if len(d.examples) < 4 {
 			d.examples = append(d.examples, fmt.Sprintf(format, args...))
 		}
 	}
-	for k, kr := range kernel {
+	in := func(f rtnl.Family) bool { return family == 0 || rtnl.Family(family) == f }
+	for k, kr := range kernel.byKey {
+		if !in(k.Family()) {
+			continue
+		}
 		wr, ok := table[k]
 		switch {
 		case !ok:
 			d.missing++
 			example("missing %v", kr)
-		case !wr.Equal(kr):
+		case !sameSoakRoute(&wr, kr):
 			d.differ++
 			example("kernel %v (flags %#x), watcher %v (flags %#x)", kr, kr.Flags, &wr, wr.Flags)
 		}
 	}
+	for _, kr := range kernel.dups {
+		if in(kr.Family) {
+			d.collided++
+			example("the kernel has %v and %v under one key", kernel.byKey[kr.Key()], kr)
+		}
+	}
 	for k, wr := range table {
-		if _, ok := kernel[k]; !ok {
+		if _, ok := kernel.byKey[k]; !ok {
 			d.extra++
 			example("extra %v", &wr)
 		}
 	}
 	return d
+}
+
+// sameSoakRoute is Route.Equal, except that the remaining lifetime of an
+// expiring route counts down between a notification and a dump.
+func sameSoakRoute(a, b *rtnl.Route) bool {
+	if (a.Expires == 0) != (b.Expires == 0) {
+		return false
+	}
+	x := *a
+	x.Expires = b.Expires
+	return x.Equal(b)
 }
 
 // soakResources is what the process holds at one moment.
@@ -309,39 +410,56 @@ func firstFew(ss []string, n int) string {
 	return strings.Join(ss[:n], "; ") + fmt.Sprintf("; … (%d more)", len(ss)-n)
 }
 
-// soakDumper dumps the namespace's IPv4 routes into reused memory.
+// soakDumper dumps the namespace's IPv4 routes, and its IPv6 routes when
+// asked, into reused memory.
 type soakDumper struct {
 	mu     sync.Mutex
 	routes []rtnl.Route
-	byKey  map[rtnl.RouteKey]*rtnl.Route
+	kernel soakKernel
 }
 
-func (d *soakDumper) dump(ctx context.Context, ch *soakChurn) (map[rtnl.RouteKey]*rtnl.Route, []rtnl.Route, error) {
+func (d *soakDumper) dump(ctx context.Context, ch *soakChurn, six bool) (*soakKernel, []rtnl.Route, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var err error
-	for range 5 {
-		ctx, cancel := opContext(ctx)
-		d.routes, err = rtnl.AppendRoutes(ctx, ch.c, d.routes[:0], rtnl.RouteFilter{Family: rtnl.FamilyInet})
-		cancel()
-		if err == nil {
-			break
+	d.routes = d.routes[:0]
+	families := []rtnl.Family{rtnl.FamilyInet}
+	if six {
+		families = append(families, rtnl.FamilyInet6)
+	}
+	for _, fam := range families {
+		n := len(d.routes)
+		var err error
+		for range 5 {
+			ctx, cancel := opContext(ctx)
+			d.routes, err = rtnl.AppendRoutes(ctx, ch.c, d.routes[:n], rtnl.RouteFilter{Family: fam})
+			cancel()
+			if err == nil {
+				break
+			}
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("kernel dump: %w", err)
 		}
 	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("kernel dump: %w", err)
+	k := &d.kernel
+	if k.byKey == nil {
+		k.byKey = make(map[rtnl.RouteKey]*rtnl.Route, len(d.routes))
 	}
-	if d.byKey == nil {
-		d.byKey = make(map[rtnl.RouteKey]*rtnl.Route, len(d.routes))
-	}
-	clear(d.byKey)
+	clear(k.byKey)
+	k.dups = k.dups[:0]
 	for i := range d.routes {
 		r := &d.routes[i]
-		if r.Flags&rtnl.RouteFlagCloned == 0 {
-			d.byKey[r.Key()] = r
+		if r.Flags&rtnl.RouteFlagCloned != 0 {
+			continue
 		}
+		key := r.Key()
+		if _, dup := k.byKey[key]; dup {
+			k.dups = append(k.dups, r)
+			continue
+		}
+		k.byKey[key] = r
 	}
-	return d.byKey, d.routes, nil
+	return k, d.routes, nil
 }
 
 // release drops the dump's memory, so that resource samples see only what
@@ -349,5 +467,115 @@ func (d *soakDumper) dump(ctx context.Context, ch *soakChurn) (map[rtnl.RouteKey
 func (d *soakDumper) release() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.routes, d.byKey = nil, nil
+	d.routes, d.kernel = nil, soakKernel{}
+}
+
+// soakNexthopWatcher is the soak's watcher of nexthop objects, checked
+// against `ip nexthop` (rtnl.ListNexthops) at every checkpoint.
+type soakNexthopWatcher struct {
+	name, api string
+	w         *watch.NexthopWatcher
+	done      chan error
+
+	live, synth [3]atomic.Int64 // Added, Changed, Deleted
+	events      atomic.Int64
+
+	checks, equal, failed     int
+	settleMs                  []float64
+	firstFailure, lastFailure string
+	stopped                   string
+	closeErr                  error
+	audits                    [][3]uint64
+}
+
+func openSoakNexthopWatcher(nsPath string, period time.Duration) (*soakNexthopWatcher, error) {
+	const name = "nlrx-nexthop-watcher"
+	w, err := watch.Nexthops(watch.WithNetNS(nsPath), watch.WithLabel(name), watch.WithAudit(period))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	sw := &soakNexthopWatcher{name: name, w: w, done: make(chan error, 1),
+		api: fmt.Sprintf("watch.Nexthops(WithNetNS, WithAudit(%s)), default options; the subscriber counts", period)}
+	snapshot := make(chan struct{})
+	go func() {
+		sw.done <- stream.ForEach(context.Background(), w.Events(), func(ev watch.Event[rtnl.Nexthop]) error {
+			sw.events.Add(1)
+			switch ev.Kind {
+			case watch.Added, watch.Changed, watch.Deleted:
+				if ev.Synthetic {
+					sw.synth[ev.Kind-watch.Added].Add(1)
+				} else {
+					sw.live[ev.Kind-watch.Added].Add(1)
+				}
+			case watch.SnapshotComplete:
+				close(snapshot)
+			}
+			return nil
+		})
+	}()
+	select {
+	case <-snapshot:
+		return sw, nil
+	case err := <-sw.done:
+		w.Close()
+		return nil, fmt.Errorf("%s: event stream ended before the initial snapshot: %v", name, err)
+	case <-time.After(30 * time.Second):
+		w.Close()
+		<-sw.done
+		return nil, fmt.Errorf("%s: no initial snapshot within 30 s", name)
+	}
+}
+
+func (sw *soakNexthopWatcher) progress() uint64 {
+	st := sw.w.Stats()
+	return st.Messages + st.Resyncs + st.DumpRetries + st.Verifications + uint64(sw.events.Load())
+}
+
+func (sw *soakNexthopWatcher) close() error {
+	sw.w.Close()
+	select {
+	case err := <-sw.done:
+		if err != nil {
+			return fmt.Errorf("%s: event stream ended with %w", sw.name, err)
+		}
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("%s: event stream still open 10 s after Close", sw.name)
+	}
+}
+
+// diffNexthops compares the watcher's nexthops with the kernel's.
+func diffNexthops(kernel []rtnl.Nexthop, table map[uint32]rtnl.Nexthop) routeDiff {
+	d := routeDiff{noun: "nexthops"}
+	example := func(format string, args ...any) {
+		if len(d.examples) < 4 {
+			d.examples = append(d.examples, fmt.Sprintf(format, args...))
+		}
+	}
+	seen := make(map[uint32]bool, len(kernel))
+	for i := range kernel {
+		kn := &kernel[i]
+		if seen[kn.ID] {
+			d.collided++
+			example("the kernel lists nexthop %d twice", kn.ID)
+			continue
+		}
+		seen[kn.ID] = true
+		wn, ok := table[kn.ID]
+		switch {
+		case !ok:
+			d.missing++
+			example("missing %v", kn)
+		case !wn.Equal(kn):
+			d.differ++
+			example("kernel %v, watcher %v", kn, &wn)
+		}
+	}
+	for id, wn := range table {
+		if !seen[id] {
+			d.extra++
+			example("extra %v", &wn)
+		}
+	}
+	return d
 }

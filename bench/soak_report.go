@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -104,6 +106,7 @@ func (s *soakRun) results(loopErr, leakErr error, before soakResources, gLeft, f
 			"added": one(float64(ch.added)), "changed": one(float64(ch.replaced)), "deleted": one(float64(ch.deleted)),
 			"flushed": one(float64(ch.flushed)), "flaps": one(float64(ch.flaps)), "bursts": one(float64(ch.bursts)),
 			"changes": one(float64(changes)), "peak_live": one(float64(ch.peakLive)),
+			"collisions":    one(float64(s.collisions)),
 			"changes_per_s": one(float64(changes) / took.Seconds()),
 			"seconds":       one(took.Seconds()),
 			mCPU:            one(ms(cpu)), mUser: one(ms(user)), mSys: one(ms(sys)),
@@ -119,9 +122,15 @@ func (s *soakRun) results(loopErr, leakErr error, before soakResources, gLeft, f
 	if changes > 0 {
 		kr.Metrics["cpu_us_per_change"] = one(ms(cpu) * 1000 / float64(changes))
 	}
+	var churnErrs []string
 	if s.churnErr != nil {
-		kr.Error = s.churnErr.Error()
+		churnErrs = append(churnErrs, s.churnErr.Error())
 	}
+	if s.collisions > 0 {
+		churnErrs = append(churnErrs, fmt.Sprintf("%d routes of the checkpoints' kernel dumps had a key (rtnl.RouteKey) another route of the same dump had: %s",
+			s.collisions, strings.Join(s.collided, "; ")))
+	}
+	kr.Error = strings.Join(churnErrs, "; ")
 	rows := []*Row{kr}
 	for _, w := range s.watchers {
 		st := w.w.Stats()
@@ -136,13 +145,17 @@ func (s *soakRun) results(loopErr, leakErr error, before soakResources, gLeft, f
 				"notifications": one(float64(st.Messages)), "unchanged": one(float64(st.Unchanged)),
 				"ignored": one(float64(st.Ignored)), "decode_errors": one(float64(st.DecodeErrors)),
 				"dump_retries": one(float64(st.DumpRetries)), "rcvbuf": one(float64(st.ReadBuffer)),
-				"settle_ms": summarize(w.settleMs),
+				"settle_ms":     summarize(w.settleMs),
+				"verifications": one(float64(st.Verifications)), "repairs": one(float64(st.Repairs)),
+				"collisions": one(float64(st.Collisions)),
 			},
 			Text: map[string]string{
 				"rcvbuf": fmtBytes(one(float64(st.ReadBuffer))),
 				"other": fmt.Sprintf("%s / %s / %s", count(int(w.synth[0].Load())), count(int(w.synth[1].Load())),
 					count(int(w.synth[2].Load()))),
-				"notif": fmt.Sprintf("%s (%s)", count(int(st.Messages)), count(int(st.Unchanged))),
+				"notif":        fmt.Sprintf("%s (%s)", count(int(st.Messages)), count(int(st.Unchanged))),
+				"audit":        fmt.Sprintf("%s / %s / %s", count(int(st.Verifications)), count(int(st.Repairs)), count(int(st.Collisions))),
+				"audit_series": auditSeries(w.audits),
 			},
 			Counts: map[string]int{"complete": w.equal},
 			Rounds: w.checks,
@@ -157,6 +170,15 @@ func (s *soakRun) results(loopErr, leakErr error, before soakResources, gLeft, f
 		if w.stopped != "" {
 			errs = append(errs, w.stopped)
 		}
+		if st.Repairs > 0 {
+			w.repairMu.Lock()
+			errs = append(errs, fmt.Sprintf("verifications repaired %d entries (the kernel changed the table by a rule the watcher does not follow; first at checkpoint %d); repair events: %s",
+				st.Repairs, firstRise(w.audits, 1), strings.Join(w.repaired, "; ")))
+			w.repairMu.Unlock()
+		}
+		if st.Collisions > 0 {
+			errs = append(errs, fmt.Sprintf("%d dumped routes had a key another route of the same dump had (first at checkpoint %d)", st.Collisions, firstRise(w.audits, 2)))
+		}
 		if st.DecodeErrors > 0 {
 			errs = append(errs, fmt.Sprintf("%d notifications could not be decoded", st.DecodeErrors))
 		}
@@ -166,6 +188,7 @@ func (s *soakRun) results(loopErr, leakErr error, before soakResources, gLeft, f
 		row.Error = strings.Join(errs, "; ")
 		rows = append(rows, row)
 	}
+	rows = append(rows, s.nexthopRow())
 	if loopErr != nil {
 		attributed := false
 		for _, r := range rows {
@@ -176,6 +199,7 @@ func (s *soakRun) results(loopErr, leakErr error, before soakResources, gLeft, f
 		}
 	}
 
+	mixAsked, mixRefused := s.mix.totals()
 	res := &ScenarioResult{
 		Name:    "soak",
 		Title:   fmt.Sprintf("Soak: %d route watchers under %s of route churn, checked against the kernel", len(s.watchers), took.Round(time.Second)),
@@ -185,8 +209,10 @@ func (s *soakRun) results(loopErr, leakErr error, before soakResources, gLeft, f
 				cfg.duration(), cfg.periods, cfg.period, cfg.warmup, count(2*cfg.maxLive), cfg.phaseMin, cfg.phaseMax,
 				count(int(cfg.rateMin)), count(int(cfg.rateMax)), count(cfg.maxLive/10), count(cfg.maxLive), count(cfg.maxLive), count(cfg.maxLive/10)),
 			fmt.Sprintf("Every %s–%s one of the links goes down for 50–500 ms while the churn goes on through the other: the kernel flushes the routes through it without a notification per route, the watchers apply the kernel's rule themselves on the link's RTM_NEWLINK (routes whose every next hop is on it go), and dump again when it comes back up.", cfg.flapMin, cfg.flapMax),
-			soakWatchersText(cfg.watchers),
-			fmt.Sprintf("At each checkpoint (every %s; checkpoint 0 is the first snapshot) the churn stops, the live count is brought to %s, the churn's own model is checked against a kernel dump (rtnl.AppendRoutes, every IPv4 table), and then each watcher must become quiet (no resync due or running, the namespace's event queues empty, nothing read for 25 ms) with a Table equal to a fresh dump (Route.Equal on every route, cloned routes left out) within %s. A table that stays different for %s while its watcher is quiet fails the checkpoint and the soak, with a summary, and the soak goes on (the table stays wrong until the watcher resyncs for another reason). Settle time is from the pause to equality.", cfg.period, count(cfg.checkpointLive()), cfg.settle, stableWrong),
+			fmt.Sprintf("Beside it, on links of its own (veth pairs x0–y0, x1–y1, x2–y2 and the bridge br0), a second churn, the mix, runs ip commands (one `ip -force -batch -` every %s) over a few destinations of each family (10.97.0.0/16, 2001:db8:97::/48, the default routes) in table main and 101: add, append, prepend, replace, change and delete of routes sharing destination, table and metric (gateways, devices, protocols, preferred sources, mtu; unicast, blackhole, unreachable, prohibit; single-path, multipath, through nexthop objects) at %s–%s a second in phases of %s–%s, and about %s a second nexthop objects and groups added, replaced and deleted, addresses added and deleted (last ones and preferred sources included), links taken down, their carrier dropped (peer down), their MTU changed (below 1280 too) for 0.1–2 s, and x2 enslaved to br0 and released. What the kernel refuses is counted by kind (soak-mix below).",
+				cfg.mix.interval, fmtNum(cfg.mix.rateMin, 0), fmtNum(cfg.mix.rateMax, 0), cfg.mix.phaseMin, cfg.mix.phaseMax, fmtNum(cfg.mix.structural, 0)),
+			soakWatchersText(cfg.watchers, cfg.period),
+			fmt.Sprintf("At each checkpoint (every %s; checkpoint 0 is the first snapshot) the churn stops, the live count is brought to %s, the churn's own model is checked against a kernel dump (rtnl.AppendRoutes, every IPv4 table), and then each watcher must become quiet (no resync due or running, the namespace's event queues empty, nothing read for 25 ms) with a Table equal to a fresh dump (of IPv4, and of IPv6 for a watcher of both families; Route.Equal on every route, cloned routes left out; the dump a multiset keyed by rtnl.RouteKey, two routes under one key a difference and a collision) within %s. Each watcher's Stats.Verifications, Repairs and Collisions are recorded at every checkpoint; a Repair or a Collision fails the soak. A table that stays different for %s while its watcher is quiet fails the checkpoint and the soak, with a summary, and the soak goes on (the table stays wrong until the watcher resyncs for another reason). Settle time is from the pause to equality.", cfg.period, count(cfg.checkpointLive()), cfg.settle, stableWrong),
 			fmt.Sprintf("Churn seed %d. Figures over the whole soak; the churn row counts what was asked of the kernel, the watcher rows what each subscriber received (live events, then synthetic ones from resyncs).", cfg.seed),
 		},
 		Rows:    rows,
@@ -196,8 +222,19 @@ func (s *soakRun) results(loopErr, leakErr error, before soakResources, gLeft, f
 	for _, sp := range cfg.watchers {
 		res.Targets = append(res.Targets, Target{What: "table equal to the kernel at every checkpoint", Impl: sp.name, Metric: "complete", Limit: 1, AtLeast: true})
 	}
+	for _, sp := range cfg.watchers {
+		res.Targets = append(res.Targets, Target{What: "entries repaired by verifications", Impl: sp.name, Metric: "repairs", Limit: 0},
+			Target{What: "key collisions in its dumps", Impl: sp.name, Metric: "collisions", Limit: 0})
+	}
+	nh := s.nexthops.name
+	res.Targets = append(res.Targets,
+		Target{What: "table equal to the kernel at every checkpoint", Impl: nh, Metric: "complete", Limit: 1, AtLeast: true},
+		Target{What: "entries repaired by verifications", Impl: nh, Metric: "repairs", Limit: 0},
+		Target{What: "key collisions in the checkpoints' dumps", Impl: "churn", Metric: "collisions", Limit: 0})
 	res.Notes = append(res.Notes, fmt.Sprintf("The churn made %s changes that the kernel notifies (%s adds, %s replaces, %s deletes; %s/s on average) and flushed %s routes with %d link downs, which it does not notify route by route.",
 		count(int(changes)), count(int(ch.added)), count(int(ch.replaced)), count(int(ch.deleted)), fmtNum(float64(changes)/took.Seconds(), 0), count(int(ch.flushed)), ch.flaps))
+	res.Notes = append(res.Notes, fmt.Sprintf("The mix ran %s operations in %s batches; the kernel refused %s of them (%.0f %%; by kind in soak-mix).",
+		count(mixAsked), count(s.mix.batches), count(mixRefused), 100*float64(mixRefused)/math.Max(float64(mixAsked), 1)))
 	for _, w := range s.watchers {
 		live := w.live[0].Load() + w.live[1].Load() + w.live[2].Load()
 		st := w.w.Stats()
@@ -211,17 +248,146 @@ func (s *soakRun) results(loopErr, leakErr error, before soakResources, gLeft, f
 			user.Seconds(), sys.Seconds(), 100*cpu.Seconds()/took.Seconds()))
 
 	rr := s.resourceResult(leakErr, before, gLeft, fdLeft, took)
-	return []*ScenarioResult{res, rr}, rr
+	return []*ScenarioResult{res, s.mixResult(took), rr}, rr
+}
+
+// nexthopRow reports the nexthop watcher in the soak's table.
+func (s *soakRun) nexthopRow() *Row {
+	w := s.nexthops
+	st := w.w.Stats()
+	row := &Row{
+		Impl: w.name,
+		API:  w.api,
+		Metrics: map[string]Stat{
+			"added": one(float64(w.live[0].Load())), "changed": one(float64(w.live[1].Load())), "deleted": one(float64(w.live[2].Load())),
+			"synthetic_added": one(float64(w.synth[0].Load())), "synthetic_changed": one(float64(w.synth[1].Load())),
+			"synthetic_deleted": one(float64(w.synth[2].Load())),
+			"overruns":          one(float64(st.Overruns)), "resyncs": one(float64(st.Resyncs)),
+			"notifications": one(float64(st.Messages)), "unchanged": one(float64(st.Unchanged)),
+			"rcvbuf": one(float64(st.ReadBuffer)), "settle_ms": summarize(w.settleMs),
+			"verifications": one(float64(st.Verifications)), "repairs": one(float64(st.Repairs)),
+			"collisions": one(float64(st.Collisions)),
+		},
+		Text: map[string]string{
+			"rcvbuf": fmtBytes(one(float64(st.ReadBuffer))),
+			"other": fmt.Sprintf("%s / %s / %s", count(int(w.synth[0].Load())), count(int(w.synth[1].Load())),
+				count(int(w.synth[2].Load()))),
+			"notif":        fmt.Sprintf("%s (%s)", count(int(st.Messages)), count(int(st.Unchanged))),
+			"audit":        fmt.Sprintf("%s / %s / %s", count(int(st.Verifications)), count(int(st.Repairs)), count(int(st.Collisions))),
+			"audit_series": auditSeries(w.audits),
+		},
+		Counts: map[string]int{"complete": w.equal},
+		Rounds: w.checks,
+	}
+	var errs []string
+	if w.failed > 0 {
+		errs = append(errs, fmt.Sprintf("the table differed from the kernel at %d of %d checkpoints; first at %s", w.failed, w.checks, w.firstFailure))
+		if w.failed > 1 {
+			errs = append(errs, "last at "+w.lastFailure)
+		}
+	}
+	if w.stopped != "" {
+		errs = append(errs, w.stopped)
+	}
+	if st.Repairs > 0 {
+		errs = append(errs, fmt.Sprintf("verifications repaired %d nexthops (first at checkpoint %d)", st.Repairs, firstRise(w.audits, 1)))
+	}
+	if st.Collisions > 0 {
+		errs = append(errs, fmt.Sprintf("%d dumped nexthops had an ID another of the same dump had", st.Collisions))
+	}
+	if st.DecodeErrors > 0 {
+		errs = append(errs, fmt.Sprintf("%d notifications could not be decoded", st.DecodeErrors))
+	}
+	if w.closeErr != nil {
+		errs = append(errs, w.closeErr.Error())
+	}
+	row.Error = strings.Join(errs, "; ")
+	return row
+}
+
+// auditSeries prints Verifications/Repairs/Collisions at each checkpoint.
+func auditSeries(audits [][3]uint64) string {
+	var b strings.Builder
+	for i, a := range audits {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%d/%d/%d", a[0], a[1], a[2])
+	}
+	return b.String()
+}
+
+// firstRise returns the first checkpoint at which counter i of audits was
+// above zero, or -1.
+func firstRise(audits [][3]uint64, i int) int {
+	for k, a := range audits {
+		if a[i] > 0 {
+			return k
+		}
+	}
+	return -1
+}
+
+// mixResult is the table of the mix's operations by kind.
+func (s *soakRun) mixResult(took time.Duration) *ScenarioResult {
+	m := s.mix
+	var rows []*Row
+	for _, kind := range slices.Sorted(maps.Keys(m.counts)) {
+		c := m.counts[kind]
+		reasons := slices.SortedFunc(maps.Keys(c.reasons), func(a, b string) int {
+			if d := c.reasons[b] - c.reasons[a]; d != 0 {
+				return d
+			}
+			return strings.Compare(a, b)
+		})
+		var rs []string
+		for i, r := range reasons {
+			if i == 3 {
+				rs = append(rs, fmt.Sprintf("%d other reasons", len(reasons)-3))
+				break
+			}
+			rs = append(rs, fmt.Sprintf("%s (%s)", r, count(c.reasons[r])))
+		}
+		rows = append(rows, &Row{
+			Impl:    kind,
+			Metrics: map[string]Stat{"asked": one(float64(c.asked)), "refused": one(float64(c.refused))},
+			Text:    map[string]string{"reasons": strings.Join(rs, "; ")},
+			Rounds:  c.asked,
+		})
+	}
+	asked, refused := m.totals()
+	res := &ScenarioResult{
+		Name:    "soak-mix",
+		Title:   "Soak: the mix's operations by kind",
+		Primary: "asked",
+		Setup: []string{
+			fmt.Sprintf("Every line the mix gave ip, by kind (family, command and form), and how many the kernel refused, with its most frequent reasons; a refusal is a request the state of the moment does not allow (a gateway whose address went, a nexthop that is gone, a route that exists), not a failure. %s operations in %s batches, %s refused.",
+				count(asked), count(m.batches), count(refused)),
+			"Run with NLRX_SOAK_LOG=FILE to log every line with its outcome, the checkpoints, and the events of every verification that repaired a watcher's table.",
+		},
+		Rows: rows,
+		columns: []column{
+			{"kind", func(r *Row) string { return r.Impl }},
+			{"asked", func(r *Row) string { return soakCount(r, "asked") }},
+			{"refused by the kernel", func(r *Row) string { return soakCount(r, "refused") }},
+			{"most frequent reasons", func(r *Row) string { return r.Text["reasons"] }},
+		},
+		Seconds: took.Seconds(),
+	}
+	if m.err != nil {
+		res.Rows = append(res.Rows, &Row{Impl: "mix", Metrics: map[string]Stat{}, Text: map[string]string{}, Error: m.err.Error()})
+	}
+	return res
 }
 
 // soakWatchersText describes the watchers for the report.
-func soakWatchersText(specs []soakWatcherSpec) string {
+func soakWatchersText(specs []soakWatcherSpec, period time.Duration) string {
 	var parts []string
 	for _, sp := range specs {
-		parts = append(parts, fmt.Sprintf("`%s`: %s", sp.name, sp.api()))
+		parts = append(parts, fmt.Sprintf("`%s`: %s", sp.name, sp.api(period)))
 	}
-	return fmt.Sprintf("%d watchers follow the namespace from before the first route, each on its own poller with an inline subscriber (the default delivery): %s. A subscriber that sleeps holds up the reading of its socket, so that watcher overruns and resyncs over and over; with 256 KiB, hundreds of notifications are queued behind each loss report.",
-		len(specs), strings.Join(parts, "; "))
+	return fmt.Sprintf("%d route watchers follow the namespace from before the first route, each on its own poller with an inline subscriber (the default delivery): %s; and `nlrx-nexthop-watcher`, watch.Nexthops(WithNetNS, WithAudit(%s)), whose table is checked against rtnl.ListNexthops (`ip nexthop`) at every checkpoint too. A subscriber that sleeps holds up the reading of its socket, so that watcher overruns and resyncs over and over; with 256 KiB, hundreds of notifications are queued behind each loss report. Every watcher verifies its table with a dump after the changes the kernel makes silently (Stats.Verifications), and repairs and counts what its rules missed (Stats.Repairs).",
+		len(specs), strings.Join(parts, "; "), period)
 }
 
 // fillAfterClose completes the resource rows with the sample taken after
@@ -334,6 +500,12 @@ var soakColumns = []column{
 	{"resyncs", func(r *Row) string { return soakCount(r, "resyncs") }},
 	{"notifications read (no-ops)", func(r *Row) string { return r.Text["notif"] }},
 	{"checkpoints equal to the kernel", func(r *Row) string { return fmt.Sprintf("%d/%d", r.Counts["complete"], r.Rounds) }},
+	{"verifications / repairs / collisions", func(r *Row) string {
+		if t, ok := r.Text["audit"]; ok {
+			return t
+		}
+		return "— / — / " + soakCount(r, "collisions")
+	}},
 	{"settle ms (every queue empty), median (min–max)", func(r *Row) string { return fmtStat(r.Metrics["settle_ms"], 0) }},
 	{"API", func(r *Row) string { return r.API }},
 }

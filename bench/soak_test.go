@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/nlrx/nlrx/nl/rtnl"
+	"golang.org/x/sys/unix"
 )
 
 // TestSoakKeepsWatchersEqualToTheKernelAndLeaksNothing runs the soak for
-// five seconds at a small window: every checkpoint must find both tables
-// equal to the kernel, the slow watcher must have overrun and resynced,
-// a link must have flapped, and nothing may be left after Close.
+// five seconds at a small window: every checkpoint must find every table
+// equal to the kernel with nothing repaired, the slow watcher must have
+// overrun and resynced, a link must have flapped, the mix must have run,
+// and nothing may be left after Close.
 func TestSoakKeepsWatchersEqualToTheKernelAndLeaksNothing(t *testing.T) {
 	if err := needTools("ip", "nsenter"); err != nil {
 		t.Fatal(err) // the test command's requirements: .ci/run installs them
@@ -33,7 +35,7 @@ func TestSoakKeepsWatchersEqualToTheKernelAndLeaksNothing(t *testing.T) {
 		maxLive: 2000, period: time.Second, periods: 5, warmup: 1, settle: 10 * time.Second,
 		rateMin: 500, rateMax: 20_000, phaseMin: 300 * time.Millisecond, phaseMax: time.Second,
 		flapMin: 1500 * time.Millisecond, flapMax: 2500 * time.Millisecond,
-		watchers: soakWatchers, seed: 7,
+		mix: defaultMixConfig(), watchers: soakWatchers, seed: 7,
 	}
 	results, err := runSoakWith(&progress{}, cfg)
 	if err != nil {
@@ -46,8 +48,8 @@ func TestSoakKeepsWatchersEqualToTheKernelAndLeaksNothing(t *testing.T) {
 			t.Logf("report:\n%s", md.String())
 		}
 	}()
-	if len(results) != 2 {
-		t.Fatalf("%d results, want the soak and its resources", len(results))
+	if len(results) != 3 {
+		t.Fatalf("%d results, want the soak, its mix and its resources", len(results))
 	}
 	rows := map[string]*Row{}
 	for _, res := range results {
@@ -69,7 +71,7 @@ func TestSoakKeepsWatchersEqualToTheKernelAndLeaksNothing(t *testing.T) {
 	if f := churn.Metrics["flaps"].Median; f < 1 {
 		t.Error("no link went down")
 	}
-	for _, name := range []string{"churn", "nlrx-watcher", "nlrx-watcher-slow", "nlrx-watcher-slow-256k"} {
+	for _, name := range []string{"churn", "nlrx-watcher", "nlrx-watcher-slow", "nlrx-watcher-slow-256k", "nlrx-watcher-all", "nlrx-nexthop-watcher"} {
 		r := rows[name]
 		if r == nil {
 			t.Fatalf("no %s row", name)
@@ -77,6 +79,20 @@ func TestSoakKeepsWatchersEqualToTheKernelAndLeaksNothing(t *testing.T) {
 		if r.Rounds != checkpoints || r.Counts["complete"] != checkpoints {
 			t.Errorf("%s: equal to the kernel at %d of %d checkpoints, want all %d", name, r.Counts["complete"], r.Rounds, checkpoints)
 		}
+		if name == "churn" || name == "nlrx-nexthop-watcher" {
+			continue
+		}
+		if v := r.Metrics["verifications"].Median; v < 1 {
+			t.Errorf("%s: %.0f verifications, want some (links flapped)", name, v)
+		}
+	}
+	var asked, kinds float64
+	for _, r := range results[1].Rows {
+		asked += r.Metrics["asked"].Median
+		kinds++
+	}
+	if asked < 50 || kinds < 10 {
+		t.Errorf("the mix asked for %.0f operations of %.0f kinds, want at least 50 of 10", asked, kinds)
 	}
 	if ev := rows["nlrx-watcher"].Metrics["added"].Median; ev < 1000 {
 		t.Errorf("nlrx-watcher saw %.0f live Added events, want thousands", ev)
@@ -144,13 +160,20 @@ func TestDiffRoutesCountsMissingExtraAndChangedRoutes(t *testing.T) {
 		return rtnl.Route{Family: rtnl.FamilyInet, Type: rtnl.RouteUnicast, Table: rtnl.TableMain, OIF: oif, Dst: netip.MustParsePrefix(dst)}
 	}
 	a, b, c := route("10.0.0.1/32", 2), route("10.0.0.2/32", 2), route("10.0.0.3/32", 2)
-	bMoved := route("10.0.0.2/32", 3)
-	kernelOf := func(rs ...rtnl.Route) map[rtnl.RouteKey]*rtnl.Route {
-		m := map[rtnl.RouteKey]*rtnl.Route{}
+	// Flags the kernel changes on its own are no part of a key.
+	bFlagged := route("10.0.0.2/32", 2)
+	bFlagged.Flags = rtnl.RouteFlagLinkDown
+	v6 := rtnl.Route{Family: rtnl.FamilyInet6, Type: rtnl.RouteUnicast, Table: rtnl.TableMain, OIF: 2, Dst: netip.MustParsePrefix("2001:db8::/64")}
+	kernelOf := func(rs ...rtnl.Route) *soakKernel {
+		k := &soakKernel{byKey: map[rtnl.RouteKey]*rtnl.Route{}}
 		for i := range rs {
-			m[rs[i].Key()] = &rs[i]
+			if _, dup := k.byKey[rs[i].Key()]; dup {
+				k.dups = append(k.dups, &rs[i])
+				continue
+			}
+			k.byKey[rs[i].Key()] = &rs[i]
 		}
-		return m
+		return k
 	}
 	tableOf := func(rs ...rtnl.Route) map[rtnl.RouteKey]rtnl.Route {
 		m := map[rtnl.RouteKey]rtnl.Route{}
@@ -160,22 +183,26 @@ func TestDiffRoutesCountsMissingExtraAndChangedRoutes(t *testing.T) {
 		return m
 	}
 	for _, tc := range []struct {
-		name                    string
-		kernel                  map[rtnl.RouteKey]*rtnl.Route
-		table                   map[rtnl.RouteKey]rtnl.Route
-		missing, extra, changed int
+		name                              string
+		kernel                            *soakKernel
+		table                             map[rtnl.RouteKey]rtnl.Route
+		family                            uint8
+		missing, extra, changed, collided int
 	}{
-		{"equal", kernelOf(a, b), tableOf(a, b), 0, 0, 0},
-		{"missing", kernelOf(a, b, c), tableOf(a), 2, 0, 0},
-		{"extra", kernelOf(a), tableOf(a, c), 0, 1, 0},
-		{"changed", kernelOf(a, b), tableOf(a, bMoved), 0, 0, 1},
-		{"all three", kernelOf(a, b), tableOf(bMoved, c), 1, 1, 1},
+		{"equal", kernelOf(a, b), tableOf(a, b), 0, 0, 0, 0, 0},
+		{"missing", kernelOf(a, b, c), tableOf(a), 0, 2, 0, 0, 0},
+		{"extra", kernelOf(a), tableOf(a, c), 0, 0, 1, 0, 0},
+		{"changed", kernelOf(a, b), tableOf(a, bFlagged), 0, 0, 0, 1, 0},
+		{"all three", kernelOf(a, b), tableOf(bFlagged, c), 0, 1, 1, 1, 0},
+		{"a key twice in the dump", kernelOf(a, b, b), tableOf(a, b), 0, 0, 0, 0, 1},
+		{"the other family left out", kernelOf(a, v6), tableOf(a), unix.AF_INET, 0, 0, 0, 0},
+		{"both families", kernelOf(a, v6), tableOf(a), 0, 1, 0, 0, 0},
 	} {
-		d := diffRoutes(tc.kernel, tc.table)
-		if d.missing != tc.missing || d.extra != tc.extra || d.differ != tc.changed {
+		d := diffRoutes(tc.kernel, tc.table, tc.family)
+		if d.missing != tc.missing || d.extra != tc.extra || d.differ != tc.changed || d.collided != tc.collided {
 			t.Errorf("%s: %s", tc.name, d)
 		}
-		if d.empty() != (tc.missing+tc.extra+tc.changed == 0) {
+		if d.empty() != (tc.missing+tc.extra+tc.changed+tc.collided == 0) {
 			t.Errorf("%s: empty() = %v", tc.name, d.empty())
 		}
 	}
