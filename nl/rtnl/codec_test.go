@@ -291,9 +291,13 @@ func TestRouteKeyTellsRoutesApartAsTheKernelDoes(t *testing.T) {
 
 	v6 := rtnl.Route{Family: rtnl.FamilyInet6, Type: rtnl.RouteUnicast, Dst: pfx("2001:db8::/64"), OIF: 2}
 	v6b := v6
-	v6b.Type, v6b.Protocol = rtnl.RouteBlackhole, rtnl.ProtoStatic
+	v6b.Protocol = rtnl.ProtoStatic
 	if v6.Key() != v6b.Key() {
-		t.Error("type or protocol is part of an IPv6 key: IPv6 keeps one route per next hop")
+		t.Error("protocol is part of an IPv6 key: IPv6 keeps one route per next hop")
+	}
+	v6b.Type = rtnl.RouteBlackhole
+	if v6.Key() == v6b.Key() {
+		t.Error("type is no part of an IPv6 key: a replace can leave two routes of two types on one next hop")
 	}
 	v6c := v6
 	v6c.OIF = 3

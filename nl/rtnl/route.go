@@ -241,6 +241,10 @@ func (r *Route) Key() RouteKey {
 		k.oif = r.OIF
 		k.setGateway(r.Gateway)
 		k.info = uint64(r.EncapType)
+		// IPv6 refuses a second route through the same next hop, but a
+		// replace can make one: a blackhole in place of a local route,
+		// beside a throw route, both on lo.
+		k.typ = r.Type
 	}
 	return k
 }
@@ -254,16 +258,6 @@ func (k *RouteKey) setGateway(a netip.Addr) {
 	case a.IsValid():
 		k.gw, k.flags = a.As16(), k.flags|keyGw6
 	}
-}
-
-// WithHop returns the key of the single-path route of k's group through
-// gateway gw on interface oif, with digest info (for IPv6: the
-// encapsulation type): the key a hop of a multipath route has when it
-// stands alone.
-func (k RouteKey) WithHop(oif uint32, gw netip.Addr, info uint64) RouteKey {
-	k.oif, k.info = oif, info
-	k.setGateway(gw)
-	return k
 }
 
 // Group returns the part of a route's key that the kernel's lookups,

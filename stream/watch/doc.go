@@ -24,10 +24,39 @@
 // (SO_RCVBUFFORCE; without CAP_NET_ADMIN the kernel caps it at twice
 // net.core.rmem_max), enough for bursts of 100,000 route changes per second.
 //
-// The events run on a poller's goroutine (package poller): one poller can
-// serve the watchers of many namespaces (WithPoller, WithNetNS). A watcher's
-// Table can be read at any time from any goroutine; Snapshot gives a
-// consistent copy.
+// # What the kernel does silently
+//
+// The kernel changes some tables without a notification per entry: routes
+// when a link goes down, away or loses its carrier, when an address goes,
+// when an MTU changes, when a nexthop object goes or changes; nexthop
+// objects when their link goes down. The watchers of those tables follow
+// what causes it and apply the kernel's own rule at once (Synthetic
+// events). Then they verify: after the kernel has finished (a request that
+// waits for the RTNL lock the kernel holds while it works), they dump the
+// table, repair what differs, and count it in Stats.Repairs, leaving out
+// what notifications that arrived during the dump explain. Verifications
+// are coalesced: a burst of changes costs one dump. Resync verifies on
+// demand and WithAudit on a schedule. Stats.Repairs stays 0 while the
+// rules cover what the kernel did; anything else is repaired all the same.
+//
+// # Goroutines and callbacks
+//
+// A watcher delivers its events on the poller's goroutine (live changes)
+// or on a goroutine of its own (the snapshot, resyncs and verifications,
+// while the poller does not read its socket), never on both at once: the
+// subscribers of one watcher never run concurrently with themselves, and
+// see the events in order. Subscribers of different watchers that share a
+// poller may run concurrently (one watcher's dump while another's live
+// change). A subscriber with inline delivery (the default) holds up the
+// watcher while it runs; stream.WithBuffer gives it a goroutine and a
+// queue of its own.
+//
+// A subscriber may call Close, on its own watcher or another: Close then
+// returns at once and the watcher finishes closing when the delivery
+// returns (Done reports it). It may read Table at any time. It should not
+// call Resync with inline delivery: Resync waits for a dump whose events
+// go to that very subscriber (use a buffered subscriber or another
+// goroutine).
 //
 // Watchers are Linux only; Event, Kind and Table compile everywhere.
 package watch

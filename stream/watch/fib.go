@@ -66,11 +66,25 @@ type fib struct {
 	// leaves, the next one's show. A group without an entry here has the
 	// table's attributes on every hop.
 	sib map[rtnl.RouteKey][]rtnl.Route
+	// guessed lists the groups whose route the model had to make up (a
+	// hop left a multipath route whose siblings' own attributes it never
+	// saw: a dump shows only the first's), until a dump shows them;
+	// checking says a verification was asked for them.
+	guessed  map[rtnl.RouteKey]bool
+	checking bool
+	// mixed lists the IPv6 groups that have held a multipath route and
+	// routes that cannot join one at once. The kernel's dumps of such a
+	// group skip the routes that sit between the first and the last
+	// sibling of the multipath route (fib6_dump_node jumps to the last
+	// sibling), so the dump, and ip route show, may not list routes the
+	// kernel holds; the watcher follows the dumps there, verifying after
+	// every change of the group.
+	mixed map[rtnl.RouteKey]bool
 }
 
 func newFIB() *fib {
 	return &fib{groups: groupIndex{head: make(map[rtnl.RouteKey]rtnl.RouteKey), rest: make(map[rtnl.RouteKey][]rtnl.RouteKey)},
-		sib: make(map[rtnl.RouteKey][]rtnl.Route)}
+		sib: make(map[rtnl.RouteKey][]rtnl.Route), guessed: make(map[rtnl.RouteKey]bool), mixed: make(map[rtnl.RouteKey]bool)}
 }
 
 // groupIndex lists the keys of each group (RouteKey.Group) in the
@@ -282,6 +296,8 @@ func ecmp(r *rtnl.Route) bool {
 func (f *fib) apply6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16, del bool, fn change) {
 	k := v.Key()
 	g := k.Group()
+	f.checkMixed(t, g)
+	defer f.checkMixed(t, g)
 	if del {
 		f.delete6(t, v, k, fn)
 		return
@@ -350,6 +366,29 @@ func (f *fib) apply6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16
 	f.absorb(t, v, fn)
 }
 
+// checkMixed marks group g for verification if it holds, or has held, an
+// IPv6 multipath route beside routes that cannot join one (see mixed).
+func (f *fib) checkMixed(t map[rtnl.RouteKey]rtnl.Route, g rtnl.RouteKey) {
+	if !f.mixed[g] {
+		var multi, other bool
+		f.buf = f.groups.keys(g, f.buf[:0])
+		for _, o := range f.buf {
+			r := t[o]
+			switch {
+			case len(r.Multipath) > 0:
+				multi = true
+			case !ecmp(&r):
+				other = true
+			}
+		}
+		if !multi || !other {
+			return
+		}
+		f.mixed[g] = true
+	}
+	f.guessed[g] = true
+}
+
 // joinHops orders hops, the hops of a multipath route that grew from old,
 // as the kernel keeps them: old's hops first, in their order, then the new
 // ones. It returns hops itself when the order is already that.
@@ -381,9 +420,9 @@ func (f *fib) absorb(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, fn change) {
 	if len(v.Multipath) == 0 || v.NexthopID != 0 {
 		return
 	}
-	k := v.Key()
 	for _, h := range v.Multipath {
-		hk := k.WithHop(h.OIF, h.Gateway, uint64(v.EncapType))
+		hr := sibling(v, h)
+		hk := hr.Key()
 		if old, ok := t[hk]; ok {
 			f.prev = old
 			f.remove(t, hk)
@@ -435,7 +474,13 @@ func (f *fib) dropHop(t map[rtnl.RouteKey]rtnl.Route, gk rtnl.RouteKey, oif uint
 	if i < 0 {
 		return
 	}
+	_, known := f.sib[gk]
 	sibs := f.siblings(gk, &g)
+	if !known && i == 0 {
+		// The next sibling's attributes show now, and they were never
+		// seen: a dump must tell them.
+		f.guessed[gk.Group()] = true
+	}
 	rest := slices.Delete(slices.Clone(g.Multipath), i, i+1)
 	sibs = slices.DeleteFunc(sibs, func(r rtnl.Route) bool { return r.OIF == oif && r.Gateway == gw })
 	switch len(rest) {

@@ -120,28 +120,30 @@ func pointsAt(l *rtnl.Link) bool {
 //     stay (its RTM_DELLINK says where it goes);
 //   - a veth coming back names its peer here, which named it there: the
 //     links that named it there name it here again.
-func (s *linkSide) entry(t map[uint32]rtnl.Link, l *rtnl.Link, _ uint16, del bool, fn func(old, cur *rtnl.Link)) bool {
+func (*linkSide) unsure(uint32) bool { return false }
+
+func (s *linkSide) entry(t map[uint32]rtnl.Link, l *rtnl.Link, _ uint16, del bool, fn func(old, cur *rtnl.Link)) (bool, bool) {
 	if del {
 		if s.moved.ok && s.moved.from == l.Index {
 			repoint(t, l.Index, 0, false, s.moved.index, s.moved.nsid, true, fn)
 		}
-		return false
+		return false, false
 	}
 	if l.Kind != veth || l.Link == 0 || l.Link == l.Index {
-		return false
+		return false, false
 	}
 	if _, elsewhere := l.LinkNetNSID(); elsewhere {
-		return false // the peer is not in this table
+		return false, false // the peer is not in this table
 	}
 	p, ok := t[l.Link]
 	if !ok || p.Kind != veth {
-		return false
+		return false, false
 	}
 	if id, elsewhere := p.LinkNetNSID(); elsewhere && p.Link != 0 {
 		// l comes back from where p named it: p and the links that
 		// named it there with p (its macvlans) name it here.
 		repoint(t, p.Link, id, true, l.Index, 0, false, fn)
-		return false
+		return false, false
 	}
 	if p.Link != l.Index {
 		old := p
@@ -149,7 +151,7 @@ func (s *linkSide) entry(t map[uint32]rtnl.Link, l *rtnl.Link, _ uint16, del boo
 		t[old.Index] = p
 		fn(&old, &p)
 	}
-	return false
+	return false, false
 }
 
 // repoint makes the links that point at index (in the namespace with the

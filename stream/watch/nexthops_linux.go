@@ -126,8 +126,10 @@ func sortedIDs(t map[uint32]rtnl.Nexthop) []uint32 {
 
 func (s *nexthopSide) discard() { s.pending = s.pending[:0] }
 
-func (s *nexthopSide) entry(map[uint32]rtnl.Nexthop, *rtnl.Nexthop, uint16, bool, func(old, cur *rtnl.Nexthop)) bool {
-	return false
+func (s *nexthopSide) entry(map[uint32]rtnl.Nexthop, *rtnl.Nexthop, uint16, bool, func(old, cur *rtnl.Nexthop)) (bool, bool) {
+	return false, false
 }
+
+func (*nexthopSide) unsure(uint32) bool { return false }
 
 func (s *nexthopSide) reindex(map[uint32]rtnl.Nexthop, []uint32) {}

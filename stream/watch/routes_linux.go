@@ -386,13 +386,19 @@ func (r *routeSide) settle(t map[rtnl.RouteKey]rtnl.Route, fn func(old, cur *rtn
 	r.pending = r.pending[:0]
 }
 
-func (r *routeSide) entry(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16, del bool, fn func(old, cur *rtnl.Route)) bool {
+func (r *routeSide) entry(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16, del bool, fn func(old, cur *rtnl.Route)) (bool, bool) {
 	r.fib.apply(t, v, flags, del, fn)
-	return true
+	verify := len(r.fib.guessed) > 0 && !r.fib.checking
+	r.fib.checking = r.fib.checking || verify
+	return true, verify
 }
+
+func (r *routeSide) unsure(g rtnl.RouteKey) bool { return r.fib.guessed[g] || r.fib.mixed[g] }
 
 func (r *routeSide) reindex(t map[rtnl.RouteKey]rtnl.Route, keys []rtnl.RouteKey) {
 	r.fib.reindex(t, keys)
+	clear(r.fib.guessed)
+	r.fib.checking = false
 }
 
 // afBridge is AF_BRIDGE: the family of a bridge port's link messages.

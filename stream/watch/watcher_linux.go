@@ -69,8 +69,14 @@ type side[K comparable, V any] interface {
 	discard()
 	// entry applies a notification of an entry (flags from its header)
 	// and may change other entries it implies (fn as for settle); it
-	// returns false to leave the notification to the watcher.
-	entry(t map[K]V, v *V, flags uint16, del bool, fn func(old, cur *V)) (handled bool)
+	// returns false to leave the notification to the watcher, and verify
+	// true when what the kernel did next cannot be told from notifications
+	// (a dump must show it).
+	entry(t map[K]V, v *V, flags uint16, del bool, fn func(old, cur *V)) (handled, verify bool)
+	// unsure reports whether the entries of group k (spec.group) may
+	// differ from the kernel's for want of information rather than by a
+	// missed rule: a verification does not count them as repairs.
+	unsure(k K) bool
 	// reindex tells the side that t was replaced by a dump whose entries
 	// came in the order of keys.
 	reindex(t map[K]V, keys []K)
@@ -122,9 +128,11 @@ type counters struct {
 // differences as synthetic events between ResyncStarted and ResyncComplete,
 // and carries on. NETLINK_NO_ENOBUFS is never used.
 //
-// Events flow on the poller's goroutine: a subscriber that takes the
-// default inline delivery runs there, and a slow one makes the kernel queue
-// fill, which ends in an overrun and a resync, never in a wrong table.
+// Live events flow on the poller's goroutine, dumps' events on one of the
+// watcher's, one at a time (see the package doc for what a subscriber may
+// call): a subscriber that takes the default inline delivery runs there,
+// and a slow one makes the kernel queue fill, which ends in an overrun and
+// a resync, never in a wrong table.
 type Watcher[K comparable, V any] struct {
 	sp    spec[K, V]
 	cfg   config
@@ -140,7 +148,11 @@ type Watcher[K comparable, V any] struct {
 	cancel context.CancelFunc
 	start  sync.Once
 	ready  chan struct{} // closed after the initial snapshot, or on failure
-	wg     sync.WaitGroup
+	done   chan struct{} // closed once Close has released everything
+	// delivering is true while the watcher's handler or dump delivers
+	// events (to subscribers, which may call Close).
+	delivering atomic.Bool
+	wg         sync.WaitGroup
 
 	mu     sync.Mutex // guards reg, err, closed, waiters, again
 	reg    *poller.Registration
@@ -187,7 +199,7 @@ func newWatcher[K comparable, V any](sp spec[K, V], opts []Option) (*Watcher[K, 
 		ev.Close()
 		return nil, fmt.Errorf("watch %s: request socket: %w", sp.name, err)
 	}
-	w := &Watcher[K, V]{sp: sp, cfg: cfg, ev: ev, req: req, ready: make(chan struct{})}
+	w := &Watcher[K, V]{sp: sp, cfg: cfg, ev: ev, req: req, ready: make(chan struct{}), done: make(chan struct{})}
 	w.table.m = make(map[K]V)
 	w.collectFn = w.collect
 	w.liveFn = w.collectLive
@@ -278,9 +290,14 @@ func (w *Watcher[K, V]) Stats() Stats {
 	}
 }
 
-// Close stops the watcher: it leaves the poller, waits for a resync in
+// Close stops the watcher: it leaves the poller, stops a dump in
 // progress, closes its sockets (and its own poller) and completes the
-// event stream. It is safe to call more than once.
+// event stream. It may be called from anywhere, more than once, the
+// watcher's own subscribers included. Called while the watcher is
+// delivering an event (from a subscriber with inline delivery, say), it
+// returns at once and the watcher finishes closing as the delivery
+// returns; otherwise it returns once everything is released. Done reports
+// the end in both cases.
 func (w *Watcher[K, V]) Close() error {
 	w.mu.Lock()
 	if w.closed {
@@ -295,16 +312,34 @@ func (w *Watcher[K, V]) Close() error {
 	if reg != nil {
 		reg.Remove()
 	}
+	if w.delivering.Load() {
+		go w.release(reg)
+		return nil
+	}
+	w.release(reg)
+	return nil
+}
+
+// release waits for the watcher's handler and goroutines to return, then
+// frees what they used.
+func (w *Watcher[K, V]) release(reg *poller.Registration) {
+	if reg != nil {
+		<-reg.Done()
+	}
 	w.wg.Wait()
 	w.ev.Close()
 	w.req.Close()
 	if w.ownPoller {
 		w.p.Close()
+		<-w.p.Done() // its loop has closed its descriptors
 	}
 	w.pub.Complete()
 	w.finishReady()
-	return nil
+	close(w.done)
 }
+
+// Done is closed once a closed watcher has released everything.
+func (w *Watcher[K, V]) Done() <-chan struct{} { return w.done }
 
 func (w *Watcher[K, V]) finishReady() {
 	select {
@@ -342,6 +377,8 @@ func (w *Watcher[K, V]) emit(e Event[V]) {
 // handle applies one batch of notifications. It runs on the poller's
 // goroutine; it is the hot path: no allocation per message.
 func (w *Watcher[K, V]) handle(b *poller.Batch) {
+	w.delivering.Store(true)
+	defer w.delivering.Store(false)
 	stale := false
 	b.Segments(func(ms []nl.Message, ev *poller.Event) {
 		for i := range ms {
@@ -411,6 +448,9 @@ func (w *Watcher[K, V]) pause(m mode) bool {
 	reg.Remove()
 	go func() {
 		defer w.wg.Done()
+		// The handler may be running still (pause is called from it):
+		// one goroutine at a time applies changes.
+		<-reg.Done()
 		w.resync(m)
 	}()
 	return true
@@ -505,13 +545,14 @@ func (w *Watcher[K, V]) apply(m *nl.Message) (verify bool) {
 	t := &w.table
 	t.mu.Lock()
 	if w.sp.side != nil {
-		handled := w.sp.side.entry(t.m, v, m.Header.Flags, del, w.liveFn)
+		handled, check := w.sp.side.entry(t.m, v, m.Header.Flags, del, w.liveFn)
+		verify = check
 		if len(w.sideEvs) > 0 {
 			t.gen++
 			if handled {
 				t.mu.Unlock()
 				w.emitSide()
-				return false
+				return verify
 			}
 			// Entries the notification implies go first: they were
 			// applied first.
@@ -521,7 +562,7 @@ func (w *Watcher[K, V]) apply(m *nl.Message) (verify bool) {
 		} else if handled {
 			t.mu.Unlock()
 			w.c.unchanged.Add(1)
-			return false
+			return verify
 		}
 	}
 	k := w.sp.key(v)
@@ -600,6 +641,13 @@ type drained struct {
 // while the event socket is not registered, so nothing else applies
 // changes meanwhile.
 func (w *Watcher[K, V]) resync(m mode) {
+	w.delivering.Store(true)
+	registered := false
+	defer func() {
+		if !registered {
+			w.delivering.Store(false)
+		}
+	}()
 	for {
 		if !w.dumpAndDiff(m) {
 			w.finishWaiters(w.Err())
@@ -619,6 +667,9 @@ func (w *Watcher[K, V]) resync(m mode) {
 			m = modeVerify
 			continue
 		}
+		// From here the handler delivers.
+		w.delivering.Store(false)
+		registered = true
 		reg, err := w.p.Add(w.ev, w.handle)
 		if err != nil {
 			w.mu.Unlock()
@@ -759,7 +810,7 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 	var gone []K
 	repairs := 0
 	repaired := func(k K) {
-		if quiet && !touched[w.groupOf(k)] {
+		if quiet && !touched[w.groupOf(k)] && (w.sp.side == nil || !w.sp.side.unsure(w.groupOf(k))) {
 			repairs++
 		}
 	}
