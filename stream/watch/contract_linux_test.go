@@ -19,7 +19,8 @@ import (
 // subscriber when an event for which at holds arrives; it fails the test
 // if Close, the subscription or the watcher's release does not end within
 // the bound.
-func closeFromSubscriber(t *testing.T, w *watch.RouteWatcher, at func(watch.Event[rtnl.Route]) bool, opts ...stream.SubscribeOption) {
+// trigger, if not nil, runs once the snapshot is in place.
+func closeFromSubscriber(t *testing.T, w *watch.RouteWatcher, at func(watch.Event[rtnl.Route]) bool, trigger func(), opts ...stream.SubscribeOption) {
 	t.Helper()
 	closed := make(chan struct{})
 	var once sync.Once
@@ -36,6 +37,14 @@ func closeFromSubscriber(t *testing.T, w *watch.RouteWatcher, at func(watch.Even
 		})
 	}()
 	deadline := time.After(wait)
+	if trigger != nil {
+		select {
+		case <-w.Ready():
+		case <-deadline:
+			t.Fatal("no snapshot")
+		}
+		trigger()
+	}
 	select {
 	case <-closed:
 	case <-deadline:
@@ -70,14 +79,12 @@ func TestCloseFromTheWatchersOwnSubscriber(t *testing.T) {
 			ns.Batch(routeLines("add", 0, 50))
 			w := newRouteWatcher(t, ns)
 			at := func(e watch.Event[rtnl.Route]) bool { return e.Kind == watch.Added && e.Synthetic }
+			var trigger func()
 			if tc.live {
 				at = func(e watch.Event[rtnl.Route]) bool { return e.Kind == watch.Added && !e.Synthetic }
-				go func() {
-					<-w.Ready()
-					ns.TryIP("route", "add", "10.200.0.0/24", "dev", "v0")
-				}()
+				trigger = func() { ns.IP("route", "add", "10.200.0.0/24", "dev", "v0") }
 			}
-			closeFromSubscriber(t, w, at, tc.opts...)
+			closeFromSubscriber(t, w, at, trigger, tc.opts...)
 		})
 	}
 }
@@ -96,11 +103,8 @@ func TestCloseFromASubscriberOnASharedPoller(t *testing.T) {
 	b := newRouteWatcher(t, ns, watch.WithPoller(p))
 	rb := record(t, b, nil)
 	rb.waitFor(t, "b's snapshot", has[rtnl.Route](watch.SnapshotComplete, nil))
-	go func() {
-		<-a.Ready()
-		ns.TryIP("route", "add", "10.200.0.0/24", "dev", "v0")
-	}()
-	closeFromSubscriber(t, a, func(e watch.Event[rtnl.Route]) bool { return e.Kind == watch.Added && !e.Synthetic })
+	closeFromSubscriber(t, a, func(e watch.Event[rtnl.Route]) bool { return e.Kind == watch.Added && !e.Synthetic },
+		func() { ns.IP("route", "add", "10.200.0.0/24", "dev", "v0") })
 	ns.IP("route", "add", "10.201.0.0/24", "dev", "v0")
 	rb.waitFor(t, "b's event after a closed", has(watch.Added, dst("10.201.0.0/24")))
 }
