@@ -15,6 +15,7 @@ import (
 	"github.com/nlrx/nlrx/nl/rtnl"
 	"github.com/nlrx/nlrx/poller"
 	"github.com/nlrx/nlrx/stream"
+	"golang.org/x/sys/unix"
 )
 
 // WithPoller makes the watcher read its event socket on p, shared with
@@ -161,8 +162,9 @@ type Watcher[K comparable, V any] struct {
 	// waiters are the Resync calls waiting for a verification that
 	// started after they were made; again asks the dump-and-diff in
 	// progress for one more verification when it ends.
-	waiters []chan error
-	again   bool
+	waiters      []chan error
+	again        bool
+	againOverrun bool // notifications were lost during a verification's dump
 
 	c counters
 
@@ -659,6 +661,13 @@ func (w *Watcher[K, V]) resync(m mode) {
 			w.finishWaiters(ErrClosed)
 			return
 		}
+		if w.againOverrun {
+			w.againOverrun = false
+			w.again = false
+			w.mu.Unlock()
+			m = modeOverrun
+			continue
+		}
 		if w.again {
 			// Verifications asked for while this one ran must see a
 			// dump taken after they asked.
@@ -737,7 +746,13 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 		case w.sp.side != nil:
 			fn = func(msg nl.Message) { w.sp.side.observe(msg) }
 		}
+		lost := w.ev.Stats().Overruns
 		n, err := w.ev.Drain(fn)
+		if m == modeVerify && w.ev.Stats().Overruns != lost {
+			// Notifications were lost while the verification read what
+			// was queued (its subscriber was slow, say): it is a resync.
+			m = w.lostDuringVerify()
+		}
 		st.Drained += n
 		if err != nil {
 			if w.ctx.Err() == nil {
@@ -789,6 +804,7 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 	quiet := true
 	if m == modeVerify {
 		w.barrier()
+		lost := w.ev.Stats().Overruns
 		_, err := w.ev.Drain(func(msg nl.Message) {
 			inflight = append(inflight, drained{msg.Header, slices.Clone(msg.Data)})
 			var v V
@@ -803,6 +819,15 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 				w.fail(fmt.Errorf("watch %s: event socket: %w", w.sp.name, err))
 			}
 			return false
+		}
+		if w.ev.Stats().Overruns != lost {
+			// Lost after the dump: the table is right as of the dump,
+			// and a resync follows this pass.
+			w.c.overruns.Add(1)
+			w.emit(Event[V]{Kind: Overrun, Err: unix.ENOBUFS})
+			w.mu.Lock()
+			w.againOverrun = true
+			w.mu.Unlock()
 		}
 	}
 
@@ -879,6 +904,16 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 		w.mu.Unlock()
 	}
 	return true
+}
+
+// lostDuringVerify turns a verification into a resync: notifications
+// were lost.
+func (w *Watcher[K, V]) lostDuringVerify() mode {
+	w.c.overruns.Add(1)
+	w.emit(Event[V]{Kind: Overrun, Err: unix.ENOBUFS})
+	w.c.resyncs.Add(1)
+	w.emit(Event[V]{Kind: ResyncStarted})
+	return modeOverrun
 }
 
 func (w *Watcher[K, V]) groupOf(k K) K {
