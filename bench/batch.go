@@ -133,6 +133,7 @@ func batchDump(ctx context.Context, env *runEnv, sz size, ns *benchNS, adder *ro
 	defer func() {
 		for _, g := range cs {
 			g.p.Close()
+			<-g.p.Done()
 			g.c.Close()
 		}
 	}()
@@ -255,6 +256,7 @@ func batchBurst(ctx context.Context, env *runEnv, sz size, ns *benchNS, adder *r
 		closeSockets()
 		for _, g := range cs {
 			g.p.Close()
+			<-g.p.Done()
 		}
 	}()
 	for _, vlen := range batchVlens {

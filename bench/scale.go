@@ -287,7 +287,7 @@ func startScalePoller(conns []*nl.Conn, _ []int, tl *tally) (func(), error) {
 			return nil, err
 		}
 	}
-	return func() { p.Close() }, nil
+	return func() { p.Close(); <-p.Done() }, nil
 }
 
 func startScaleReceivers(conns []*nl.Conn, _ []int, tl *tally) (func(), error) {

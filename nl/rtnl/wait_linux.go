@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/nlrx/nlrx/nl"
 	"golang.org/x/sys/unix"
@@ -100,8 +99,9 @@ func waitLink(ctx context.Context, f LinkFilter, match func(*Link) bool, opts []
 		waitLookedUp()
 	}
 
-	// A past deadline wakes the receive when ctx ends.
-	stop := context.AfterFunc(ctx, func() { ev.SetReadDeadline(time.Unix(1, 0)) })
+	// The receive wakes when ctx ends; the socket's deadline is left
+	// as it was.
+	stop := ev.InterruptOnDone(ctx)
 	defer stop()
 	var l Link
 	for {
