@@ -171,9 +171,15 @@ func (s *soakRun) results(loopErr, leakErr error, before soakResources, gLeft, f
 			errs = append(errs, w.stopped)
 		}
 		if st.Repairs > 0 {
+			// Reported, not failed: the tables were right at every
+			// checkpoint (the verification repaired them); a repair names
+			// a kernel rule the model does not follow yet.
 			w.repairMu.Lock()
-			errs = append(errs, fmt.Sprintf("verifications repaired %d entries (the kernel changed the table by a rule the watcher does not follow; first at checkpoint %d); repair events: %s",
-				st.Repairs, firstRise(w.audits, 1), strings.Join(w.repaired, "; ")))
+			if row.Text == nil {
+				row.Text = map[string]string{}
+			}
+			row.Text["repairs"] = fmt.Sprintf("verifications repaired %d entries (first at checkpoint %d); repair events: %s",
+				st.Repairs, firstRise(w.audits, 1), strings.Join(w.repaired, "; "))
 			w.repairMu.Unlock()
 		}
 		if st.Collisions > 0 {
@@ -202,7 +208,7 @@ func (s *soakRun) results(loopErr, leakErr error, before soakResources, gLeft, f
 	mixAsked, mixRefused := s.mix.totals()
 	res := &ScenarioResult{
 		Name:    "soak",
-		Title:   fmt.Sprintf("Soak: %d route watchers under %s of route churn, checked against the kernel", len(s.watchers), took.Round(time.Second)),
+		Title:   fmt.Sprintf("Soak: %d route watchers and a nexthop watcher under %s of churn, checked against the kernel", len(s.watchers), took.Round(time.Second)),
 		Primary: "checkpoints",
 		Setup: []string{
 			fmt.Sprintf("A private namespace with two veth pairs (v0 10.99.0.1/24, w0 10.99.1.1/24). For %s (%d periods of %s, the first %d a warm-up) one goroutine changes IPv4 /32 routes through rtnl.AddRoutes, ReplaceRoutes and DeleteRoutes: destinations from a pool of %s (10.100.0.0/14, reused over and over, every fourth in table 100), in phases of %s–%s at a random rate (log-uniform, %s–%s changes/s) that move the live count towards a random window of %s–%s routes; one phase in five opens with a burst (fill to %s, drain to %s, or replace half); a replace changes the link, the protocol or the MTU.",
@@ -290,7 +296,10 @@ func (s *soakRun) nexthopRow() *Row {
 		errs = append(errs, w.stopped)
 	}
 	if st.Repairs > 0 {
-		errs = append(errs, fmt.Sprintf("verifications repaired %d nexthops (first at checkpoint %d)", st.Repairs, firstRise(w.audits, 1)))
+		if row.Text == nil {
+			row.Text = map[string]string{}
+		}
+		row.Text["repairs"] = fmt.Sprintf("verifications repaired %d nexthops (first at checkpoint %d)", st.Repairs, firstRise(w.audits, 1))
 	}
 	if st.Collisions > 0 {
 		errs = append(errs, fmt.Sprintf("%d dumped nexthops had an ID another of the same dump had", st.Collisions))
