@@ -54,8 +54,11 @@ var (
 	mixTypes  = [...]string{"blackhole", "unreachable", "prohibit"}
 )
 
-// Nexthop object IDs: single nexthops 1–6, groups 20–24 (24 resilient).
+// Nexthop object IDs: single nexthops 1–6 (1–3 IPv4 gateways, 4–5 IPv6
+// gateways, 6 a device or a blackhole), groups 20–24 (24 resilient).
 const (
+	mixNexthops4    = 3
+	mixNexthops6    = 5
 	mixNexthops     = 6
 	mixGroupFirst   = 20
 	mixGroups       = 5
@@ -285,9 +288,7 @@ func (m *soakMix) batch(now time.Time) error {
 	// Structural operations at random times, about structural per second.
 	for m.carryStruct >= 1 || m.rng.Float64() < m.carryStruct {
 		m.carryStruct = max(m.carryStruct-1, 0)
-		if op, ok := m.structuralOp(now); ok {
-			ops = append(ops, op)
-		}
+		ops = append(ops, m.structuralOp(now)...)
 	}
 	if len(ops) == 0 {
 		return nil
@@ -559,7 +560,7 @@ func (m *soakMix) routeSpec(six bool) (spec, form string) {
 	case "via inet6":
 		fmt.Fprintf(&b, " via inet6 %s dev %s", mixGateway6(l, m.pick(4)), mixLinks[l])
 	case "nhid":
-		fmt.Fprintf(&b, " nhid %d", m.nexthopID())
+		fmt.Fprintf(&b, " nhid %d", m.nexthopID(six))
 	case "multipath":
 		hops := 2 + m.pick(2)
 		for range hops {
@@ -583,56 +584,70 @@ func (m *soakMix) gateway(six bool, l int) string {
 	return mixGateway4(l, min(n, 2))
 }
 
-func (m *soakMix) nexthopID() int {
-	if m.chance(0.6) {
-		return 1 + m.pick(mixNexthops)
+// nexthopID picks the nexthop of a route: mostly one of its family (IPv4
+// routes may use IPv6 nexthops too), now and then any.
+func (m *soakMix) nexthopID(six bool) int {
+	switch {
+	case m.chance(0.1):
+		return [...]int{1, 2, 3, 4, 5, 6, 20, 21, 22, 23, 24}[m.pick(11)]
+	case six:
+		return [...]int{4, 5, 22, 23}[m.pick(4)]
 	}
-	return mixGroupFirst + m.pick(mixGroups)
+	return [...]int{1, 2, 3, 6, 20, 21, 24, 4, 22}[m.pick(9)]
 }
 
-// structuralOp makes one nexthop, address or link operation.
-func (m *soakMix) structuralOp(now time.Time) (mixOp, bool) {
-	switch m.weighted([]int{40, 35, 25}) {
+// structuralOp makes a nexthop, address or link operation (a group may
+// come with its members).
+func (m *soakMix) structuralOp(now time.Time) []mixOp {
+	switch m.weighted([]int{45, 30, 25}) {
 	case 0:
-		return m.nexthopOp(), true
+		return m.nexthopOp()
 	case 1:
-		return m.addressOp(), true
+		return []mixOp{m.addressOp()}
 	}
-	return m.linkOp(now)
+	if op, ok := m.linkOp(now); ok {
+		return []mixOp{op}
+	}
+	return nil
 }
 
-func (m *soakMix) nexthopOp() mixOp {
-	verb := [...]string{"add", "replace", "del"}[m.weighted([]int{40, 40, 20})]
-	if m.chance(0.6) {
+// nexthopOp makes a nexthop operation. The kernel deletes the nexthops of
+// a link that goes down or loses its carrier, so most go as replace,
+// which adds a missing one; half the group operations replace their
+// members first.
+func (m *soakMix) nexthopOp() []mixOp {
+	verb := [...]string{"add", "replace", "del"}[m.weighted([]int{25, 55, 20})]
+	if m.chance(0.5) {
 		id := 1 + m.pick(mixNexthops)
 		if verb == "del" {
 			// The member of groups, and the nexthop of routes.
-			return mixOp{kind: "nexthop del", line: fmt.Sprintf("nexthop del id %d", id)}
+			return []mixOp{{kind: "nexthop del", line: fmt.Sprintf("nexthop del id %d", id)}}
 		}
-		l := m.pick(len(mixLinks))
-		var what, kind string
-		switch m.weighted([]int{40, 30, 15, 10, 5}) {
-		case 0:
-			what, kind = fmt.Sprintf("via %s dev %s", mixGateway4(l, m.pick(2)), mixLinks[l]), "ipv4 gateway"
-		case 1:
-			what, kind = fmt.Sprintf("via %s dev %s", mixGateway6(l, m.pick(2)), mixLinks[l]), "ipv6 gateway"
-		case 2:
-			what, kind = "dev "+mixLinks[l], "device"
-		case 3:
-			what, kind = "blackhole", "blackhole"
-		default:
-			what, kind = "via fe80::2 dev "+mixLinks[l], "ipv6 link-local gateway"
-		}
-		return mixOp{kind: "nexthop " + verb + " " + kind, line: fmt.Sprintf("nexthop %s id %d %s", verb, id, what)}
+		return []mixOp{m.single(verb, id)}
 	}
 	id := mixGroupFirst + m.pick(mixGroups)
 	if verb == "del" {
-		return mixOp{kind: "nexthop del group", line: fmt.Sprintf("nexthop del id %d", id)}
+		return []mixOp{{kind: "nexthop del group", line: fmt.Sprintf("nexthop del id %d", id)}}
 	}
-	members := m.rng.Perm(mixNexthops)[:1+m.pick(3)]
+	// Groups of one family: 20, 21 and the resilient 24 of the IPv4
+	// nexthops, 22 and 23 of the IPv6 ones; now and then any (the kernel
+	// refuses what does not mix).
+	first, n := 1, mixNexthops4
+	if id == 22 || id == 23 {
+		first, n = mixNexthops4+1, mixNexthops6-mixNexthops4
+	}
+	if m.chance(0.1) {
+		first, n = 1, mixNexthops
+	}
+	members := m.rng.Perm(n)[:1+m.pick(n)]
+	var ops []mixOp
+	withMembers := m.chance(0.5)
 	var g []string
 	for _, mb := range members {
-		s := strconv.Itoa(1 + mb)
+		if withMembers {
+			ops = append(ops, m.single("replace", first+mb))
+		}
+		s := strconv.Itoa(first + mb)
 		if m.chance(0.3) {
 			s += "," + strconv.Itoa(1+m.pick(4))
 		}
@@ -642,7 +657,26 @@ func (m *soakMix) nexthopOp() mixOp {
 	if id == mixResilientID {
 		line += " type resilient buckets 8"
 	}
-	return mixOp{kind: "nexthop " + verb + " group", line: line}
+	return append(ops, mixOp{kind: "nexthop " + verb + " group", line: line})
+}
+
+// single adds or replaces the single nexthop id, of the kind its ID says.
+func (m *soakMix) single(verb string, id int) mixOp {
+	l := m.pick(len(mixLinks))
+	var what, kind string
+	switch {
+	case id <= mixNexthops4:
+		what, kind = fmt.Sprintf("via %s dev %s", mixGateway4(l, m.pick(2)), mixLinks[l]), "ipv4 gateway"
+	case id <= mixNexthops6 && m.chance(0.8):
+		what, kind = fmt.Sprintf("via %s dev %s", mixGateway6(l, m.pick(2)), mixLinks[l]), "ipv6 gateway"
+	case id <= mixNexthops6:
+		what, kind = "via fe80::2 dev "+mixLinks[l], "ipv6 link-local gateway"
+	case m.chance(0.5):
+		what, kind = "dev "+mixLinks[l], "device"
+	default:
+		what, kind = "blackhole", "blackhole"
+	}
+	return mixOp{kind: "nexthop " + verb + " " + kind, line: fmt.Sprintf("nexthop %s id %d %s", verb, id, what)}
 }
 
 func (m *soakMix) addressOp() mixOp {
@@ -678,7 +712,8 @@ func (m *soakMix) linkOp(now time.Time) (mixOp, bool) {
 			return mixOp{}, false
 		}
 		m.down[l] = true
-		m.restores = append(m.restores, mixRestore{at: back, link: l, op: mixOp{kind: "link restore", line: "link set " + name + " up"}})
+		m.restores = append(m.restores, mixRestore{at: back, link: l, op: mixOp{kind: "link restore", line: "link set " + name + " up"}},
+			m.readdress6(back, l))
 		return mixOp{kind: "link down", line: "link set " + name + " down"}, true
 	case 1:
 		p := mixPeers[l]
@@ -698,7 +733,8 @@ func (m *soakMix) linkOp(now time.Time) (mixOp, bool) {
 			return mixOp{}, false
 		}
 		m.lowMTU[l] = true
-		m.restores = append(m.restores, mixRestore{at: back, link: l, op: mixOp{kind: "link restore", line: "link set " + name + " mtu 1500"}})
+		m.restores = append(m.restores, mixRestore{at: back, link: l, op: mixOp{kind: "link restore", line: "link set " + name + " mtu 1500"}},
+			m.readdress6(back, l))
 		return mixOp{kind: "link mtu below IPv6's minimum", line: "link set " + name + " mtu 1200"}, true
 	}
 	if m.enslaved {
@@ -707,6 +743,14 @@ func (m *soakMix) linkOp(now time.Time) (mixOp, bool) {
 	}
 	m.enslaved = true
 	return mixOp{kind: "bridge enslave", line: fmt.Sprintf("link set %s master %s", mixLinks[mixPort], mixLinks[mixBridge])}, true
+}
+
+// readdress6 gives link l its first IPv6 address back after the kernel
+// took them all (a link down, with keep_addr_on_down off, or an MTU below
+// 1280): without it, IPv6 gateways on the link would stay unreachable.
+func (m *soakMix) readdress6(at time.Time, l int) mixRestore {
+	return mixRestore{at: at, link: l, op: mixOp{kind: "link restore address",
+		line: fmt.Sprintf("address add %s dev %s nodad", mixAddr6(l, 0), mixLinks[l])}}
 }
 
 // asked and refused total the counts.
