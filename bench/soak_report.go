@@ -241,6 +241,11 @@ func (s *soakRun) results(loopErr, leakErr error, before soakResources, gLeft, f
 		count(int(changes)), count(int(ch.added)), count(int(ch.replaced)), count(int(ch.deleted)), fmtNum(float64(changes)/took.Seconds(), 0), count(int(ch.flushed)), ch.flaps))
 	res.Notes = append(res.Notes, fmt.Sprintf("The mix ran %s operations in %s batches; the kernel refused %s of them (%.0f %%; by kind in soak-mix).",
 		count(mixAsked), count(s.mix.batches), count(mixRefused), 100*float64(mixRefused)/math.Max(float64(mixAsked), 1)))
+	for _, r := range rows {
+		if t := r.Text["repairs"]; t != "" {
+			res.Notes = append(res.Notes, fmt.Sprintf("`%s`: %s.", r.Impl, t))
+		}
+	}
 	for _, w := range s.watchers {
 		live := w.live[0].Load() + w.live[1].Load() + w.live[2].Load()
 		st := w.w.Stats()
