@@ -126,11 +126,15 @@ func (s *soakRun) results(loopErr, leakErr error, before soakResources, gLeft, f
 	if s.churnErr != nil {
 		churnErrs = append(churnErrs, s.churnErr.Error())
 	}
-	if s.collisions > 0 {
-		churnErrs = append(churnErrs, fmt.Sprintf("%d routes of the checkpoints' kernel dumps had a key (rtnl.RouteKey) another route of the same dump had: %s",
-			s.collisions, strings.Join(s.collided, "; ")))
-	}
 	kr.Error = strings.Join(churnErrs, "; ")
+	if s.collisions > 0 {
+		// Reported, not failed (see the watchers' collisions).
+		if kr.Text == nil {
+			kr.Text = map[string]string{}
+		}
+		kr.Text["collisions"] = fmt.Sprintf("%d routes of the checkpoints' kernel dumps had a key (rtnl.RouteKey) another route of the same dump had: %s",
+			s.collisions, strings.Join(s.collided, "; "))
+	}
 	rows := []*Row{kr}
 	for _, w := range s.watchers {
 		st := w.w.Stats()

@@ -16,7 +16,7 @@ import (
 
 // TestSoakKeepsWatchersEqualToTheKernelAndLeaksNothing runs the soak for
 // five seconds at a small window: every checkpoint must find every table
-// equal to the kernel with nothing repaired, the slow watcher must have
+// equal to the kernel (repairs and key collisions are reported), the slow watcher must have
 // overrun and resynced, a link must have flapped, the mix must have run,
 // and nothing may be left after Close.
 func TestSoakKeepsWatchersEqualToTheKernelAndLeaksNothing(t *testing.T) {
