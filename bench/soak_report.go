@@ -252,8 +252,10 @@ func (s *soakRun) results(loopErr, leakErr error, before soakResources, gLeft, f
 	res.Notes = append(res.Notes, fmt.Sprintf("The mix ran %s operations in %s batches; the kernel refused %s of them (%.0f %%; by kind in soak-mix).",
 		count(mixAsked), count(s.mix.batches), count(mixRefused), 100*float64(mixRefused)/math.Max(float64(mixAsked), 1)))
 	for _, r := range rows {
-		if t := r.Text["repairs"]; t != "" {
-			res.Notes = append(res.Notes, fmt.Sprintf("`%s`: %s.", r.Impl, t))
+		for _, k := range []string{"repairs", "collisions"} {
+			if t := r.Text[k]; t != "" {
+				res.Notes = append(res.Notes, fmt.Sprintf("`%s`: %s.", r.Impl, t))
+			}
 		}
 	}
 	for _, w := range s.watchers {
