@@ -291,9 +291,13 @@ func TestRouteKeyTellsRoutesApartAsTheKernelDoes(t *testing.T) {
 
 	v6 := rtnl.Route{Family: rtnl.FamilyInet6, Type: rtnl.RouteUnicast, Dst: pfx("2001:db8::/64"), OIF: 2}
 	v6b := v6
-	v6b.Protocol = rtnl.ProtoStatic
+	v6b.Metrics.MTU = 1400
 	if v6.Key() != v6b.Key() {
-		t.Error("protocol is part of an IPv6 key: IPv6 keeps one route per next hop")
+		t.Error("metrics are part of an IPv6 key: IPv6 keeps one route per next hop")
+	}
+	v6b.Protocol = rtnl.ProtoStatic
+	if v6.Key() == v6b.Key() {
+		t.Error("protocol is no part of an IPv6 key: a replace can leave two routes of two protocols on one next hop")
 	}
 	v6b.Type = rtnl.RouteBlackhole
 	if v6.Key() == v6b.Key() {

@@ -240,10 +240,11 @@ func (r *Route) Key() RouteKey {
 	case r.Family == FamilyInet6 && r.NexthopID == 0 && len(r.Multipath) == 0:
 		k.oif = r.OIF
 		k.setGateway(r.Gateway)
-		k.info = uint64(r.EncapType)
 		// IPv6 refuses a second route through the same next hop, but a
 		// replace can make one: a blackhole in place of a local route,
-		// beside a throw route, both on lo.
+		// beside a throw route or another blackhole of another protocol,
+		// all on lo.
+		k.info = uint64(r.EncapType) | uint64(r.Protocol)<<16
 		k.typ = r.Type
 	}
 	return k

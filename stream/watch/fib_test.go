@@ -427,7 +427,7 @@ func TestFIBSteadyReplaceAllocatesOnlyTheMapsCopy(t *testing.T) {
 		allocs float64 // per pair of replaces
 	}{
 		{"IPv4, another link: another key", "10.9.0.0/24 dev 3 scope link", "10.9.0.0/24 dev 5 scope link", 2},
-		{"IPv6, another protocol: the same key", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024 proto 4", 0},
+		{"IPv6, another MTU: the same key", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024 mtu 1400", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, tab := newFIB(), map[rtnl.RouteKey]rtnl.Route{}
