@@ -82,8 +82,11 @@ func TestSoakKeepsWatchersEqualToTheKernelAndLeaksNothing(t *testing.T) {
 		if name == "churn" || name == "nlrx-nexthop-watcher" {
 			continue
 		}
-		if v := r.Metrics["verifications"].Median; v < 1 {
-			t.Errorf("%s: %.0f verifications, want some (links flapped)", name, v)
+		// A watcher that audits verifies every period; the others when
+		// the kernel changes the table silently, unless a resync for a
+		// loss happened to cover it.
+		if v := r.Metrics["verifications"].Median; name == "nlrx-watcher-all" && v < float64(cfg.periods-1) {
+			t.Errorf("%s: %.0f verifications, want one a period at least", name, v)
 		}
 	}
 	var asked, kinds float64
