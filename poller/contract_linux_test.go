@@ -502,3 +502,72 @@ func TestEachSocketGetsItsBudget(t *testing.T) {
 		})
 	}
 }
+
+// Remove from another goroutine while the loop is reading: what the loop
+// has taken from the socket still reaches the handler (before Done), and
+// what it has not is still in the socket. Dropping a batch read just
+// before Remove lost those notifications for good: a watcher that pauses
+// its socket to dump (Remove, then Add again) missed them.
+func TestRemoveLosesNothingRead(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			leakCheck(t)
+			c, k := fakeConn(t)
+			p, err := poller.New(mode.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeAndWait(t, p)
+			const n = 4000
+			var mu sync.Mutex
+			var got []int
+			busy := make(chan struct{})
+			var once sync.Once
+			r, err := p.Add(c, func(b *poller.Batch) {
+				mu.Lock()
+				for _, m := range b.Messages {
+					got = append(got, eventNumber(m))
+				}
+				if len(got) > 200 {
+					once.Do(func() { close(busy) })
+				}
+				mu.Unlock()
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fed := make(chan struct{})
+			go func() {
+				defer close(fed)
+				for i := 0; i < n && k.Inject(event(i)) == nil; i++ {
+				}
+			}()
+			defer func() {
+				k.Close()
+				<-fed
+			}()
+			waitClosed(t, busy, 10*time.Second, "a busy drain")
+			if err := r.Remove(); err != nil {
+				t.Fatal(err)
+			}
+			waitClosed(t, r.Done(), 10*time.Second, "Done after Remove")
+			mu.Lock()
+			delivered := len(got)
+			mu.Unlock()
+			deadline := time.Now().Add(10 * time.Second)
+			for len(got) < n && time.Now().Before(deadline) {
+				if _, err := c.Drain(func(m nl.Message) { got = append(got, eventNumber(m)) }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, v := range got {
+				if v != i {
+					t.Fatalf("the handler got %d datagrams before Done, the socket held the rest; number %d is %d (want every number once, in order): %v", delivered, i, v, got[max(0, i-3):min(len(got), i+4)])
+				}
+			}
+			if len(got) != n {
+				t.Fatalf("got %d of %d numbers", len(got), n)
+			}
+		})
+	}
+}

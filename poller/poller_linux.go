@@ -67,13 +67,15 @@ type Poller struct {
 	ready  []*Registration
 	batch  Batch
 	msgs   []nl.Message
-	evs    []Event
-	grow   int   // largest truncated datagram seen in the current batch
-	local  Stats // poller counters not yet published
-	want   int   // recvmmsg arguments and results, for Registration.read
-	got    int
-	errno  unix.Errno
-	epc    syscall.RawConn // epf's, to park until epfd is readable
+	// holding is the registration drain is reading and delivering (loop only).
+	holding *Registration
+	evs     []Event
+	grow    int   // largest truncated datagram seen in the current batch
+	local   Stats // poller counters not yet published
+	want    int   // recvmmsg arguments and results, for Registration.read
+	got     int
+	errno   unix.Errno
+	epc     syscall.RawConn // epf's, to park until epfd is readable
 }
 
 // Registration is one socket registered with a Poller. Its Handler is
@@ -363,8 +365,10 @@ func (r *Registration) Poller() *Poller { return r.p }
 func (r *Registration) Stats() Stats { return r.stats.load() }
 
 // Remove ends the registration: the poller stops watching the socket and
-// the handler is not called again, with one exception: a call the loop had
-// already begun when Remove was called runs to its end. Remove returns at
+// the handler is not called again, with one exception: a read the loop
+// had already begun when Remove was called is delivered, and a call in
+// progress runs to its end (datagrams taken from the socket are never
+// dropped). Remove returns at
 // once and never waits for a handler, so it may be called from anywhere,
 // the registration's own handler included (then that call is the one in
 // progress). Done is closed once the last call has returned: wait for it,
@@ -529,10 +533,23 @@ func (p *Poller) resolve(events []unix.EpollEvent) {
 // drain reads r until it is empty, its budget is spent, or it ends, and
 // hands each read to its handler. It reports whether r may still hold data
 // because its budget ran out.
+//
+// The registration counts as in a handler call from before the first read
+// to after the last delivery: what the loop reads from the socket reaches
+// the handler even if Remove comes in between (the datagrams are out of
+// the socket: dropping them would lose them for whoever reads it next),
+// and Done waits for that delivery.
 func (p *Poller) drain(r *Registration) (more bool) {
-	if r.state.Load()&removed != 0 {
+	before := r.state.Or(calling)
+	if before&removed != 0 {
+		r.endCall(before)
 		return false
 	}
+	p.holding = r
+	defer func() {
+		p.holding = nil
+		r.endCall(before)
+	}()
 	var st Stats
 	defer func() {
 		r.stats.add(&st)
@@ -644,7 +661,11 @@ func (p *Poller) deliverBatch(r *Registration, st *Stats, final bool) {
 	b := &p.batch
 	b.Source, b.Messages, b.Events = r, p.msgs, p.evs
 	start := time.Now()
-	if r.call(b, final) {
+	if p.holding == r {
+		r.h(b)
+		st.HandlerTime = time.Since(start)
+		st.Batches = 1
+	} else if r.call(b, final) {
 		st.HandlerTime = time.Since(start)
 		st.Batches = 1
 	}
@@ -674,6 +695,9 @@ func (p *Poller) growArena() {
 func (p *Poller) end(r *Registration, st *Stats, err error) {
 	p.evs = append(p.evs, Event{At: len(p.msgs), Kind: Closed, Err: err})
 	if r.state.Or(removed)&removed != 0 {
+		if p.holding == r {
+			p.deliverBatch(r, st, true) // what was read before Remove
+		}
 		p.msgs, p.evs = p.msgs[:0], p.evs[:0] // Remove did the rest
 		return
 	}
