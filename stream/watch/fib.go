@@ -184,9 +184,15 @@ func (x *groupIndex) reset() {
 type change func(old, cur *rtnl.Route)
 
 // reindex rebuilds the order of t's groups from keys, the order of a dump.
-func (f *fib) reindex(t map[rtnl.RouteKey]rtnl.Route, keys []rtnl.RouteKey) {
+// The groups kept reports true for hold the model's routes, not the
+// dump's: what it knows of their siblings stays.
+func (f *fib) reindex(t map[rtnl.RouteKey]rtnl.Route, keys []rtnl.RouteKey, kept func(rtnl.RouteKey) bool) {
 	f.groups.reset()
-	clear(f.sib)
+	for k := range f.sib {
+		if _, ok := t[k]; !ok || kept == nil || !kept(k.Group()) {
+			delete(f.sib, k)
+		}
+	}
 	for _, k := range keys {
 		if _, ok := t[k]; ok {
 			f.groups.insert(k.Group(), k, -1)
@@ -673,8 +679,10 @@ func (f *fib) up(t map[rtnl.RouteKey]rtnl.Route, index uint32, flags uint32, fam
 			if hopIndexOIF(r.Multipath, index) < 0 {
 				continue
 			}
+			// fib_sync_up: a hop free of the flags, or on the link, is
+			// alive; one alive hop frees the route.
 			nr.Multipath = slices.Clone(r.Multipath)
-			alive, hit := 0, false
+			alive := 0
 			for i := range nr.Multipath {
 				h := &nr.Multipath[i]
 				switch {
@@ -683,15 +691,14 @@ func (f *fib) up(t map[rtnl.RouteKey]rtnl.Route, index uint32, flags uint32, fam
 				case h.OIF == index:
 					h.Flags &^= uint8(flags)
 					alive++
-					hit = true
 				}
-			}
-			if !hit {
-				continue
 			}
 			if alive > 0 {
 				nr.Flags &^= flags
 			}
+		}
+		if sameRoute(&r, &nr) {
+			continue
 		}
 		t[k] = nr
 		fn(&r, &nr)
@@ -701,8 +708,9 @@ func (f *fib) up(t map[rtnl.RouteKey]rtnl.Route, index uint32, flags uint32, fam
 // carrierDown flags linkdown the next hops on link index, whose carrier
 // went (fib_sync_down_dev and fib6_ifdown for NETDEV_CHANGE): IPv4 hops
 // but those of host-scope routes, IPv6 hops but those of local and anycast
-// routes; for one family, since each has its own idea of a carrier. A
-// route whose hops all are linkdown is flagged linkdown itself.
+// routes; for one family, since each has its own idea of a carrier. An
+// IPv4 route is flagged linkdown itself when each of its hops is dead or
+// on the link.
 func (f *fib) carrierDown(t map[rtnl.RouteKey]rtnl.Route, index uint32, family rtnl.Family, fn change) {
 	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.Family == family && usesLink(&r, index) }) {
 		r := t[k]
@@ -726,23 +734,26 @@ func (f *fib) carrierDown(t map[rtnl.RouteKey]rtnl.Route, index uint32, family r
 				continue
 			}
 			nr.Multipath = slices.Clone(r.Multipath)
-			down, hit := 0, false
+			// fib_sync_down_dev counts the hops already dead and the
+			// hops on the link (a hop only linkdown on another link is
+			// not counted): all of them flag the route itself.
+			dead := 0
 			for i := range nr.Multipath {
 				h := &nr.Multipath[i]
-				if h.OIF == index && uint32(h.Flags)&rtnl.RouteFlagLinkDown == 0 {
+				switch {
+				case uint32(h.Flags)&rtnl.RouteFlagDead != 0:
+					dead++
+				case h.OIF == index:
 					h.Flags |= uint8(rtnl.RouteFlagLinkDown)
-					hit = true
-				}
-				if uint32(h.Flags)&rtnl.RouteFlagLinkDown != 0 {
-					down++
+					dead++
 				}
 			}
-			if !hit {
-				continue
-			}
-			if down == len(nr.Multipath) && r.Family == rtnl.FamilyInet {
+			if dead == len(nr.Multipath) && r.Family == rtnl.FamilyInet {
 				nr.Flags |= rtnl.RouteFlagLinkDown
 			}
+		}
+		if sameRoute(&r, &nr) {
+			continue
 		}
 		t[k] = nr
 		fn(&r, &nr)
@@ -891,16 +902,44 @@ func (f *fib) nexthopChanged(t map[rtnl.RouteKey]rtnl.Route, n nexthops, ids map
 		if r.NexthopID == 0 || !ids[r.NexthopID] {
 			continue
 		}
-		if !r.Gateway.IsValid() && r.OIF == 0 && len(r.Multipath) == 0 {
-			continue // net.ipv4.nexthop_compat_mode 0: routes carry the ID alone
-		}
 		nr := r
-		if !n.expand(&nr) || sameRoute(&r, &nr) {
+		if b, ok := n.blackhole(r.NexthopID); ok && (r.Type == rtnl.RouteUnicast || r.Type == rtnl.RouteBlackhole) {
+			// fib_dump_info and rt6_fill_node report the type of a
+			// route through a blackhole nexthop as blackhole.
+			nr.Type = rtnl.RouteUnicast
+			if b {
+				nr.Type = rtnl.RouteBlackhole
+			}
+		}
+		// With net.ipv4.nexthop_compat_mode 0 routes carry the ID alone.
+		if r.Gateway.IsValid() || r.OIF != 0 || len(r.Multipath) > 0 {
+			if !n.expand(&nr) {
+				continue
+			}
+		}
+		if sameRoute(&r, &nr) {
 			continue
 		}
-		t[k] = nr
-		fn(&r, &nr)
+		f.put(t, k, &nr, fn)
 	}
+}
+
+// blackhole reports whether nexthop id is a blackhole, as
+// nexthop_is_blackhole tells: a blackhole, or a group of one blackhole.
+func (n nexthops) blackhole(id uint32) (bool, bool) {
+	nh, ok := n[id]
+	if !ok {
+		return false, false
+	}
+	if nh.IsGroup() {
+		if len(nh.Group) != 1 {
+			return false, true
+		}
+		if nh, ok = n[nh.Group[0].ID]; !ok {
+			return false, false
+		}
+	}
+	return nh.Blackhole, true
 }
 
 // sortedKeys returns the keys of the routes of t for which match holds, in

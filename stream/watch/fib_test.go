@@ -289,6 +289,22 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 pref medium mtu 1500",
 			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 pref medium mtu 1300",
 		}},
+		{"carrier gone from both links, one after the other: only a route whose hops all are on the first is linkdown itself (fib_sync_down_dev counts dead hops, not linkdown ones)", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
+			f.carrierDown(tab, 2, rtnl.FamilyInet, fn)
+			f.carrierDown(tab, 3, rtnl.FamilyInet, fn)
+		}, []string{
+			"10.0.6.0/24 via 10.0.1.9 dev if3 table 100 src 10.0.0.1 linkdown",
+			"10.0.0.0/24 dev if2 proto kernel scope link src 10.0.0.1 linkdown",
+			"10.0.1.0/24 dev if3 scope link linkdown",
+			"10.0.3.0/24 linkdown nexthop via 10.0.0.9 dev if2 weight 1 linkdown nexthop via 10.0.0.8 dev if2 weight 1 linkdown",
+			"10.0.4.0/24 nexthop via 10.0.0.9 dev if2 weight 1 linkdown nexthop via 10.0.1.9 dev if3 weight 1 linkdown",
+			"10.0.5.0/24 via 10.0.1.9 dev if3 src 10.0.0.1 linkdown",
+			"10.0.7.0/24 nhid 7 via 10.0.1.9 dev if3",
+			"local 10.0.0.1 dev if2 table local proto kernel scope host src 10.0.0.1",
+			"2001:1::/64 metric 1024 pref medium nexthop via 2001:db8::2 dev if2 weight 1 nexthop via 2001:db9::2 dev if3 weight 1",
+			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 pref medium mtu 1500",
+			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 pref medium mtu 1300",
+		}},
 		{"link gone: every IPv4 route with a hop on it, and its IPv6 hops", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
 			f.down(tab, 2, linkGone, fn)
 		}, []string{

@@ -87,11 +87,15 @@ func (s *linkSide) decoded(m nl.Message, l *rtnl.Link) {
 	s.moved.from = l.Index
 }
 
-func (*linkSide) load(context.Context, *nl.Conn) error                   { return nil }
-func (*linkSide) observe(nl.Message) bool                                { return false }
-func (*linkSide) settle(map[uint32]rtnl.Link, func(old, cur *rtnl.Link)) {}
-func (*linkSide) discard()                                               {}
-func (*linkSide) reindex(map[uint32]rtnl.Link, []uint32)                 {}
+func (*linkSide) load(context.Context, *nl.Conn) error                      { return nil }
+func (*linkSide) observe(nl.Message) bool                                   { return false }
+func (*linkSide) settle(map[uint32]rtnl.Link, func(old, cur *rtnl.Link))    {}
+func (*linkSide) discard()                                                  {}
+func (*linkSide) reindex(map[uint32]rtnl.Link, []uint32, func(uint32) bool) {}
+func (*linkSide) awaiting() bool                                            { return false }
+func (*linkSide) members(t map[uint32]rtnl.Link, g uint32, buf []uint32) []uint32 {
+	return soleMember(t, g, buf)
+}
 
 var veth = rtnl.MakeName("veth")
 

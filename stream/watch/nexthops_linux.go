@@ -132,4 +132,8 @@ func (s *nexthopSide) entry(map[uint32]rtnl.Nexthop, *rtnl.Nexthop, uint16, bool
 
 func (*nexthopSide) unsure(uint32) bool { return false }
 
-func (s *nexthopSide) reindex(map[uint32]rtnl.Nexthop, []uint32) {}
+func (s *nexthopSide) reindex(map[uint32]rtnl.Nexthop, []uint32, func(uint32) bool) {}
+func (*nexthopSide) awaiting() bool                                                 { return false }
+func (*nexthopSide) members(t map[uint32]rtnl.Nexthop, g uint32, buf []uint32) []uint32 {
+	return soleMember(t, g, buf)
+}

@@ -395,11 +395,21 @@ func (r *routeSide) entry(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags u
 
 func (r *routeSide) unsure(g rtnl.RouteKey) bool { return r.fib.guessed[g] || r.fib.mixed[g] }
 
-func (r *routeSide) reindex(t map[rtnl.RouteKey]rtnl.Route, keys []rtnl.RouteKey) {
-	r.fib.reindex(t, keys)
-	clear(r.fib.guessed)
-	r.fib.checking = false
+func (r *routeSide) reindex(t map[rtnl.RouteKey]rtnl.Route, keys []rtnl.RouteKey, kept func(rtnl.RouteKey) bool) {
+	r.fib.reindex(t, keys, kept)
+	for g := range r.fib.guessed {
+		if kept == nil || !kept(g) {
+			delete(r.fib.guessed, g)
+		}
+	}
+	r.fib.checking = len(r.fib.guessed) > 0
 }
+
+func (r *routeSide) members(_ map[rtnl.RouteKey]rtnl.Route, g rtnl.RouteKey, buf []rtnl.RouteKey) []rtnl.RouteKey {
+	return r.fib.groups.keys(g, buf)
+}
+
+func (r *routeSide) awaiting() bool { return len(r.fib.guessed) > 0 }
 
 // afBridge is AF_BRIDGE: the family of a bridge port's link messages.
 const afBridge = 7

@@ -4,6 +4,7 @@ package watch_test
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -207,5 +208,87 @@ func TestRoutesStartOnAMulticastRouter(t *testing.T) {
 		if r.Family != rtnl.FamilyInet && r.Family != rtnl.FamilyInet6 {
 			t.Errorf("the table holds %v of family %v", &r, r.Family)
 		}
+	}
+}
+
+// A verification that runs while routes change must not take what arrived
+// during its dump for what the dump missed, nor apply twice what the dump
+// shows already: an add then a replace that changes the protocol (and so
+// the key), met by a dump that shows the replaced route, left the added
+// route beside it until the next verification, which counted it as a
+// repair. Verifications run back to back under the churn; at the end the
+// table equals the kernel's and no verification repaired anything.
+func TestRoutesVerificationDuringChurnRepairsNothing(t *testing.T) {
+	for _, fam := range []struct {
+		name string
+		dst  func(i int) netip.Prefix
+	}{
+		{"ipv4", func(i int) netip.Prefix {
+			return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 96, byte(i >> 8), byte(i)}), 32)
+		}},
+		{"ipv6", func(i int) netip.Prefix {
+			return netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 0x96, 14: byte(i >> 8), 15: byte(i)}), 128)
+		}},
+	} {
+		t.Run(fam.name, func(t *testing.T) {
+			ns := nstest.New(t)
+			ns.Veth("v0", "v1")
+			w := newRouteWatcher(t, ns)
+			r := record(t, w, nil)
+			r.waitFor(t, "the snapshot", has[rtnl.Route](watch.SnapshotComplete, nil))
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			stop := make(chan struct{})
+			done := make(chan error, 1)
+			go func() {
+				for {
+					select {
+					case <-stop:
+						done <- nil
+						return
+					default:
+					}
+					if err := w.Resync(ctx); err != nil {
+						done <- err
+						return
+					}
+				}
+			}()
+			c := ns.Dial()
+			for round := 0; round < 5; round++ {
+				for i := 0; i < 200; i++ {
+					rt := rtnl.Route{Dst: fam.dst(round*200 + i), Type: rtnl.RouteProhibit, Protocol: rtnl.ProtoStatic}
+					if err := rtnl.AddRoute(ctx, c, rt); err != nil {
+						t.Fatal(err)
+					}
+					rt.Protocol = rtnl.ProtoBoot
+					if err := rtnl.ReplaceRoute(ctx, c, rt); err != nil {
+						t.Fatal(err)
+					}
+					if i%3 == 0 {
+						if err := rtnl.DeleteRoute(ctx, c, rt); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+			}
+			close(stop)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Resync(ctx); err != nil {
+				t.Fatal(err)
+			}
+			convergesWithDump(t, ns, w, r, "the churn")
+			if st := w.Stats(); st.Verifications < 2 || st.Repairs != 0 || st.Collisions != 0 {
+				var syn []string
+				for _, e := range r.snapshot() {
+					if e.Synthetic {
+						syn = append(syn, e.Kind.String()+" "+e.Value.String())
+					}
+				}
+				t.Errorf("stats %+v: want verifications during the churn, no repair, no collision; synthetic events:\n  %s", st, strings.Join(syn, "\n  "))
+			}
+		})
 	}
 }

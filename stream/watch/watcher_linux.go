@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -79,8 +80,15 @@ type side[K comparable, V any] interface {
 	// missed rule: a verification does not count them as repairs.
 	unsure(k K) bool
 	// reindex tells the side that t was replaced by a dump whose entries
-	// came in the order of keys.
-	reindex(t map[K]V, keys []K)
+	// came in the order of keys; for the groups kept reports true, the
+	// entries are the side's own, not the dump's (nil: none).
+	reindex(t map[K]V, keys []K, kept func(K) bool)
+	// members appends the keys of group g's entries in t to buf, in the
+	// kernel's order.
+	members(t map[K]V, g K, buf []K) []K
+	// pending reports whether the side still waits for a verification it
+	// asked for (made-up entries a dump must confirm).
+	awaiting() bool
 }
 
 // Stats counts what a watcher did. All counters only grow.
@@ -176,6 +184,12 @@ type Watcher[K comparable, V any] struct {
 	collectFn func(old, cur *V) // w.collect, bound once: a method value per call would allocate
 	liveFn    func(old, cur *V) // w.collectLive, likewise
 	verifyDue bool              // a silent change was seen: verify after this batch
+	// track, while notifications read after a dump are applied, records
+	// what they change (see replay).
+	track *tracker[K, V]
+	// excused lists the groups a resync left uncertain: the verification
+	// that follows does not count their differences as repairs.
+	excused map[K]bool
 }
 
 func newWatcher[K comparable, V any](sp spec[K, V], opts []Option) (*Watcher[K, V], error) {
@@ -365,6 +379,9 @@ func (w *Watcher[K, V]) fail(err error) {
 
 func (w *Watcher[K, V]) emit(e Event[V]) {
 	e.Namespace = w.cfg.label
+	if w.track != nil && (e.Kind == Added || e.Kind == Changed || e.Kind == Deleted) {
+		w.track.changes = append(w.track.changes, e)
+	}
 	switch e.Kind {
 	case Added:
 		w.c.added.Add(1)
@@ -795,22 +812,18 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 		break
 	}
 
-	// What arrived during the dump may or may not be in it: a difference
-	// it can explain is no repair. The kernel changes state and then
-	// notifies, under the RTNL lock; after a second barrier, whatever the
-	// dump saw changing has been notified.
+	// What arrived during the dump may or may not be in it. The kernel
+	// changes state and then notifies, under the RTNL lock; after a second
+	// barrier, whatever the dump saw changing has been notified.
 	var inflight []drained
-	touched := map[K]bool{}
 	quiet := true
-	if m == modeVerify {
+	{
 		w.barrier()
 		lost := w.ev.Stats().Overruns
 		_, err := w.ev.Drain(func(msg nl.Message) {
 			inflight = append(inflight, drained{msg.Header, slices.Clone(msg.Data)})
 			var v V
-			if _, ok, err := w.sp.decode(msg, &v); err == nil && ok {
-				touched[w.groupOf(w.sp.key(&v))] = true
-			} else {
+			if _, ok, err := w.sp.decode(msg, &v); err != nil || !ok {
 				quiet = false // links, addresses…: anything may follow
 			}
 		})
@@ -818,6 +831,7 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 			if w.ctx.Err() == nil {
 				w.fail(fmt.Errorf("watch %s: event socket: %w", w.sp.name, err))
 			}
+			w.finishReady()
 			return false
 		}
 		if w.ev.Stats().Overruns != lost {
@@ -830,15 +844,12 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 			w.mu.Unlock()
 		}
 	}
+	if m == modeVerify {
+		return w.verifyAgainst(fresh, order, inflight, quiet, st, start)
+	}
 
 	var evs []Event[V]
 	var gone []K
-	repairs := 0
-	repaired := func(k K) {
-		if quiet && !touched[w.groupOf(k)] && (w.sp.side == nil || !w.sp.side.unsure(w.groupOf(k))) {
-			repairs++
-		}
-	}
 	const synthetic = true
 	t := &w.table
 	t.mu.Lock()
@@ -849,11 +860,9 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 		case !ok:
 			evs = append(evs, Event[V]{Kind: Added, Value: v, Synthetic: synthetic})
 			st.Added++
-			repaired(k)
 		case !w.sp.equal(&old, &v):
 			evs = append(evs, Event[V]{Kind: Changed, Value: v, Old: old, Synthetic: synthetic})
 			st.Changed++
-			repaired(k)
 		}
 	}
 	for k := range t.m {
@@ -867,19 +876,15 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 	for _, k := range gone {
 		evs = append(evs, Event[V]{Kind: Deleted, Value: t.m[k], Synthetic: synthetic})
 		st.Deleted++
-		repaired(k)
 	}
 	t.m = fresh
 	if w.sp.side != nil {
-		w.sp.side.reindex(t.m, order)
+		w.sp.side.reindex(t.m, order, nil)
 	}
 	t.gen++
 	st.Entries = len(fresh)
 	t.mu.Unlock()
 	st.Took = time.Since(start)
-	if m == modeVerify {
-		w.c.repairs.Add(uint64(repairs))
-	}
 
 	for _, e := range evs {
 		w.emit(e)
@@ -891,13 +896,273 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 	case modeOverrun:
 		w.emit(Event[V]{Kind: ResyncComplete, Resync: st})
 	}
-	for i := range inflight {
-		msg := nl.Message{Header: inflight[i].h, Data: inflight[i].data}
+	if len(inflight) == 0 {
+		return true
+	}
+	// After a loss there is no model of the table before the dump to tell
+	// which of these the dump shows already. Applying one again is
+	// harmless for most (a delete, an add of what is there), not for all:
+	// a replace takes the first route of its group, which may by then be
+	// another. A verification follows, and the groups they touched are not
+	// counted as repairs there: their difference is this pass's doing.
+	tr := w.replay(inflight)
+	if len(tr.touched) > 0 {
+		w.mu.Lock()
+		if w.excused == nil {
+			w.excused = make(map[K]bool)
+		}
+		for g := range tr.touched {
+			w.excused[g] = true
+		}
+		w.again = true
+		w.mu.Unlock()
+	}
+	if w.verifyDue {
+		w.verifyDue = false
+		w.mu.Lock()
+		w.again = true
+		w.mu.Unlock()
+	}
+	return true
+}
+
+// tracker records, while notifications in flight during a dump are
+// applied, the states each group they change goes through.
+type tracker[K comparable, V any] struct {
+	changes []Event[V] // the current message's changes
+	touched map[K]bool
+	// states lists for each touched group its entries before the first
+	// change and after each message that changed it.
+	states map[K][]map[K]V
+	buf    []K
+}
+
+// replay applies msgs (read after a dump) to the table, emitting their
+// events, and records the states of the groups they change.
+func (w *Watcher[K, V]) replay(msgs []drained) *tracker[K, V] {
+	tr := &tracker[K, V]{touched: make(map[K]bool), states: make(map[K][]map[K]V)}
+	w.track = tr
+	defer func() { w.track = nil }()
+	for i := range msgs {
+		msg := nl.Message{Header: msgs[i].h, Data: msgs[i].data}
+		tr.changes = tr.changes[:0]
 		if w.apply(&msg) {
 			w.verifyDue = true
 		}
+		if len(tr.changes) == 0 {
+			continue
+		}
+		var groups []K
+		for _, c := range tr.changes {
+			for _, v := range [2]*V{&c.Value, &c.Old} {
+				if v == &c.Old && c.Kind != Changed {
+					continue
+				}
+				if g := w.groupOf(w.sp.key(v)); !slices.Contains(groups, g) {
+					groups = append(groups, g)
+				}
+			}
+		}
+		w.table.mu.Lock()
+		for _, g := range groups {
+			after := w.groupState(g, &tr.buf)
+			if !tr.touched[g] {
+				tr.touched[g] = true
+				before := maps.Clone(after)
+				for j := len(tr.changes) - 1; j >= 0; j-- {
+					c := &tr.changes[j]
+					switch c.Kind {
+					case Added:
+						if w.groupOf(w.sp.key(&c.Value)) == g {
+							delete(before, w.sp.key(&c.Value))
+						}
+					case Deleted:
+						if k := w.sp.key(&c.Value); w.groupOf(k) == g {
+							before[k] = c.Value
+						}
+					case Changed:
+						if k := w.sp.key(&c.Value); w.groupOf(k) == g {
+							delete(before, k)
+						}
+						if k := w.sp.key(&c.Old); w.groupOf(k) == g {
+							before[k] = c.Old
+						}
+					}
+				}
+				tr.states[g] = append(tr.states[g], before)
+			}
+			tr.states[g] = append(tr.states[g], after)
+		}
+		w.table.mu.Unlock()
 	}
-	if w.verifyDue {
+	return tr
+}
+
+// soleMember is members for a side whose groups are single entries.
+func soleMember[K comparable, V any](t map[K]V, g K, buf []K) []K {
+	if _, ok := t[g]; ok {
+		buf = append(buf, g)
+	}
+	return buf
+}
+
+// groupState copies the table's entries of group g; t.mu is held.
+func (w *Watcher[K, V]) groupState(g K, buf *[]K) map[K]V {
+	t := w.table.m
+	var keys []K
+	if w.sp.side != nil {
+		keys = w.sp.side.members(t, g, (*buf)[:0])
+		*buf = keys
+	} else if _, ok := t[g]; ok {
+		keys = []K{g}
+	}
+	s := make(map[K]V, len(keys))
+	for _, k := range keys {
+		s[k] = t[k]
+	}
+	return s
+}
+
+// sameState reports whether two states of a group hold the same entries.
+func (w *Watcher[K, V]) sameState(a, b map[K]V) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, x := range a {
+		y, ok := b[k]
+		if !ok || !w.sp.equal(&x, &y) {
+			return false
+		}
+	}
+	return true
+}
+
+// verifyAgainst ends a verification: the table is the model before the
+// dump; fresh (in dump order) is the dump, and inflight what arrived
+// while it ran. The notifications are applied to the model first, as they
+// would have been without a dump. Then each group is judged:
+//   - a group no notification in flight changed must equal the dump; what
+//     differs is a repair (a kernel rule the model missed);
+//   - a group they changed went through several states while the dump ran;
+//     if the dump shows one of them, the model is right and stays; if it
+//     shows none, the model may be wrong there: it stays for now and
+//     another verification follows, which finds the group quiet or not.
+//
+// Applying the notifications to the dump instead would apply twice what
+// the dump shows already, which a route's replace does not survive.
+func (w *Watcher[K, V]) verifyAgainst(fresh map[K]V, order []K, inflight []drained, quiet bool, st ResyncStats, start time.Time) bool {
+	tr := w.replay(inflight)
+	w.mu.Lock()
+	excused := w.excused
+	w.excused = nil
+	w.mu.Unlock()
+
+	var evs []Event[V]
+	repairs := 0
+	unexplained := false
+	repaired := func(g K) {
+		if quiet && !excused[g] && (w.sp.side == nil || !w.sp.side.unsure(g)) {
+			repairs++
+		}
+	}
+	const synthetic = true
+	t := &w.table
+	t.mu.Lock()
+	// The dump's entries of the touched groups, to compare with the
+	// states the groups went through.
+	dumped := make(map[K]map[K]V, len(tr.touched))
+	for _, k := range order {
+		if g := w.groupOf(k); tr.touched[g] {
+			s := dumped[g]
+			if s == nil {
+				s = make(map[K]V)
+				dumped[g] = s
+			}
+			s[k] = fresh[k]
+		}
+	}
+	for g := range tr.touched {
+		d := dumped[g]
+		if d == nil {
+			d = map[K]V{}
+		}
+		if !slices.ContainsFunc(tr.states[g], func(s map[K]V) bool { return w.sameState(s, d) }) {
+			unexplained = true
+		}
+	}
+	// The order for the side's index: the dump's, with each touched
+	// group's entries in the model's order where the group first shows.
+	keys := make([]K, 0, len(order))
+	placed := make(map[K]bool, len(tr.touched))
+	place := func(g K) {
+		if !placed[g] {
+			placed[g] = true
+			if w.sp.side != nil {
+				keys = w.sp.side.members(t.m, g, keys)
+			} else {
+				keys = soleMember(t.m, g, keys)
+			}
+		}
+	}
+	for _, k := range order {
+		g := w.groupOf(k)
+		if tr.touched[g] {
+			place(g)
+			continue
+		}
+		keys = append(keys, k)
+		v := fresh[k]
+		old, ok := t.m[k]
+		switch {
+		case !ok:
+			evs = append(evs, Event[V]{Kind: Added, Value: v, Synthetic: synthetic})
+			st.Added++
+			repaired(g)
+		case !w.sp.equal(&old, &v):
+			evs = append(evs, Event[V]{Kind: Changed, Value: v, Old: old, Synthetic: synthetic})
+			st.Changed++
+			repaired(g)
+		}
+	}
+	var gone []K
+	for k := range t.m {
+		g := w.groupOf(k)
+		if tr.touched[g] {
+			place(g)
+			continue
+		}
+		if _, ok := fresh[k]; !ok {
+			gone = append(gone, k)
+		}
+	}
+	if w.sp.compare != nil {
+		slices.SortFunc(gone, w.sp.compare)
+	}
+	for _, k := range gone {
+		evs = append(evs, Event[V]{Kind: Deleted, Value: t.m[k], Synthetic: synthetic})
+		st.Deleted++
+		repaired(w.groupOf(k))
+		delete(t.m, k)
+	}
+	for _, e := range evs {
+		if e.Kind != Deleted {
+			t.m[w.sp.key(&e.Value)] = e.Value
+		}
+	}
+	if w.sp.side != nil {
+		w.sp.side.reindex(t.m, keys, func(g K) bool { return tr.touched[g] })
+	}
+	if len(evs) > 0 {
+		t.gen++
+	}
+	st.Entries = len(t.m)
+	t.mu.Unlock()
+	st.Took = time.Since(start)
+	w.c.repairs.Add(uint64(repairs))
+	for _, e := range evs {
+		w.emit(e)
+	}
+	if unexplained || w.verifyDue || (w.sp.side != nil && w.sp.side.awaiting()) {
 		w.verifyDue = false
 		w.mu.Lock()
 		w.again = true
