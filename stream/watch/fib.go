@@ -775,16 +775,30 @@ func (f *fib) addrGone4(t map[rtnl.RouteKey]rtnl.Route, local netip.Addr, fn cha
 	}
 }
 
-// addrGone6 clears a from the IPv6 routes on link index that use it as
-// their preferred source.
+// addrGone6 clears a, an IPv6 address that went from link index and that
+// no link has any more, as the preferred source of the IPv6 routes that
+// use it, on any link (rt6_remove_prefsrc, as Linux 6.18 does it: while
+// another link has the address, the routes keep it). A link-local address
+// leaves only the routes on its link.
 func (f *fib) addrGone6(t map[rtnl.RouteKey]rtnl.Route, index uint32, a netip.Addr, fn change) {
 	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.PrefSrc == a }) {
-		if r := t[k]; r.Family == rtnl.FamilyInet6 && r.OIF == index && r.PrefSrc == a {
-			nr := r
-			nr.PrefSrc = netip.Addr{}
-			t[k] = nr
-			fn(&r, &nr)
+		r := t[k]
+		if r.Family != rtnl.FamilyInet6 || r.PrefSrc != a || r.NexthopID != 0 {
+			continue
 		}
+		if a.IsLinkLocalUnicast() && r.OIF != index {
+			continue
+		}
+		nr := r
+		nr.PrefSrc = netip.Addr{}
+		if s, ok := f.sib[k]; ok {
+			for i := range s {
+				if s[i].PrefSrc == a {
+					s[i].PrefSrc = netip.Addr{}
+				}
+			}
+		}
+		f.put(t, k, &nr, fn)
 	}
 }
 

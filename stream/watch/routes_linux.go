@@ -74,6 +74,7 @@ func Routes(opts ...Option) (*RouteWatcher, error) {
 		side: &routeSide{
 			fib: newFIB(), links: make(map[uint32]linkState),
 			addrs4: make(map[uint32]int), locals4: make(map[netip.Addr]int), v4: make(map[AddressKey]struct{}),
+			locals6: make(map[netip.Addr]int), v6: make(map[AddressKey]struct{}),
 			nh: make(nexthops),
 		},
 	}, opts)
@@ -90,6 +91,10 @@ type routeSide struct {
 	addrs4  map[uint32]int
 	locals4 map[netip.Addr]int
 	v4      map[AddressKey]struct{} // the IPv4 addresses counted
+	// locals6 counts the links that have each IPv6 address; v6 lists
+	// the addresses counted.
+	locals6 map[netip.Addr]int
+	v6      map[AddressKey]struct{}
 	nh      nexthops
 	// pending holds the silent changes observed since the last settle.
 	pending []silent
@@ -158,8 +163,17 @@ func (r *routeSide) load(ctx context.Context, c *nl.Conn) error {
 	if err != nil {
 		return err
 	}
-	return rtnl.ForEachAddress(ctx, c, rtnl.AddressFilter{Family: rtnl.FamilyInet}, func(a *rtnl.Address) error {
+	clear(r.locals6)
+	clear(r.v6)
+	return rtnl.ForEachAddress(ctx, c, rtnl.AddressFilter{}, func(a *rtnl.Address) error {
 		ak := AddressKey{Index: a.Index, Prefix: a.Prefix, Peer: a.Peer}
+		if a.Family == rtnl.FamilyInet6 {
+			r.addAddr6(ak)
+			return nil
+		}
+		if a.Family != rtnl.FamilyInet {
+			return nil
+		}
 		if _, dup := r.v4[ak]; !dup {
 			r.v4[ak] = struct{}{}
 			r.addrs4[a.Index]++
@@ -316,6 +330,9 @@ func (r *routeSide) observeAddress(m nl.Message) bool {
 	local := a.Prefix.Addr()
 	ak := AddressKey{Index: a.Index, Prefix: a.Prefix, Peer: a.Peer}
 	if m.Header.Type == rtnl.TypeNewAddress {
+		if a.Family == rtnl.FamilyInet6 {
+			r.addAddr6(ak)
+		}
 		if a.Family != rtnl.FamilyInet {
 			return false
 		}
@@ -355,9 +372,32 @@ func (r *routeSide) observeAddress(m nl.Message) bool {
 			r.pending = append(r.pending, silent{kind: silentDown, index: a.Index, down: lastAddrGone})
 		}
 	case rtnl.FamilyInet6:
-		r.pending = append(r.pending, silent{kind: silentAddr6, index: a.Index, addr: local})
+		if _, known := r.v6[ak]; !known {
+			return true
+		}
+		delete(r.v6, ak)
+		everywhere := false
+		if r.locals6[local] > 1 {
+			r.locals6[local]--
+		} else {
+			delete(r.locals6, local)
+			everywhere = true
+		}
+		// fib6_remove_prefsrc: routes lose a preferred source that no
+		// link has any more (a link-local one: that their own link has
+		// not), whatever their link.
+		if everywhere || local.IsLinkLocalUnicast() {
+			r.pending = append(r.pending, silent{kind: silentAddr6, index: a.Index, addr: local})
+		}
 	}
 	return true
+}
+
+func (r *routeSide) addAddr6(ak AddressKey) {
+	if _, known := r.v6[ak]; !known {
+		r.v6[ak] = struct{}{}
+		r.locals6[ak.Prefix.Addr()]++
+	}
 }
 
 // settle applies the silent changes observed since the last call, in the
