@@ -836,7 +836,9 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 		}
 		if w.ev.Stats().Overruns != lost {
 			// Lost after the dump: the table is right as of the dump,
-			// and a resync follows this pass.
+			// and a resync follows this pass. What the dump shows may
+			// be explained by what was lost: no repairs are counted.
+			quiet = false
 			w.c.overruns.Add(1)
 			w.emit(Event[V]{Kind: Overrun, Err: unix.ENOBUFS})
 			w.mu.Lock()
