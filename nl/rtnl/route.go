@@ -211,6 +211,7 @@ type RouteKey struct {
 	// flags: keySrc (a source selector), keyGw4, keyGw6 (the gateway's
 	// family).
 	flags uint8
+	copy  uint8 // see Copy
 }
 
 const (
@@ -313,6 +314,20 @@ func (k RouteKey) OIF() uint32       { return k.oif }      // the interface the 
 func (k RouteKey) NexthopID() uint32 { return k.nhid }     // the nexthop object
 func (k RouteKey) Info() uint64      { return k.info }     // the digest of the rest of an IPv4 route's forwarding information
 
+// Copy tells apart routes that nothing else does: IPv6 refuses to add a
+// route through a next hop another route of its group has, but a replace
+// does not check, so `ip -6 route add X dev a`, `append X dev b`, `replace
+// X dev b` leaves two routes X dev b that no attribute tells apart. A key
+// from Route.Key is copy 0; a table that holds such twins (a dump, a
+// watcher) keys the second copy 1, in the kernel's order.
+func (k RouteKey) Copy() uint8 { return k.copy }
+
+// WithCopy returns k as copy n (see Copy).
+func (k RouteKey) WithCopy(n uint8) RouteKey {
+	k.copy = n
+	return k
+}
+
 // Compare orders keys by family, table, destination, source, TOS, metric
 // and the rest, as a sort wants (-1, 0, +1).
 func (k RouteKey) Compare(o RouteKey) int {
@@ -358,7 +373,10 @@ func (k RouteKey) Compare(o RouteKey) int {
 	if c := cmp.Compare(k.nhid, o.nhid); c != 0 {
 		return c
 	}
-	return cmp.Compare(k.info, o.info)
+	if c := cmp.Compare(k.info, o.info); c != 0 {
+		return c
+	}
+	return cmp.Compare(k.copy, o.copy)
 }
 
 // infoDigest is an FNV-1a digest of what identifies an IPv4 route's

@@ -174,6 +174,17 @@ func (x *groupIndex) rename(g, old, k rtnl.RouteKey) bool {
 	return false
 }
 
+// set makes keys, in order, group g.
+func (x *groupIndex) set(g rtnl.RouteKey, keys []rtnl.RouteKey) {
+	if len(keys) == 0 {
+		delete(x.head, g)
+		delete(x.rest, g)
+		return
+	}
+	x.head[g] = keys[0]
+	x.setRest(g, slices.Clone(keys[1:]))
+}
+
 func (x *groupIndex) reset() {
 	clear(x.head)
 	clear(x.rest)
@@ -219,11 +230,35 @@ func (f *fib) put(t map[rtnl.RouteKey]rtnl.Route, old rtnl.RouteKey, cur *rtnl.R
 	f.prev = t[old]
 	prev := &f.prev
 	k := cur.Key()
+	if k == old.WithCopy(0) {
+		k = old // a twin replaced by its like stays where it is
+	}
 	if k == old {
 		if sameRoute(prev, cur) {
 			return
 		}
 		t[k] = *cur
+		fn(prev, cur)
+		return
+	}
+	if _, ok := t[k]; ok && cur.Family == rtnl.FamilyInet6 {
+		// IPv6 replaces without looking for a route like the new one:
+		// the group holds twins (see rtnl.RouteKey.Copy).
+		n := uint8(1)
+		for ; n < 255; n++ {
+			if _, taken := t[k.WithCopy(n)]; !taken {
+				break
+			}
+		}
+		tk := k.WithCopy(n)
+		delete(t, old)
+		delete(f.sib, old)
+		if !f.groups.rename(k.Group(), old, tk) {
+			i := f.groups.remove(old.Group(), old)
+			f.groups.insert(k.Group(), tk, i)
+		}
+		t[tk] = *cur
+		f.renumber(t, k)
 		fn(prev, cur)
 		return
 	}
@@ -247,6 +282,65 @@ func (f *fib) put(t map[rtnl.RouteKey]rtnl.Route, old rtnl.RouteKey, cur *rtnl.R
 	}
 	t[k] = *cur
 	fn(prev, cur)
+}
+
+// renumber keys the twins of base (rtnl.RouteKey.Copy) 0, 1, … in their
+// group's order, as a dump does.
+func (f *fib) renumber(t map[rtnl.RouteKey]rtnl.Route, base rtnl.RouteKey) {
+	g := base.Group()
+	keys := f.groups.keys(g, nil)
+	var vals []rtnl.Route
+	n := uint8(0)
+	moved := false
+	for i, k := range keys {
+		if k.WithCopy(0) != base {
+			continue
+		}
+		vals = append(vals, t[k])
+		if k.Copy() != n {
+			moved = true
+		}
+		keys[i] = base.WithCopy(n)
+		n++
+	}
+	if !moved {
+		return
+	}
+	for i := uint8(0); i < 255; i++ {
+		if _, ok := t[base.WithCopy(i)]; !ok && i >= n {
+			break
+		}
+		delete(t, base.WithCopy(i))
+	}
+	for i, v := range vals {
+		t[base.WithCopy(uint8(i))] = v
+	}
+	f.groups.set(g, keys)
+}
+
+// twin returns, of the twins of k (k itself included), the first in its
+// group's order that equals v, or failing that the first; false if k is not
+// in t.
+func (f *fib) twin(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey, v *rtnl.Route) (rtnl.RouteKey, bool) {
+	if _, ok := t[k]; !ok {
+		return k, false
+	}
+	if _, ok := t[k.WithCopy(1)]; !ok {
+		return k, true
+	}
+	first, found := k, false
+	for _, o := range f.groups.keys(k.Group(), f.buf[:0]) {
+		if o.WithCopy(0) != k {
+			continue
+		}
+		if !found {
+			first, found = o, true
+		}
+		if r := t[o]; sameRoute(&r, v) {
+			return o, true
+		}
+	}
+	return first, true
 }
 
 // sameRoute reports whether a and b hold the same route: Equal, except
@@ -447,9 +541,12 @@ func hopIndex(hops []rtnl.NextHop, oif uint32, gw netip.Addr) int {
 // delete6 applies an IPv6 deletion: of a route, or of hops of the
 // multipath route of its group.
 func (f *fib) delete6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, k rtnl.RouteKey, fn change) {
-	if old, ok := t[k]; ok && (len(v.Multipath) == 0 || len(old.Multipath) == len(v.Multipath)) {
-		f.prev = old
-		f.remove(t, k)
+	if tk, ok := f.twin(t, k, v); ok && (len(v.Multipath) == 0 || len(t[tk].Multipath) == len(v.Multipath)) {
+		f.prev = t[tk]
+		f.remove(t, tk)
+		if tk != k || t[k.WithCopy(1)].Family != 0 {
+			f.renumber(t, k)
+		}
 		fn(&f.prev, nil)
 		return
 	}

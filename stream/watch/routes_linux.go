@@ -71,6 +71,7 @@ func Routes(opts ...Option) (*RouteWatcher, error) {
 		},
 		compare: compareRouteKeys,
 		group:   rtnl.RouteKey.Group,
+		copyOf:  rtnl.RouteKey.WithCopy,
 		side: &routeSide{
 			fib: newFIB(), links: make(map[uint32]linkState),
 			addrs4: make(map[uint32]int), locals4: make(map[netip.Addr]int), v4: make(map[AddressKey]struct{}),

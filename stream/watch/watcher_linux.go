@@ -47,6 +47,9 @@ type spec[K comparable, V any] struct {
 	// as repairs the differences in groups that notifications in flight
 	// touched.
 	group func(K) K
+	// copyOf, when set, returns key k as copy n: the table may hold
+	// entries that no key tells apart (rtnl.RouteKey.Copy).
+	copyOf func(k K, n uint8) K
 	// side, when set, follows the messages that are not entries (links,
 	// for routes) and mirrors the changes the kernel makes to the table
 	// without a notification per entry.
@@ -113,8 +116,11 @@ type Stats struct {
 	// the table by a rule the watcher does not follow: please report it.
 	Repairs uint64
 	// Collisions counts dumped entries whose key another entry of the same
-	// dump had already; the table keeps the last. Non-zero means the key
-	// does not tell the kernel's entries apart: please report it.
+	// dump had already, with other attributes (the table keeps both, as
+	// copies, rtnl.RouteKey.Copy, where its keys have copies, else the
+	// last). Non-zero means the key does not tell the kernel's entries
+	// apart: please report it. Twins, equal in every attribute, are no
+	// collision: the kernel can hold them.
 	Collisions uint64
 	// ReadBuffer is the event socket's effective receive buffer in bytes.
 	ReadBuffer int
@@ -788,11 +794,25 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 		err = w.sp.dump(w.ctx, w.req, func(v *V) error {
 			if w.sp.keep(v) {
 				k := w.sp.key(v)
-				if _, dup := fresh[k]; dup {
-					collisions++
-				} else {
-					order = append(order, k)
+				if prev, dup := fresh[k]; dup {
+					if w.sp.copyOf == nil {
+						collisions++
+						fresh[k] = *v
+						return nil
+					}
+					// Twins (rtnl.RouteKey.Copy); a twin that is not
+					// equal means the key misses what tells them apart.
+					if !w.sp.equal(&prev, v) {
+						collisions++
+					}
+					for n := uint8(1); ; n++ {
+						if _, taken := fresh[w.sp.copyOf(k, n)]; !taken || n == 255 {
+							k = w.sp.copyOf(k, n)
+							break
+						}
+					}
 				}
+				order = append(order, k)
 				fresh[k] = *v
 			}
 			return nil
@@ -1060,6 +1080,7 @@ func (w *Watcher[K, V]) verifyAgainst(fresh map[K]V, order []K, inflight []drain
 	w.mu.Unlock()
 
 	var evs []Event[V]
+	var set []K // the keys of the entries added or changed
 	repairs := 0
 	unexplained := false
 	repaired := func(g K) {
@@ -1118,10 +1139,12 @@ func (w *Watcher[K, V]) verifyAgainst(fresh map[K]V, order []K, inflight []drain
 		switch {
 		case !ok:
 			evs = append(evs, Event[V]{Kind: Added, Value: v, Synthetic: synthetic})
+			set = append(set, k)
 			st.Added++
 			repaired(g)
 		case !w.sp.equal(&old, &v):
 			evs = append(evs, Event[V]{Kind: Changed, Value: v, Old: old, Synthetic: synthetic})
+			set = append(set, k)
 			st.Changed++
 			repaired(g)
 		}
@@ -1146,10 +1169,8 @@ func (w *Watcher[K, V]) verifyAgainst(fresh map[K]V, order []K, inflight []drain
 		repaired(w.groupOf(k))
 		delete(t.m, k)
 	}
-	for _, e := range evs {
-		if e.Kind != Deleted {
-			t.m[w.sp.key(&e.Value)] = e.Value
-		}
+	for _, k := range set {
+		t.m[k] = fresh[k]
 	}
 	if w.sp.side != nil {
 		w.sp.side.reindex(t.m, keys, func(g K) bool { return tr.touched[g] })
