@@ -452,14 +452,29 @@ func (d *soakDumper) dump(ctx context.Context, ch *soakChurn, six bool) (*soakKe
 		if r.Flags&rtnl.RouteFlagCloned != 0 {
 			continue
 		}
-		key := r.Key()
-		if _, dup := k.byKey[key]; dup {
-			k.dups = append(k.dups, r)
-			continue
-		}
-		k.byKey[key] = r
+		k.add(r)
 	}
 	return k, d.routes, nil
+}
+
+// add puts r in the multiset: an IPv6 twin (rtnl.RouteKey.Copy) under the
+// next copy of its key, as the watcher keys it; a second IPv4 route under
+// one key is a collision.
+func (k *soakKernel) add(r *rtnl.Route) {
+	key := r.Key()
+	if _, dup := k.byKey[key]; dup {
+		if r.Family != rtnl.FamilyInet6 {
+			k.dups = append(k.dups, r)
+			return
+		}
+		for n := uint8(1); n < 255; n++ {
+			if _, taken := k.byKey[key.WithCopy(n)]; !taken {
+				key = key.WithCopy(n)
+				break
+			}
+		}
+	}
+	k.byKey[key] = r
 }
 
 // release drops the dump's memory, so that resource samples see only what

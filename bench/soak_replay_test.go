@@ -116,11 +116,7 @@ func TestSoakReplay(t *testing.T) {
 		if r.Flags&rtnl.RouteFlagCloned != 0 {
 			continue
 		}
-		if _, dup := k.byKey[r.Key()]; dup {
-			k.dups = append(k.dups, r)
-			continue
-		}
-		k.byKey[r.Key()] = r
+		k.add(r)
 	}
 	family := uint8(0)
 	if os.Getenv("FAMILY") == "4" {

@@ -170,11 +170,7 @@ func TestDiffRoutesCountsMissingExtraAndChangedRoutes(t *testing.T) {
 	kernelOf := func(rs ...rtnl.Route) *soakKernel {
 		k := &soakKernel{byKey: map[rtnl.RouteKey]*rtnl.Route{}}
 		for i := range rs {
-			if _, dup := k.byKey[rs[i].Key()]; dup {
-				k.dups = append(k.dups, &rs[i])
-				continue
-			}
-			k.byKey[rs[i].Key()] = &rs[i]
+			k.add(&rs[i])
 		}
 		return k
 	}
@@ -182,6 +178,20 @@ func TestDiffRoutesCountsMissingExtraAndChangedRoutes(t *testing.T) {
 		m := map[rtnl.RouteKey]rtnl.Route{}
 		for _, r := range rs {
 			m[r.Key()] = r
+		}
+		return m
+	}
+	twinsOf := func(rs ...rtnl.Route) map[rtnl.RouteKey]rtnl.Route {
+		m := map[rtnl.RouteKey]rtnl.Route{}
+		for _, r := range rs {
+			k := r.Key()
+			for n := uint8(1); ; n++ {
+				if _, taken := m[k]; !taken {
+					break
+				}
+				k = k.WithCopy(n)
+			}
+			m[k] = r
 		}
 		return m
 	}
@@ -200,6 +210,9 @@ func TestDiffRoutesCountsMissingExtraAndChangedRoutes(t *testing.T) {
 		{"a key twice in the dump", kernelOf(a, b, b), tableOf(a, b), 0, 0, 0, 0, 1},
 		{"the other family left out", kernelOf(a, v6), tableOf(a), unix.AF_INET, 0, 0, 0, 0},
 		{"both families", kernelOf(a, v6), tableOf(a), 0, 1, 0, 0, 0},
+		// IPv6 twins are copies of one key, as the watcher holds them.
+		{"ipv6 twins held", kernelOf(a, v6, v6), twinsOf(a, v6, v6), 0, 0, 0, 0, 0},
+		{"ipv6 twin missing", kernelOf(a, v6, v6), tableOf(a, v6), 0, 1, 0, 0, 0},
 	} {
 		d := diffRoutes(tc.kernel, tc.table, tc.family)
 		if d.missing != tc.missing || d.extra != tc.extra || d.differ != tc.changed || d.collided != tc.collided {

@@ -73,6 +73,13 @@ func TestRoutesVerificationRepairsWhatNoRuleFollows(t *testing.T) {
 
 	ns.IP("link", "set", "v0", "down")
 	convergesWithDump(t, ns, w, r, "link set v0 down")
+	// A repair counts once the verification that follows has seen that
+	// nothing arriving late explains it.
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := w.Resync(ctx); err != nil {
+		t.Fatal(err)
+	}
 	st := w.Stats()
 	if st.Verifications == 0 || st.Repairs == 0 {
 		t.Errorf("stats %+v: want a verification that repaired the silently deleted routes", st)

@@ -48,8 +48,10 @@ type spec[K comparable, V any] struct {
 	// touched.
 	group func(K) K
 	// copyOf, when set, returns key k as copy n: the table may hold
-	// entries that no key tells apart (rtnl.RouteKey.Copy).
-	copyOf func(k K, n uint8) K
+	// entries that no key tells apart (rtnl.RouteKey.Copy); twins reports
+	// whether the kernel can hold such entries under k (else two are a
+	// collision: the key misses what tells them apart).
+	copyOf func(k K, n uint8) (c K, twins bool)
 	// side, when set, follows the messages that are not entries (links,
 	// for routes) and mirrors the changes the kernel makes to the table
 	// without a notification per entry.
@@ -116,11 +118,11 @@ type Stats struct {
 	// the table by a rule the watcher does not follow: please report it.
 	Repairs uint64
 	// Collisions counts dumped entries whose key another entry of the same
-	// dump had already, with other attributes (the table keeps both, as
-	// copies, rtnl.RouteKey.Copy, where its keys have copies, else the
-	// last). Non-zero means the key does not tell the kernel's entries
-	// apart: please report it. Twins, equal in every attribute, are no
-	// collision: the kernel can hold them.
+	// dump had already, where the kernel's own rules should make keys
+	// unique (the table keeps both, as copies, rtnl.RouteKey.Copy, where
+	// its keys have copies, else the last). Non-zero means the key does not
+	// tell the kernel's entries apart: please report it. IPv6 routes can be
+	// twins (see rtnl.RouteKey.Copy): they are no collision.
 	Collisions uint64
 	// ReadBuffer is the event socket's effective receive buffer in bytes.
 	ReadBuffer int
@@ -196,6 +198,15 @@ type Watcher[K comparable, V any] struct {
 	// excused lists the groups a resync left uncertain: the verification
 	// that follows does not count their differences as repairs.
 	excused map[K]bool
+	// provisional counts, per group, the repairs a verification found;
+	// the verification that follows at once counts them in Stats.Repairs
+	// unless what arrived in between explains them: a notification that
+	// changed the group (early) or of a link, address or nexthop
+	// (earlySide). The kernel sends those after the change, which a dump
+	// that does not take the RTNL lock may show first.
+	provisional map[K]int
+	early       map[K]bool
+	earlySide   bool
 }
 
 func newWatcher[K comparable, V any](sp spec[K, V], opts []Option) (*Watcher[K, V], error) {
@@ -738,13 +749,16 @@ func (w *Watcher[K, V]) finishWaiters(err error) {
 func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 	switch m {
 	case modeOverrun:
+		w.provisional, w.early, w.earlySide = nil, nil, false // unknowable now
 		w.c.resyncs.Add(1)
 		w.emit(Event[V]{Kind: ResyncStarted})
 	case modeVerify:
 		w.c.verifications.Add(1)
 	}
 	start := time.Now()
-	if m == modeInitial && w.sp.side != nil {
+	// After a loss the side's own state (links, addresses, nexthops) may
+	// be as stale as the table: it is read again too.
+	if m != modeVerify && w.sp.side != nil {
 		if err := w.sp.side.load(w.ctx, w.req); err != nil {
 			if w.ctx.Err() == nil {
 				w.fail(fmt.Errorf("watch %s: %w", w.sp.name, err))
@@ -763,9 +777,16 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 		// verification it is applied, so that what the dump finds is what
 		// the notifications do not explain.
 		var fn func(nl.Message)
+		var queued []drained
 		switch {
 		case m == modeVerify:
-			fn = func(msg nl.Message) { w.apply(&msg) }
+			fn = func(msg nl.Message) {
+				queued = append(queued, drained{msg.Header, slices.Clone(msg.Data)})
+				var v V
+				if _, ok, err := w.sp.decode(msg, &v); err != nil || !ok {
+					w.earlySide = true
+				}
+			}
 		case w.sp.side != nil:
 			fn = func(msg nl.Message) { w.sp.side.observe(msg) }
 		}
@@ -775,6 +796,23 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 			// Notifications were lost while the verification read what
 			// was queued (its subscriber was slow, say): it is a resync.
 			m = w.lostDuringVerify()
+			if w.sp.side != nil {
+				for i := range queued {
+					w.sp.side.observe(nl.Message{Header: queued[i].h, Data: queued[i].data})
+				}
+			}
+			queued = nil
+		}
+		if len(queued) > 0 {
+			// Applied with their groups recorded: a repair the last
+			// verification found in a group they changed may be theirs.
+			tr := w.replay(queued)
+			if w.early == nil {
+				w.early = make(map[K]bool)
+			}
+			for g := range tr.touched {
+				w.early[g] = true
+			}
 		}
 		st.Drained += n
 		if err != nil {
@@ -794,20 +832,24 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 		err = w.sp.dump(w.ctx, w.req, func(v *V) error {
 			if w.sp.keep(v) {
 				k := w.sp.key(v)
-				if prev, dup := fresh[k]; dup {
+				if _, dup := fresh[k]; dup {
 					if w.sp.copyOf == nil {
 						collisions++
 						fresh[k] = *v
 						return nil
 					}
-					// Twins (rtnl.RouteKey.Copy); a twin that is not
-					// equal means the key misses what tells them apart.
-					if !w.sp.equal(&prev, v) {
+					// Twins (rtnl.RouteKey.Copy), where the kernel can
+					// hold them; elsewhere the key misses what tells
+					// them apart.
+					if _, twins := w.sp.copyOf(k, 0); !twins {
 						collisions++
 					}
 					for n := uint8(1); ; n++ {
-						if _, taken := fresh[w.sp.copyOf(k, n)]; !taken || n == 255 {
-							k = w.sp.copyOf(k, n)
+						if c, _ := w.sp.copyOf(k, n); n == 255 {
+							k = c
+							break
+						} else if _, taken := fresh[c]; !taken {
+							k = c
 							break
 						}
 					}
@@ -1078,6 +1120,16 @@ func (w *Watcher[K, V]) verifyAgainst(fresh map[K]V, order []K, inflight []drain
 	excused := w.excused
 	w.excused = nil
 	w.mu.Unlock()
+	// The repairs the last verification found count now, unless what
+	// arrived since can explain them: a notification of their group, or a
+	// link, address or nexthop change, whose silent effect the last dump
+	// may have shown before the notification was sent.
+	for g, n := range w.provisional {
+		if !w.earlySide && !w.early[g] && !tr.touched[g] {
+			w.c.repairs.Add(uint64(n))
+		}
+	}
+	w.provisional, w.early, w.earlySide = nil, nil, false
 
 	var evs []Event[V]
 	var set []K // the keys of the entries added or changed
@@ -1086,6 +1138,10 @@ func (w *Watcher[K, V]) verifyAgainst(fresh map[K]V, order []K, inflight []drain
 	repaired := func(g K) {
 		if quiet && !excused[g] && (w.sp.side == nil || !w.sp.side.unsure(g)) {
 			repairs++
+			if w.provisional == nil {
+				w.provisional = make(map[K]int)
+			}
+			w.provisional[g]++
 		}
 	}
 	const synthetic = true
@@ -1181,11 +1237,10 @@ func (w *Watcher[K, V]) verifyAgainst(fresh map[K]V, order []K, inflight []drain
 	st.Entries = len(t.m)
 	t.mu.Unlock()
 	st.Took = time.Since(start)
-	w.c.repairs.Add(uint64(repairs))
 	for _, e := range evs {
 		w.emit(e)
 	}
-	if unexplained || w.verifyDue || (w.sp.side != nil && w.sp.side.awaiting()) {
+	if unexplained || repairs > 0 || w.verifyDue || (w.sp.side != nil && w.sp.side.awaiting()) {
 		w.verifyDue = false
 		w.mu.Lock()
 		w.again = true
@@ -1197,6 +1252,7 @@ func (w *Watcher[K, V]) verifyAgainst(fresh map[K]V, order []K, inflight []drain
 // lostDuringVerify turns a verification into a resync: notifications
 // were lost.
 func (w *Watcher[K, V]) lostDuringVerify() mode {
+	w.provisional, w.early, w.earlySide = nil, nil, false
 	w.c.overruns.Add(1)
 	w.emit(Event[V]{Kind: Overrun, Err: unix.ENOBUFS})
 	w.c.resyncs.Add(1)
