@@ -150,6 +150,16 @@ func TestFIBAppliesNotificationsByTheKernelsRules(t *testing.T) {
 			{"add", "10.9.0.0/24 via 10.5.0.2 dev 3"},
 			{"del", "10.9.0.0/24 via 10.6.0.2 dev 5"},
 		}, []string{"10.9.0.0/24 via 10.5.0.2 dev if3"}},
+		{"IPv6 replace makes twins, held as two copies; a delete takes one", []fibStep{
+			{"add", "2001:3::/64 dev 5 metric 1024"},
+			{"append", "2001:3::/64 dev 3 metric 1024"},
+			{"replace", "2001:3::/64 dev 3 metric 1024"},
+			{"add", "2001:4::/64 dev 5 metric 1024"},
+			{"append", "2001:4::/64 dev 3 metric 1024"},
+			{"replace", "2001:4::/64 dev 3 metric 1024"},
+			{"del", "2001:4::/64 dev 3 metric 1024"},
+		}, []string{"2001:3::/64 dev if3 metric 1024 pref medium", "2001:3::/64 dev if3 metric 1024 pref medium",
+			"2001:4::/64 dev if3 metric 1024 pref medium"}},
 		{"IPv4 multipath replaced by single path", []fibStep{
 			{"add", "10.9.0.0/24 nexthop 10.5.0.2@3 nexthop 10.6.0.2@5"},
 			{"replace", "10.9.0.0/24 via 10.5.0.3 dev 3"},
@@ -223,6 +233,7 @@ func TestFIBAppliesNotificationsByTheKernelsRules(t *testing.T) {
 			for _, s := range tc.steps {
 				r := route(t, s.route)
 				f.apply(tab, &r, stepFlags[s.op], s.op == "del", func(_, _ *rtnl.Route) {})
+				checkIndex(t, f, tab)
 			}
 			if got := f.lines(tab); !slices.Equal(got, tc.want) {
 				t.Errorf("table:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
@@ -384,6 +395,30 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 				t.Errorf("%d routes before, %d added, %d deleted, %d after: the changes reported do not add up", before, added, deleted, len(tab))
 			}
 		})
+	}
+}
+
+// checkIndex fails unless f's group index lists exactly tab's keys, each
+// once, and twins (RouteKey.Copy) are numbered 0, 1, … in their group's
+// order.
+func checkIndex(t *testing.T, f *fib, tab map[rtnl.RouteKey]rtnl.Route) {
+	t.Helper()
+	seen := 0
+	for g := range f.groups.head {
+		copies := map[rtnl.RouteKey]uint8{}
+		for _, k := range f.groups.keys(g, nil) {
+			if _, ok := tab[k]; !ok || k.Group() != g {
+				t.Fatalf("index lists %v (group %v), which the table has not", k, g)
+			}
+			if want := copies[k.WithCopy(0)]; k.Copy() != want {
+				t.Fatalf("%v is copy %d, want %d", k, k.Copy(), want)
+			}
+			copies[k.WithCopy(0)]++
+			seen++
+		}
+	}
+	if seen != len(tab) {
+		t.Fatalf("index lists %d keys, the table has %d", seen, len(tab))
 	}
 }
 
