@@ -71,7 +71,9 @@ func Routes(opts ...Option) (*RouteWatcher, error) {
 		},
 		compare: compareRouteKeys,
 		group:   rtnl.RouteKey.Group,
-		copyOf:  rtnl.RouteKey.WithCopy,
+		copyOf: func(k rtnl.RouteKey, n uint8) (rtnl.RouteKey, bool) {
+			return k.WithCopy(n), k.Family() == rtnl.FamilyInet6
+		},
 		side: &routeSide{
 			fib: newFIB(), links: make(map[uint32]linkState),
 			addrs4: make(map[uint32]int), locals4: make(map[netip.Addr]int), v4: make(map[AddressKey]struct{}),
