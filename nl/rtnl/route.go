@@ -149,7 +149,12 @@ func (m *Metrics) field(t uint16) *uint32 {
 var metricTypes = [...]uint16{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17}
 
 // IsZero reports whether no metric is set.
-func (m *Metrics) IsZero() bool { return *m == Metrics{} }
+func (m *Metrics) IsZero() bool {
+	// Field by field: comparing with Metrics{} calls the struct's generated
+	// equality (a memequal of 64 bytes and a string compare).
+	return m.Lock|m.MTU|m.Window|m.RTT|m.RTTVar|m.SSThresh|m.CWnd|m.AdvMSS|m.Reordering|m.HopLimit|
+		m.InitCWnd|m.Features|m.RTOMin|m.InitRWnd|m.QuickAck|m.FastOpenNoCookie == 0 && m.CongestionControl == ""
+}
 
 // congestionNames are the kernel's congestion-control algorithms; decoding
 // returns these strings instead of allocating new ones.
@@ -379,51 +384,56 @@ func (k RouteKey) Compare(o RouteKey) int {
 	return cmp.Compare(k.copy, o.copy)
 }
 
-// infoDigest is an FNV-1a digest of what identifies an IPv4 route's
-// forwarding information (the kernel's fib_info) beyond the interface and
-// gateway that RouteKey holds in the open. Routes that differ only there
-// are rare; the digest keeps the key small and comparable.
+// infoDigest is a digest of what identifies an IPv4 route's forwarding
+// information (the kernel's fib_info) beyond the interface and gateway that
+// RouteKey holds in the open. Routes that differ only there are rare; the
+// digest keeps the key small and comparable. It mixes a word at a time
+// (digestMix), the common route (no source, hops or metrics) in one step.
 func (r *Route) infoDigest() uint64 {
-	const prime = 1099511628211
 	h := uint64(14695981039346656037)
-	mix := func(v uint64) {
-		for i := 0; i < 8; i++ {
-			h ^= v & 0xff
-			h *= prime
-			v >>= 8
-		}
-	}
-	addr := func(a netip.Addr) {
-		b := a.As16()
-		mix(binary.LittleEndian.Uint64(b[:8]))
-		mix(binary.LittleEndian.Uint64(b[8:]))
-		if a.Is4() {
-			mix(4)
-		}
-	}
 	onlink := r.Flags & RouteFlagOnlink
 	if r.NexthopID != 0 {
 		onlink = 0 // the nexthop object's, which may change
 	}
-	mix(uint64(r.Protocol) | uint64(r.Scope)<<8 | uint64(r.EncapType)<<16 | uint64(onlink)<<32)
+	h = digestMix(h, uint64(r.Protocol)|uint64(r.Scope)<<8|uint64(r.EncapType)<<16|uint64(onlink)<<32)
 	if r.PrefSrc.IsValid() {
-		addr(r.PrefSrc)
+		h = digestAddr(h, r.PrefSrc)
 	}
 	if r.NexthopID == 0 {
-		for _, hop := range r.Multipath {
-			mix(uint64(hop.OIF) | uint64(hop.Weight)<<32 | uint64(uint32(hop.Flags)&RouteFlagOnlink)<<48)
+		for i := range r.Multipath {
+			hop := &r.Multipath[i]
+			h = digestMix(h, uint64(hop.OIF)|uint64(hop.Weight)<<32|uint64(uint32(hop.Flags)&RouteFlagOnlink)<<48)
 			if hop.Gateway.IsValid() {
-				addr(hop.Gateway)
+				h = digestAddr(h, hop.Gateway)
 			}
 		}
 	}
 	if !r.Metrics.IsZero() {
 		for _, t := range metricTypes {
-			mix(uint64(*r.Metrics.field(t)))
+			h = digestMix(h, uint64(*r.Metrics.field(t)))
 		}
 		for i := 0; i < len(r.Metrics.CongestionControl); i++ {
-			mix(uint64(r.Metrics.CongestionControl[i]))
+			h = digestMix(h, uint64(r.Metrics.CongestionControl[i]))
 		}
+	}
+	return h
+}
+
+// digestMix folds the word v into the digest h: a xor, then a bijective
+// multiply and xor-shift, so that two sequences of words of one length that
+// differ in one word never give the same digest.
+func digestMix(h, v uint64) uint64 {
+	h ^= v
+	h *= 0x9e3779b97f4a7c15
+	return h ^ h>>32
+}
+
+func digestAddr(h uint64, a netip.Addr) uint64 {
+	b := a.As16()
+	h = digestMix(h, binary.LittleEndian.Uint64(b[:8]))
+	h = digestMix(h, binary.LittleEndian.Uint64(b[8:]))
+	if a.Is4() {
+		h = digestMix(h, 4)
 	}
 	return h
 }

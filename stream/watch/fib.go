@@ -362,27 +362,47 @@ func (f *fib) apply(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16,
 		return
 	}
 	k := v.Key()
-	if del {
-		if old, ok := t[k]; ok {
-			f.prev = old
+	var ok bool
+	if f.prev, ok = t[k]; ok {
+		if del {
 			f.remove(t, k)
 			fn(&f.prev, nil)
+			return
+		}
+		// The route itself changed: same key, same place in its group.
+		if !sameRoute(&f.prev, v) {
+			t[k] = *v
+			fn(&f.prev, v)
 		}
 		return
 	}
-	if _, ok := t[k]; ok {
-		f.put(t, k, v, fn)
+	if del {
 		return
 	}
-	first, ok := f.groups.first(k.Group())
+	// A new key (k is not in t): one lookup of its group says where.
+	g := k.Group()
+	first, ok := f.groups.first(g)
 	switch {
 	case flags&nl.FlagReplace != 0 && ok:
-		f.put(t, first, v, fn)
+		// It replaces the group's first route, whose key differs (a
+		// replace that changed the next hop, say): it takes its place.
+		f.prev = t[first]
+		delete(t, first)
+		delete(f.sib, first)
+		f.groups.head[g] = k
+		t[k] = *v
+		fn(&f.prev, v)
+	case !ok:
+		t[k] = *v
+		f.groups.head[g] = k
+		fn(nil, v)
 	case flags&nl.FlagAppend != 0:
-		f.insert(t, k, v, -1)
+		t[k] = *v
+		f.groups.insert(g, k, -1)
 		fn(nil, v)
 	default:
-		f.insert(t, k, v, 0)
+		t[k] = *v
+		f.groups.insert(g, k, 0)
 		fn(nil, v)
 	}
 }

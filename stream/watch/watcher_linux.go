@@ -394,10 +394,14 @@ func (w *Watcher[K, V]) fail(err error) {
 	}
 }
 
-func (w *Watcher[K, V]) emit(e Event[V]) {
+func (w *Watcher[K, V]) emit(e Event[V]) { w.emitRef(&e) }
+
+// emitRef is emit of an event the caller owns: an Event[rtnl.Route] is over
+// 600 bytes, and each copy of one holding pointers is a typedmemmove.
+func (w *Watcher[K, V]) emitRef(e *Event[V]) {
 	e.Namespace = w.cfg.label
 	if w.track != nil && (e.Kind == Added || e.Kind == Changed || e.Kind == Deleted) {
-		w.track.changes = append(w.track.changes, e)
+		w.track.changes = append(w.track.changes, *e)
 	}
 	switch e.Kind {
 	case Added:
@@ -407,7 +411,7 @@ func (w *Watcher[K, V]) emit(e Event[V]) {
 	case Deleted:
 		w.c.deleted.Add(1)
 	}
-	w.pub.Push(e)
+	w.pub.Push(*e)
 }
 
 // handle applies one batch of notifications. It runs on the poller's
@@ -637,20 +641,29 @@ func (w *Watcher[K, V]) collect(old, cur *V) { w.record(old, cur, true) }
 func (w *Watcher[K, V]) collectLive(old, cur *V) { w.record(old, cur, false) }
 
 func (w *Watcher[K, V]) record(old, cur *V, synthetic bool) {
+	// Filled in place: the slots past len are zero (emitSide clears them).
+	n := len(w.sideEvs)
+	if n < cap(w.sideEvs) {
+		w.sideEvs = w.sideEvs[:n+1]
+	} else {
+		w.sideEvs = append(w.sideEvs, Event[V]{})
+	}
+	e := &w.sideEvs[n]
+	e.Synthetic = synthetic
 	switch {
 	case old == nil:
-		w.sideEvs = append(w.sideEvs, Event[V]{Kind: Added, Value: *cur, Synthetic: synthetic})
+		e.Kind, e.Value = Added, *cur
 	case cur == nil:
-		w.sideEvs = append(w.sideEvs, Event[V]{Kind: Deleted, Value: *old, Synthetic: synthetic})
+		e.Kind, e.Value = Deleted, *old
 	default:
-		w.sideEvs = append(w.sideEvs, Event[V]{Kind: Changed, Value: *cur, Old: *old, Synthetic: synthetic})
+		e.Kind, e.Value, e.Old = Changed, *cur, *old
 	}
 }
 
 // emitSide emits the events collect recorded.
 func (w *Watcher[K, V]) emitSide() {
-	for _, e := range w.sideEvs {
-		w.emit(e)
+	for i := range w.sideEvs {
+		w.emitRef(&w.sideEvs[i])
 	}
 	clear(w.sideEvs)
 	w.sideEvs = w.sideEvs[:0]
