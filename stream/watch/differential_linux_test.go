@@ -683,6 +683,14 @@ func TestRouteWatcherDifferential(t *testing.T) {
 			}
 		}
 		m.compare(t, st)
+		refused := 0
+		for _, l := range m.log {
+			if strings.Contains(l, "# refused") {
+				refused++
+			}
+		}
+		fmt.Fprintf(os.Stderr, "differential: %d actions (%d ip commands, %d refused by the kernel), tables equal at every comparison; watcher stats %+v\n",
+			long, len(m.log), refused, m.fc.w.Stats())
 	})
 }
 

@@ -43,11 +43,14 @@ import (
 //     deleted with notifications.
 //   - An IPv4 address that goes from the namespace flushes the main table's
 //     routes that use it as preferred source (fib_sync_down_addr); an IPv6
-//     address that goes clears it as the preferred source of the routes on
-//     its link (rt6_remove_prefsrc).
+//     address deleted (ipv6_del_addr) clears it as the preferred source of
+//     the routes (rt6_remove_prefsrc), but not one that its link's going
+//     down or away deletes (addrconf_ifdown).
 //   - A lower IPv6 MTU lowers the mtu metric of the IPv6 routes on the link
 //     that have one at or above it, and raises those that had the old MTU
-//     (rt6_mtu_change), unless the metric is locked.
+//     (rt6_mtu_change), unless the metric is locked: each sibling of a
+//     multipath route on its own, and the routes through nexthop objects
+//     with a next hop on the link.
 //   - A deleted nexthop object takes the routes that use it (remove_nexthop).
 //
 // Whatever else the kernel does silently is found by the watcher's
@@ -882,14 +885,43 @@ func hopIndexOIF(hops []rtnl.NextHop, oif uint32) int {
 }
 
 // addrGone4 flushes the main table's IPv4 routes whose preferred source
-// was local, an address no link of the namespace has any more.
-func (f *fib) addrGone4(t map[rtnl.RouteKey]rtnl.Route, local netip.Addr, fn change) {
+// was local, an address no link of the namespace has any more, that went
+// from link index (fib_del_ifaddr, fib_sync_down_addr): unless the local
+// table still makes it local (inet_addr_type_dev_table), through a local
+// route that covers it, such as `ip route add local default dev X`.
+func (f *fib) addrGone4(t map[rtnl.RouteKey]rtnl.Route, index uint32, local netip.Addr, fn change) {
+	if stillLocal4(t, index, local) {
+		return
+	}
 	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.PrefSrc == local }) {
 		if r := t[k]; r.Family == rtnl.FamilyInet && r.Table == rtnl.TableMain && r.PrefSrc == local {
 			f.remove(t, k)
 			fn(&r, nil)
 		}
 	}
+}
+
+// stillLocal4 reports whether a lookup of a in the local table finds a
+// local route, once the local route of a on link index, which the kernel
+// deletes first (its notification comes after the address's), is gone: the
+// most specific TOS 0 route that covers a, the lowest metric first.
+func stillLocal4(t map[rtnl.RouteKey]rtnl.Route, index uint32, a netip.Addr) bool {
+	bits, prio, typ := -1, uint32(0), rtnl.RouteType(0)
+	for _, r := range t {
+		if r.Family != rtnl.FamilyInet || r.Table != rtnl.TableLocal || r.TOS != 0 || !r.Dst.Contains(a) {
+			continue
+		}
+		if r.Type == rtnl.RouteLocal && r.Dst.Bits() == 32 && r.OIF == index {
+			continue // a's own, going
+		}
+		if r.Flags&rtnl.RouteFlagDead != 0 {
+			continue
+		}
+		if b := r.Dst.Bits(); b > bits || b == bits && r.Priority < prio {
+			bits, prio, typ = b, r.Priority, r.Type
+		}
+	}
+	return bits >= 0 && typ == rtnl.RouteLocal
 }
 
 // addrGone6 clears a, an IPv6 address that went from link index and that
@@ -919,23 +951,72 @@ func (f *fib) addrGone6(t map[rtnl.RouteKey]rtnl.Route, index uint32, a netip.Ad
 	}
 }
 
-// mtu6 follows an MTU change of link index on the IPv6 routes through it.
-func (f *fib) mtu6(t map[rtnl.RouteKey]rtnl.Route, index, old, mtu uint32, fn change) {
-	const lockMTU = 1 << 2 // 1 << RTAX_MTU
-	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.OIF == index && r.Metrics.MTU != 0 }) {
-		r := t[k]
-		if r.Family != rtnl.FamilyInet6 || r.OIF != index || r.Metrics.MTU == 0 || r.Metrics.Lock&lockMTU != 0 {
+// addrUnsure6 marks for a dump the groups of the IPv6 routes that have a,
+// an IPv6 address that went from link index and that no link has any more,
+// as preferred source, when the model cannot tell whether the kernel
+// cleared it (see routeSide.observeAddress).
+func (f *fib) addrUnsure6(t map[rtnl.RouteKey]rtnl.Route, index uint32, a netip.Addr) {
+	for k, r := range t {
+		if r.Family != rtnl.FamilyInet6 || r.PrefSrc != a || r.NexthopID != 0 {
 			continue
 		}
-		if r.Metrics.MTU >= mtu || r.Metrics.MTU == old {
-			if r.Metrics.MTU == mtu {
+		if a.IsLinkLocalUnicast() && r.OIF != index {
+			continue
+		}
+		f.guessed[k.Group()] = true
+	}
+}
+
+// mtu6 follows an MTU change of link index, from old to mtu, on the IPv6
+// routes through it (rt6_mtu_change_route, fib6_nh_mtu_change): a route
+// whose mtu metric is at or above the new MTU, or was the old one, takes
+// the new one, unless the metric is locked. That holds for a route through
+// a nexthop object with a next hop on the link (a member of its group
+// included), and for each sibling of a multipath route on its own: the
+// table shows the first sibling's metric, the others' show when it leaves.
+func (f *fib) mtu6(t map[rtnl.RouteKey]rtnl.Route, n nexthops, index, old, mtu uint32, fn change) {
+	const lockMTU = 1 << 2 // 1 << RTAX_MTU
+	follow := func(m *rtnl.Metrics) bool {
+		if m.MTU == 0 || m.MTU == mtu || m.Lock&lockMTU != 0 || m.MTU < mtu && m.MTU != old {
+			return false
+		}
+		m.MTU = mtu
+		return true
+	}
+	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.Family == rtnl.FamilyInet6 }) {
+		r := t[k]
+		nr := r
+		switch {
+		case r.NexthopID != 0:
+			if !n.on(r.NexthopID, index) || !follow(&nr.Metrics) {
 				continue
 			}
-			nr := r
-			nr.Metrics.MTU = mtu
-			t[k] = nr
-			fn(&r, &nr)
+		case len(r.Multipath) > 0:
+			if hopIndexOIF(r.Multipath, index) < 0 {
+				continue
+			}
+			sibs := f.siblings(k, &r)
+			changed := false
+			for i := range sibs {
+				if sibs[i].OIF == index && follow(&sibs[i].Metrics) {
+					changed = true
+				}
+			}
+			if !changed {
+				continue
+			}
+			f.sib[k] = sibs
+			nr.Metrics = sibs[0].Metrics
+			if sameRoute(&r, &nr) {
+				continue
+			}
+		default:
+			if r.OIF != index || !follow(&nr.Metrics) {
+				continue
+			}
 		}
+		t[k] = nr
+		fn(&r, &nr)
 	}
 }
 
@@ -964,6 +1045,24 @@ func (n nexthops) users(id uint32) map[uint32]bool {
 		}
 	}
 	return ids
+}
+
+// on reports whether nexthop id, or a member of group id, has its next hop
+// on link index.
+func (n nexthops) on(id, index uint32) bool {
+	nh, ok := n[id]
+	if !ok {
+		return false
+	}
+	if !nh.IsGroup() {
+		return nh.OIF == index
+	}
+	for _, m := range nh.Group {
+		if n[m.ID].OIF == index {
+			return true
+		}
+	}
+	return false
 }
 
 // drop removes nexthop id and takes it out of the groups it was in, as

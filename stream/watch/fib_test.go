@@ -340,7 +340,7 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 pref medium mtu 1300",
 		}},
 		{"IPv4 source address gone: the main table's routes from it", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
-			f.addrGone4(tab, netip.MustParseAddr("10.0.0.1"), fn)
+			f.addrGone4(tab, 2, netip.MustParseAddr("10.0.0.1"), fn)
 		}, []string{
 			"10.0.1.0/24 dev if3 scope link",
 			"10.0.3.0/24 nexthop via 10.0.0.9 dev if2 weight 1 nexthop via 10.0.0.8 dev if2 weight 1",
@@ -354,7 +354,7 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 		}},
 		{"IPv6 source address gone, MTU lowered, nexthop object gone", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
 			f.addrGone6(tab, 3, netip.MustParseAddr("2001:db9::1"), fn)
-			f.mtu6(tab, 3, 1500, 1400, fn)
+			f.mtu6(tab, nil, 3, 1500, 1400, fn)
 			f.nexthopGone(tab, 7, fn)
 		}, []string{
 			"10.0.0.0/24 dev if2 proto kernel scope link src 10.0.0.1",
@@ -493,6 +493,86 @@ func TestFIBSteadyReplaceAllocatesOnlyTheMapsCopy(t *testing.T) {
 			}
 			if len(tab) != 1 || len(f.groups.head) != 1 {
 				t.Errorf("%d routes, %d groups", len(tab), len(f.groups.head))
+			}
+		})
+	}
+}
+
+// An IPv6 MTU change follows each sibling of a multipath route on its own
+// (rt6_mtu_change_route runs per fib6_info) and the routes through nexthop
+// objects on the link (nexthop_for_each_fib6_nh), all silently: checked
+// against Linux 6.18, `ip link set v0 mtu 1280` under
+// `ip -6 route add X mtu 1400 nexthop via A dev v0 nexthop via B dev v4`
+// makes it mtu 1280; with the v4 hop first it stays 1400 until that hop is
+// deleted, then shows 1280.
+func TestFIBMTUChangeFollowsEachSiblingAndNexthopObjects(t *testing.T) {
+	nop := func(_, _ *rtnl.Route) {}
+	f, tab := newFIB(), map[rtnl.RouteKey]rtnl.Route{}
+	for _, s := range []string{
+		"2001:1::/64 metric 1024 mtu 1400 nexthop 2001:db8::3@2 nexthop 2001:db9::3@3",
+		"2001:2::/64 metric 1024 mtu 1400 nexthop 2001:db9::3@3 nexthop 2001:db8::3@2",
+		"2001:3::/64 metric 1024 mtu 1400 nhid 7",
+		"2001:4::/64 metric 1024 mtu 1400 nhid 8",
+	} {
+		r := route(t, s)
+		f.apply(tab, &r, stepFlags["add"], false, nop)
+	}
+	nh := nexthops{
+		7: {ID: 7, OIF: 2},
+		6: {ID: 6, OIF: 3},
+		8: {ID: 8, Group: []rtnl.NexthopGroupMember{{ID: 6}, {ID: 7}}},
+	}
+	f.mtu6(tab, nh, 2, 1500, 1280, nop)
+	want := []string{
+		"2001:1::/64 metric 1024 pref medium mtu 1280 nexthop via 2001:db8::3 dev if2 weight 1 nexthop via 2001:db9::3 dev if3 weight 1",
+		"2001:2::/64 metric 1024 pref medium mtu 1400 nexthop via 2001:db9::3 dev if3 weight 1 nexthop via 2001:db8::3 dev if2 weight 1",
+		"2001:3::/64 nhid 7 metric 1024 pref medium mtu 1280",
+		"2001:4::/64 nhid 8 metric 1024 pref medium mtu 1280",
+	}
+	if got := f.lines(tab); !sameLines(got, want) {
+		t.Errorf("after the MTU change:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	// The v3 hop of 2001:2::/64 leaves: the v2 sibling's mtu shows.
+	del := route(t, "2001:2::/64 via 2001:db9::3 dev 3 metric 1024 mtu 1400")
+	f.apply(tab, &del, stepFlags["del"], true, nop)
+	want[1] = "2001:2::/64 via 2001:db8::3 dev if2 metric 1024 pref medium mtu 1280"
+	if got := f.lines(tab); !sameLines(got, want) {
+		t.Errorf("after the first sibling left:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+// An IPv4 address that goes leaves the routes that have it as preferred
+// source while a local route of the local table still covers it
+// (fib_del_ifaddr asks inet_addr_type_dev_table): checked against Linux
+// 6.18, `ip route add local default dev v4` keeps `198.18.1.0/24 dev v2
+// src 203.0.113.1` through `ip addr del 203.0.113.1/24 dev v4`; a more
+// specific broadcast route, or a local route in another table, does not.
+func TestFIBAddrGone4KeepsSourcesALocalRouteCovers(t *testing.T) {
+	nop := func(_, _ *rtnl.Route) {}
+	for _, tc := range []struct {
+		name  string
+		extra []string
+		kept  bool
+	}{
+		{"no other local route", nil, false},
+		{"local default in the local table", []string{"local 0.0.0.0/0 dev 5 scope host table 255"}, true},
+		{"local 10.0.0.0/8 on another link", []string{"local 10.0.0.0/8 dev 3 scope host table 255"}, true},
+		{"a local route in another table", []string{"local 0.0.0.0/0 dev 5 scope host table 100"}, false},
+		{"a more specific broadcast route", []string{"local 0.0.0.0/0 dev 5 scope host table 255", "broadcast 10.0.0.0/24 dev 2 scope link table 255"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, tab := newFIB(), map[rtnl.RouteKey]rtnl.Route{}
+			for _, s := range append([]string{
+				"local 10.0.0.1 dev 2 proto 2 scope host table 255 src 10.0.0.1", // the address's own: its deletion comes after
+				"10.0.5.0/24 dev 3 scope link src 10.0.0.1",
+			}, tc.extra...) {
+				r := route(t, s)
+				f.apply(tab, &r, stepFlags["add"], false, nop)
+			}
+			f.addrGone4(tab, 2, netip.MustParseAddr("10.0.0.1"), nop)
+			kept := slices.Contains(f.lines(tab), "10.0.5.0/24 dev if3 scope link src 10.0.0.1")
+			if kept != tc.kept {
+				t.Errorf("route with the source kept: %v, want %v:\n  %s", kept, tc.kept, strings.Join(f.lines(tab), "\n  "))
 			}
 		})
 	}

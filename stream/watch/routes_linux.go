@@ -77,7 +77,7 @@ func Routes(opts ...Option) (*RouteWatcher, error) {
 		side: &routeSide{
 			fib: newFIB(), links: make(map[uint32]linkState),
 			addrs4: make(map[uint32]int), locals4: make(map[netip.Addr]int), v4: make(map[AddressKey]struct{}),
-			locals6: make(map[netip.Addr]int), v6: make(map[AddressKey]struct{}),
+			locals6: make(map[netip.Addr]int), v6: make(map[AddressKey]bool),
 			nh: make(nexthops),
 		},
 	}, opts)
@@ -95,12 +95,21 @@ type routeSide struct {
 	locals4 map[netip.Addr]int
 	v4      map[AddressKey]struct{} // the IPv4 addresses counted
 	// locals6 counts the links that have each IPv6 address; v6 lists
-	// the addresses counted.
+	// the addresses counted, true for those added while their link was
+	// down (which the link's going away deletes, not its going down).
 	locals6 map[netip.Addr]int
-	v6      map[AddressKey]struct{}
+	v6      map[AddressKey]bool
 	nh      nexthops
 	// pending holds the silent changes observed since the last settle.
 	pending []silent
+	// replaced lists, right after a nexthop object was replaced, the IDs
+	// of the nexthops whose routes the kernel notifies next, each with
+	// NLM_F_REPLACE (nexthop_replace_notify, under
+	// net.ipv4.nexthop_compat_mode 1): updates of the routes in place, not
+	// replaces by the IPv6 rule, which would take the first route of the
+	// group that cannot join a multipath route (fib6_rt_update). Any other
+	// message ends the burst.
+	replaced map[uint32]bool
 }
 
 type linkState struct {
@@ -144,6 +153,7 @@ const (
 	silentNexthopChanged // ids: the nexthop objects whose next hops changed
 	silentUp             // flags: the next-hop flags the link's coming up clears
 	silentCarrierDown    // the link lost its carrier
+	silentAddr6Unsure    // addr: an IPv6 address went, maybe with its source routes' preferred source
 )
 
 func (r *routeSide) load(ctx context.Context, c *nl.Conn) error {
@@ -189,6 +199,7 @@ func (r *routeSide) load(ctx context.Context, c *nl.Conn) error {
 func (r *routeSide) discard() { r.pending = r.pending[:0] }
 
 func (r *routeSide) observe(m nl.Message) (verify bool) {
+	r.replaced = nil
 	switch m.Header.Type {
 	case rtnl.TypeNewLink, rtnl.TypeDelLink:
 		return r.observeLink(m)
@@ -217,7 +228,9 @@ func (r *routeSide) observeNexthop(m nl.Message) {
 		return
 	}
 	r.nh[n.ID] = n
-	r.pending = append(r.pending, silent{kind: silentNexthopChanged, ids: r.nh.users(n.ID)})
+	ids := r.nh.users(n.ID)
+	r.pending = append(r.pending, silent{kind: silentNexthopChanged, ids: ids})
+	r.replaced = ids
 }
 
 // dropNexthop removes nexthop id, with what goes with it.
@@ -286,11 +299,23 @@ func (r *routeSide) observeLink(m nl.Message) bool {
 			flags |= rtnl.RouteFlagLinkDown
 		}
 		add(silent{kind: silentUp, index: l.Index, flags: flags, family: rtnl.FamilyInet})
-		flags = rtnl.RouteFlagDead
-		if cur.lower {
-			flags |= rtnl.RouteFlagLinkDown
+		// IPv6 (addrconf_notify, NETDEV_UP) revives its hops only if
+		// the link is ready (addrconf_link_ready: operationally up);
+		// if not, they stay dead until it is (NETDEV_CHANGE, below).
+		if cur.carrier6() {
+			flags = rtnl.RouteFlagDead
+			if cur.lower {
+				flags |= rtnl.RouteFlagLinkDown
+			}
+			add(silent{kind: silentUp, index: l.Index, flags: flags, family: rtnl.FamilyInet6})
 		}
-		add(silent{kind: silentUp, index: l.Index, flags: flags, family: rtnl.FamilyInet6})
+		// Its addresses are no longer the ones added while it was
+		// down: its next going down takes them (addrconf_ifdown).
+		for ak, late := range r.v6 {
+			if late && ak.Index == l.Index {
+				r.v6[ak] = false
+			}
+		}
 	case cur.up:
 		// A carrier change (NETDEV_CHANGE), seen by each family its way.
 		switch {
@@ -303,7 +328,13 @@ func (r *routeSide) observeLink(m nl.Message) bool {
 		case prev.carrier6() && !cur.carrier6():
 			add(silent{kind: silentCarrierDown, index: l.Index, family: rtnl.FamilyInet6})
 		case !prev.carrier6() && cur.carrier6():
-			add(silent{kind: silentUp, index: l.Index, flags: rtnl.RouteFlagLinkDown, family: rtnl.FamilyInet6})
+			// The link becomes ready: the first time since it came
+			// up, rt6_sync_up with RTNH_F_DEAD (and linkdown, with
+			// a carrier) revives the hops its going down killed;
+			// later, with RTNH_F_LINKDOWN only, but then no hop on
+			// it is dead (its going down cleared IF_READY).
+			flags := rtnl.RouteFlagDead | rtnl.RouteFlagLinkDown
+			add(silent{kind: silentUp, index: l.Index, flags: flags, family: rtnl.FamilyInet6})
 		}
 	}
 	if cur.mtu != prev.mtu && prev.mtu != 0 && cur.mtu != 0 {
@@ -368,14 +399,15 @@ func (r *routeSide) observeAddress(m nl.Message) bool {
 			r.locals4[local]--
 		} else {
 			delete(r.locals4, local)
-			r.pending = append(r.pending, silent{kind: silentAddr4, addr: local})
+			r.pending = append(r.pending, silent{kind: silentAddr4, index: a.Index, addr: local})
 		}
 		if r.addrs4[a.Index] == 0 {
 			delete(r.addrs4, a.Index)
 			r.pending = append(r.pending, silent{kind: silentDown, index: a.Index, down: lastAddrGone})
 		}
 	case rtnl.FamilyInet6:
-		if _, known := r.v6[ak]; !known {
+		late, known := r.v6[ak]
+		if !known {
 			return true
 		}
 		delete(r.v6, ak)
@@ -388,9 +420,22 @@ func (r *routeSide) observeAddress(m nl.Message) bool {
 		}
 		// fib6_remove_prefsrc: routes lose a preferred source that no
 		// link has any more (a link-local one: that their own link has
-		// not), whatever their link.
-		if everywhere || local.IsLinkLocalUnicast() {
+		// not), whatever their link. Only ipv6_del_addr does that (ip
+		// address del, DAD failure, expiry): the addresses that a link's
+		// going down or away deletes (addrconf_ifdown) stay the source
+		// of their routes. Those come after the link's message saying it
+		// is down; on a link that is down, an address added since goes
+		// either way (deleted by hand, or by the link going away, whose
+		// RTM_DELLINK comes after): a dump tells.
+		if !everywhere && !local.IsLinkLocalUnicast() {
+			break
+		}
+		st, ok := r.links[a.Index]
+		switch {
+		case ok && st.up:
 			r.pending = append(r.pending, silent{kind: silentAddr6, index: a.Index, addr: local})
+		case late:
+			r.pending = append(r.pending, silent{kind: silentAddr6Unsure, index: a.Index, addr: local})
 		}
 	}
 	return true
@@ -398,7 +443,8 @@ func (r *routeSide) observeAddress(m nl.Message) bool {
 
 func (r *routeSide) addAddr6(ak AddressKey) {
 	if _, known := r.v6[ak]; !known {
-		r.v6[ak] = struct{}{}
+		st, ok := r.links[ak.Index]
+		r.v6[ak] = ok && !st.up
 		r.locals6[ak.Prefix.Addr()]++
 	}
 }
@@ -411,11 +457,11 @@ func (r *routeSide) settle(t map[rtnl.RouteKey]rtnl.Route, fn func(old, cur *rtn
 		case silentDown:
 			r.fib.down(t, p.index, p.down, fn)
 		case silentAddr4:
-			r.fib.addrGone4(t, p.addr, fn)
+			r.fib.addrGone4(t, p.index, p.addr, fn)
 		case silentAddr6:
 			r.fib.addrGone6(t, p.index, p.addr, fn)
 		case silentMTU:
-			r.fib.mtu6(t, p.index, p.old, p.mtu, fn)
+			r.fib.mtu6(t, r.nh, p.index, p.old, p.mtu, fn)
 		case silentNexthop:
 			r.fib.nexthopGone(t, p.id, fn)
 		case silentNexthopChanged:
@@ -424,12 +470,22 @@ func (r *routeSide) settle(t map[rtnl.RouteKey]rtnl.Route, fn func(old, cur *rtn
 			r.fib.up(t, p.index, p.flags, p.family, fn)
 		case silentCarrierDown:
 			r.fib.carrierDown(t, p.index, p.family, fn)
+		case silentAddr6Unsure:
+			r.fib.addrUnsure6(t, p.index, p.addr)
 		}
 	}
 	r.pending = r.pending[:0]
 }
 
 func (r *routeSide) entry(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16, del bool, fn func(old, cur *rtnl.Route)) (bool, bool) {
+	if r.replaced != nil {
+		k := v.Key()
+		if _, ok := t[k]; ok && !del && flags&nl.FlagReplace != 0 && r.replaced[v.NexthopID] {
+			r.fib.put(t, k, v, fn) // the route through a replaced nexthop, updated
+			return true, false
+		}
+		r.replaced = nil
+	}
 	r.fib.apply(t, v, flags, del, fn)
 	verify := len(r.fib.guessed) > 0 && !r.fib.checking
 	r.fib.checking = r.fib.checking || verify
