@@ -477,8 +477,15 @@ func (w *Watcher[K, V]) pause(m mode) bool {
 	reg := w.reg
 	w.reg = nil
 	if w.closed || reg == nil {
-		if !w.closed && m == modeVerify {
+		switch {
+		case w.closed:
+		case m == modeVerify:
 			w.again = true
+		case m == modeOverrun:
+			// A batch read before the registration was removed (the
+			// poller delivers it) reported a loss: the pass to come, or
+			// the next, must be a resync.
+			w.againOverrun = true
 		}
 		w.mu.Unlock()
 		return false
@@ -760,6 +767,14 @@ func (w *Watcher[K, V]) finishWaiters(err error) {
 // dumpAndDiff is one dump-and-diff; it returns false if the watcher
 // failed.
 func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
+	if m == modeVerify {
+		w.mu.Lock()
+		if w.againOverrun {
+			// Notifications were lost since this pass was asked for.
+			w.againOverrun, m = false, modeOverrun
+		}
+		w.mu.Unlock()
+	}
 	switch m {
 	case modeOverrun:
 		w.provisional, w.early, w.earlySide = nil, nil, false // unknowable now
