@@ -167,3 +167,21 @@ func subscribeAsync[T any](t *testing.T, ctx context.Context, s stream.Observabl
 		}
 	}
 }
+
+// buffered runs pushes to a buffered subscriber whose observer is gated,
+// which return at once; delivered inline instead, they would block on the
+// gate, which the bound reports.
+func buffered(t *testing.T, push func()) {
+	t.Helper()
+	returns(t, "a push to a buffered subscriber", push)
+}
+
+// waitClosed fails the test if ch is not closed within the bound.
+func waitClosed(t *testing.T, what string, ch <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(wait):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}

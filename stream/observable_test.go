@@ -78,9 +78,10 @@ func TestGapIsAnErrorMatchingItsCause(t *testing.T) {
 		is      []error
 		message string
 	}{
-		{"counted overflow", stream.Gap{Dropped: 5, Cause: stream.ErrOverflow}, []error{stream.ErrGap, stream.ErrOverflow}, "5 items lost"},
-		{"kernel overrun", stream.Gap{Cause: cause}, []error{stream.ErrGap, syscall.ENOBUFS}, "items lost: receive: "},
-		{"no cause", stream.Gap{}, []error{stream.ErrGap}, "items lost"},
+		{"counted overflow", stream.Gap{Dropped: 5, Cause: stream.ErrOverflow}, []error{stream.ErrGap, stream.ErrOverflow}, "stream: 5 items lost: stream: subscriber buffer full"},
+		{"kernel overrun", stream.Gap{Cause: cause}, []error{stream.ErrGap, syscall.ENOBUFS}, "stream: items lost: receive: " + syscall.ENOBUFS.Error()},
+		{"one item", stream.Gap{Dropped: 1}, []error{stream.ErrGap}, "stream: 1 items lost"},
+		{"no cause", stream.Gap{}, []error{stream.ErrGap}, "stream: items lost"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,8 +95,12 @@ func TestGapIsAnErrorMatchingItsCause(t *testing.T) {
 			if !errors.As(err, &g) || g.Dropped != tt.gap.Dropped {
 				t.Errorf("errors.As gave %+v", g)
 			}
+			// An uncounted loss says so, rather than "0 items lost".
+			if got := tt.gap.Error(); got != tt.message {
+				t.Errorf("message %q, want %q", got, tt.message)
+			}
 			if !strings.Contains(err.Error(), tt.message) {
-				t.Errorf("message %q lacks %q", err.Error(), tt.message)
+				t.Errorf("wrapped message %q lacks %q", err.Error(), tt.message)
 			}
 		})
 	}

@@ -113,9 +113,9 @@ func TestPublisherErrorComesAfterQueuedItems(t *testing.T) {
 		}
 	}
 	done := attach(t, ctx, p, r, stream.WithBuffer(100, stream.Block))
-	p.Push(0)
-	<-entered
-	p.PushBatch([]int{1, 2, 3})
+	buffered(t, func() { p.Push(0) })
+	waitClosed(t, "the first delivery", entered)
+	buffered(t, func() { p.PushBatch([]int{1, 2, 3}) }) // room for them: no wait
 	p.Error(io.ErrUnexpectedEOF)
 	close(gate)
 	if err := done(); !errors.Is(err, io.ErrUnexpectedEOF) {
@@ -143,9 +143,9 @@ func overflow(t *testing.T, policy stream.Policy) (events []string, items []int,
 		}
 	}
 	done := attach(t, ctx, p, r, stream.WithBuffer(4, policy))
-	p.Push(0)
-	<-entered
-	p.PushBatch(seq(11)[1:])
+	buffered(t, func() { p.Push(0) })
+	waitClosed(t, "the first delivery", entered)
+	buffered(t, func() { p.PushBatch(seq(11)[1:]) })
 	p.Complete()
 	close(gate)
 	err = done()
@@ -205,11 +205,13 @@ func TestDropOldestMergesOlderGapsIntoTheNewOne(t *testing.T) {
 		}
 	}
 	done := attach(t, ctx, p, r, stream.WithBuffer(4, stream.DropOldest))
-	p.Push(0)
-	<-entered
-	p.PushBatch([]int{1, 2})
-	p.Gap(stream.Gap{Cause: io.ErrNoProgress}) // a producer overrun between 2 and 3
-	p.PushBatch([]int{3, 4, 5, 6, 7})          // drops 1, 2 and 3
+	buffered(t, func() { p.Push(0) })
+	waitClosed(t, "the first delivery", entered)
+	buffered(t, func() {
+		p.PushBatch([]int{1, 2})
+		p.Gap(stream.Gap{Cause: io.ErrNoProgress}) // a producer overrun between 2 and 3
+		p.PushBatch([]int{3, 4, 5, 6, 7})          // drops 1, 2 and 3
+	})
 	p.Complete()
 	close(gate)
 	if err := done(); err != nil {
@@ -321,7 +323,7 @@ func TestCancelWaitsForTheDeliveryInProgress(t *testing.T) {
 	}}
 	done := attach(t, ctx, p, stream.Observer[int](o))
 	go p.Push(1)
-	<-entered
+	waitClosed(t, "the delivery", entered)
 	cancel()
 	close(gate)
 	if err := done(); !errors.Is(err, context.Canceled) {
@@ -346,8 +348,8 @@ func TestBlockedProducerIsReleasedWhenTheSubscriberLeaves(t *testing.T) {
 		}
 	}
 	done := attach(t, ctx, p, r, stream.WithBuffer(2, stream.Block))
-	p.Push(0)
-	<-entered
+	buffered(t, func() { p.Push(0) })
+	waitClosed(t, "the first delivery", entered)
 	pushed := make(chan struct{})
 	go func() {
 		p.PushBatch(seq(100)) // cannot fit: waits for the subscriber

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/nlrx/nlrx/stream"
 )
@@ -119,13 +120,20 @@ func TestToChanEarlyStopWithCancelLeaksNothing(t *testing.T) {
 		}
 	})
 	ch := stream.ToChan(ctx, src, 0)
-	for it := range ch {
-		if it.V == 5 {
-			break
+	recv := func() bool {
+		t.Helper()
+		select {
+		case it, ok := <-ch:
+			return ok && it.V != 5
+		case <-time.After(wait):
+			t.Fatal("ToChan's channel neither sent nor closed")
+			return false
 		}
 	}
+	for recv() {
+	}
 	cancel()
-	for range ch { // the channel closes once the goroutine has stopped
+	for recv() { // the channel closes once the goroutine has stopped
 	}
 	if p := produced.Load(); p > 8 {
 		t.Fatalf("producer made %d items for a consumer that stopped at 6", p)
