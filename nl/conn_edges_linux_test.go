@@ -41,12 +41,13 @@ func bounded(t *testing.T, c *nl.Conn) {
 func TestSendNumbersOnlyZeroSequences(t *testing.T) {
 	got := make(chan nl.Message, 4)
 	c, _ := dialFake(t, func(req nl.Message) []nltest.Datagram { got <- req; return nil })
-	first, err := c.Send(nl.Message{Header: nl.Header{Type: typeGet}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	given, err := c.Send(nl.Message{Header: nl.Header{Type: typeGet, Seq: 1234}})
-	if err != nil {
+	var first, given uint32
+	var err1, err2 error
+	within(t, "two Sends", func() { // a send returns once the datagram is out
+		first, err1 = c.Send(nl.Message{Header: nl.Header{Type: typeGet}})
+		given, err2 = c.Send(nl.Message{Header: nl.Header{Type: typeGet, Seq: 1234}})
+	})
+	if err := errors.Join(err1, err2); err != nil {
 		t.Fatal(err)
 	}
 	if first == 0 || given != 1234 {
@@ -206,12 +207,15 @@ func TestExecuteBatchWindowFollowsTheReadBuffer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	var outcomes int
-	if err := c.ExecuteBatch(ctx, reqs, func(i int, err error) {
-		if err != nil || i != outcomes {
-			t.Errorf("outcome %d: request %d, %v", outcomes, i, err)
-		}
-		outcomes++
-	}); err != nil {
+	within(t, "ExecuteBatch", func() { // a read the context cannot wake would hang
+		err = c.ExecuteBatch(ctx, reqs, func(i int, err error) {
+			if err != nil || i != outcomes {
+				t.Errorf("outcome %d: request %d, %v", outcomes, i, err)
+			}
+			outcomes++
+		})
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	var acked []int
@@ -292,7 +296,9 @@ func TestExecuteBatchUsesTheSequencesItReserves(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	before := c.NextSeq()
-	if err := c.ExecuteBatch(ctx, reqs, func(int, error) {}); err != nil {
+	var err error
+	within(t, "ExecuteBatch", func() { err = c.ExecuteBatch(ctx, reqs, func(int, error) {}) })
+	if err != nil {
 		t.Fatal(err)
 	}
 	after := c.NextSeq()
@@ -421,5 +427,32 @@ func TestNewNetNSMakesAnotherNamespace(t *testing.T) {
 	}
 	if inside != made || ino("/proc/thread-self/ns/net") != own {
 		t.Fatalf("Do ran in namespace %d, want %d; the caller is in %d, want %d", inside, made, ino("/proc/thread-self/ns/net"), own)
+	}
+}
+
+// The messages a dump request reads for an abandoned dump before its own
+// count in Stats.Messages like any others.
+func TestStatsCountTheRestOfAnAbandonedDump(t *testing.T) {
+	const items, per = 10, 2 // 5 datagrams of 2 items, then DONE: 11 messages a dump
+	c, k := dialFake(t, fakeDumper(items, per))
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	stop := errors.New("enough")
+	if err := c.ExecuteFunc(ctx, dumpReq(), func(nl.Message) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("abandoned dump: %v", err)
+	}
+	// Inject waits until the fake kernel has sent the whole first dump, as
+	// the real kernel has queued a dump's next batch before a read returns;
+	// the empty datagram carries no message.
+	if err := k.Inject(nltest.Datagram{Raw: []byte{}}); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := c.Execute(ctx, dumpReq()) // reads the rest of the first dump first
+	if err != nil || len(ms) != items {
+		t.Fatalf("second dump: %d replies, %v", len(ms), err)
+	}
+	// The first dump's first datagram was read only up to fn's error.
+	if st := c.Stats(); st.Messages < 2*(items+1)-1 || st.Messages > 2*(items+1) {
+		t.Fatalf("Stats %+v after two dumps of %d messages", st, items+1)
 	}
 }
