@@ -33,6 +33,7 @@
 #                     earlier run, are kept and counted
 #   MUTATION_OUT      where the JSON reports and the lists of survivors
 #                     go (bench/out/mutation)
+#   MUTATION_ROOT     the module to mutate (the one holding this script)
 #   MUTATION_WATCH=1  add stream/watch to the default packages
 #   MUTATION_DRY=1    gremlins --dry-run: list the mutants (RUNNABLE when
 #                     covered), run no mutant's tests
@@ -80,7 +81,25 @@ command -v jq >/dev/null || {
 echo "# $(gremlins --version 2>&1 | head -1), $(go version)" >&2
 
 scratch=$(mktemp -d)
-trap 'chmod -R u+w "$scratch" 2>/dev/null; rm -rf "$scratch"' EXIT
+# gremlins runs under timeout, which puts it in a process group of its
+# own: stopping this script stops that group too (gremlins, go test and the
+# test binaries). gremlins takes SIGTERM as "stop after the mutant in
+# progress, and put its file back"; after 30 s the group is killed.
+child=
+cleanup() {
+	if [ -n "$child" ]; then
+		kill -TERM -- "-$child" 2>/dev/null || true
+		for _ in $(seq 30); do
+			kill -0 "$child" 2>/dev/null || break
+			sleep 1
+		done
+		kill -KILL -- "-$child" 2>/dev/null || true
+	fi
+	chmod -R u+w "$scratch" 2>/dev/null
+	rm -rf "$scratch"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 mkdir -p "$out"
 
 src=$root
@@ -163,12 +182,15 @@ for pkg in "${pkgs[@]}"; do
 		echo "== $pkg/$f: gremlins unleash --workers $workers --timeout-coefficient $pcoeff ${dry[*]:+${dry[*]} }(at most ${limit}s); log in $log" >&2
 		# -count=1: the coverage run's duration sets the mutants' timeout,
 		# and a cached result would make it zero.
-		if ! (cd "$work/$pkg" && TMPDIR=$tmp GOFLAGS=-count=1 timeout --kill-after=30 "$limit" \
+		(cd "$work/$pkg" && TMPDIR=$tmp GOFLAGS=-count=1 exec timeout --kill-after=30 "$limit" \
 			gremlins unleash --workers "$workers" --timeout-coefficient "$pcoeff" \
-			"${excl[@]}" "${dry[@]}" --output "$json" "$work/$pkg" >"$log" 2>&1); then
+			"${excl[@]}" "${dry[@]}" --output "$json" "$work/$pkg") >"$log" 2>&1 &
+		child=$!
+		if ! wait "$child"; then
 			echo "$pkg/$f: gremlins failed or timed out (see $log)" >&2
 			status=1
 		fi
+		child=
 		# (no report: the file has no mutants)
 	done
 	reports=("$out/$name"/*.json)

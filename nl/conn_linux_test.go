@@ -283,7 +283,8 @@ func TestReceiveAndDecodeStopsWhenContextEnds(t *testing.T) {
 	c := ns.Dial(nl.WithGroups(unix.RTNLGRP_LINK))
 	cx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := c.ReceiveAndDecode(cx)
+	var err error
+	within(t, "ReceiveAndDecode after its context ended", func() { _, err = c.ReceiveAndDecode(cx) })
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want DeadlineExceeded", err)
 	}
