@@ -456,3 +456,35 @@ func TestStatsCountTheRestOfAnAbandonedDump(t *testing.T) {
 		t.Fatalf("Stats %+v after two dumps of %d messages", st, items+1)
 	}
 }
+
+// SendMessages numbers the messages without a sequence number
+// consecutively and keeps the others', and returns them in order.
+func TestSendMessagesNumbersOnlyZeroSequences(t *testing.T) {
+	got := make(chan nl.Message, 4)
+	c, _ := dialFake(t, func(req nl.Message) []nltest.Datagram { got <- req; return nil })
+	var seqs []uint32
+	var err error
+	within(t, "SendMessages", func() {
+		seqs, err = c.SendMessages([]nl.Message{
+			{Header: nl.Header{Type: typeGet}},
+			{Header: nl.Header{Type: typeGet, Seq: 99}},
+			{Header: nl.Header{Type: typeGet}},
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seqs) != 3 || seqs[0] == 0 || seqs[1] != 99 || seqs[2] != seqs[0]+1 {
+		t.Fatalf("sequences %v: want n, 99, n+1", seqs)
+	}
+	for i, want := range seqs {
+		select {
+		case req := <-got:
+			if req.Header.Seq != want {
+				t.Fatalf("message %d reached the kernel with sequence %d, want %d", i, req.Header.Seq, want)
+			}
+		case <-time.After(wait):
+			t.Fatalf("message %d did not reach the kernel", i)
+		}
+	}
+}

@@ -12,3 +12,23 @@ func TestMessageLenCountsTheHeader(t *testing.T) {
 		}
 	}
 }
+
+// GroupMask takes groups 1 to 32, bit g-1 for group g, and reports any
+// other group number.
+func TestGroupMaskBounds(t *testing.T) {
+	for _, tc := range []struct {
+		groups []uint32
+		mask   uint32
+		ok     bool
+	}{
+		{nil, 0, true},
+		{[]uint32{1}, 1, true},
+		{[]uint32{1, 2, 32}, 1 | 2 | 1<<31, true},
+		{[]uint32{0, 3}, 1 << 2, false},
+		{[]uint32{33, 31}, 1 << 30, false},
+	} {
+		if mask, ok := GroupMask(tc.groups...); mask != tc.mask || ok != tc.ok {
+			t.Errorf("GroupMask(%v) = %#x, %v; want %#x, %v", tc.groups, mask, ok, tc.mask, tc.ok)
+		}
+	}
+}

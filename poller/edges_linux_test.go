@@ -439,3 +439,21 @@ func TestGrownBuffersStillBatch(t *testing.T) {
 		t.Fatalf("%d receive syscalls for %d queued datagrams after the buffers grew, want 1 (2 at most)", calls, n)
 	}
 }
+
+// Adding a Conn that is already closed fails, and registers nothing.
+func TestAddRejectsAClosedConn(t *testing.T) {
+	leakCheck(t)
+	p, err := poller.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAndWait(t, p)
+	c, _ := fakeConn(t)
+	c.Close()
+	if r, err := p.Add(c, func(*poller.Batch) {}); err == nil || r != nil {
+		t.Fatalf("Add of a closed Conn: %v, %v; want an error", r, err)
+	}
+	if p.Len() != 0 {
+		t.Fatalf("Len = %d after a failed Add", p.Len())
+	}
+}
