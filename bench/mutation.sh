@@ -34,7 +34,12 @@
 #   MUTATION_OUT      where the JSON reports and the lists of survivors
 #                     go (bench/out/mutation)
 #   MUTATION_ROOT     the module to mutate (the one holding this script)
-#   MUTATION_WATCH=1  add stream/watch to the default packages
+#   MUTATION_WATCH=1  add stream/watch to the default packages; its fib.go
+#                     (the pure model of the kernel's route tables) is
+#                     mutated against the model's own tests (TestFIB...):
+#                     the watchers' socket code is tested against the
+#                     kernel, minutes a run, too slow to run per mutant
+#   MUTATION_RUN      go test -run for every package (none: all tests)
 #   MUTATION_DRY=1    gremlins --dry-run: list the mutants (RUNNABLE when
 #                     covered), run no mutant's tests
 #
@@ -141,11 +146,21 @@ for pkg in "${pkgs[@]}"; do
 	pkg=${pkg#./}
 	pkg=${pkg%/}
 	name=${pkg//\//-}
+	files_re=${MUTATION_FILES:-.}
+	run=${MUTATION_RUN:-}
+	if [ "$pkg" = stream/watch ] && [ -z "${MUTATION_FILES:-}${MUTATION_RUN:-}" ]; then
+		files_re='^fib\.go$'
+		run='^TestFIB'
+	fi
+	gflags=-count=1
+	if [ -n "$run" ]; then
+		gflags="$gflags -run=$run"
+	fi
 	work=$scratch/$name
 	tmp=$scratch/tmp-$name # outside the copy, which gremlins copies again per worker
 	mkdir -p "$work" "$tmp"
 	closure "$work" "$pkg"
-	if [ -z "${MUTATION_FILES:-}" ]; then
+	if [ "$files_re" = . ]; then
 		rm -rf "${out:?}/$name"
 	fi
 	mkdir -p "$out/$name"
@@ -155,20 +170,20 @@ for pkg in "${pkgs[@]}"; do
 	# as timed out. So the coefficient is raised until the timeout is at
 	# least MUTATION_MIN_TIMEOUT, from a coverage run timed here (the second
 	# of two: the first warms the build cache, as it is for gremlins').
-	if ! (cd "$work" && TMPDIR=$tmp go test -count=1 -cover "./$pkg/..." >"$out/$name.baseline.log" 2>&1); then
+	if ! (cd "$work" && TMPDIR=$tmp GOFLAGS=$gflags go test -cover "./$pkg/..." >"$out/$name.baseline.log" 2>&1); then
 		echo "$pkg: its tests fail before any mutation (see $out/$name.baseline.log)" >&2
 		status=1
 		continue
 	fi
 	t0=$(date +%s%N) # the second run, with the build cached, as gremlins' will be
-	(cd "$work" && TMPDIR=$tmp go test -count=1 -cover "./$pkg/..." >>"$out/$name.baseline.log" 2>&1) || true
+	(cd "$work" && TMPDIR=$tmp GOFLAGS=$gflags go test -cover "./$pkg/..." >>"$out/$name.baseline.log" 2>&1) || true
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	k=$(((min * 1000 + ms - 1) / ms))
 	pcoeff=$((k > coeff ? k : coeff))
 	echo "== $pkg: tests take $((ms / 1000)).$((ms % 1000 / 100)) s with -cover; --timeout-coefficient $pcoeff" >&2
 	# One gremlins run per file of the package, the others excluded, so
 	# that each run stays bounded and a failure loses one file's results.
-	mapfile -t files < <(cd "$work/$pkg" && ls -- *.go | grep -v '_test\.go$' | grep -E -- "${MUTATION_FILES:-.}" || true)
+	mapfile -t files < <(cd "$work/$pkg" && ls -- *.go | grep -v '_test\.go$' | grep -E -- "$files_re" || true)
 	for f in "${files[@]}"; do
 		excl=(--exclude-files '/')
 		while read -r g; do
@@ -182,7 +197,7 @@ for pkg in "${pkgs[@]}"; do
 		echo "== $pkg/$f: gremlins unleash --workers $workers --timeout-coefficient $pcoeff ${dry[*]:+${dry[*]} }(at most ${limit}s); log in $log" >&2
 		# -count=1: the coverage run's duration sets the mutants' timeout,
 		# and a cached result would make it zero.
-		(cd "$work/$pkg" && TMPDIR=$tmp GOFLAGS=-count=1 exec timeout --kill-after=30 "$limit" \
+		(cd "$work/$pkg" && TMPDIR=$tmp GOFLAGS=$gflags exec timeout --kill-after=30 "$limit" \
 			gremlins unleash --workers "$workers" --timeout-coefficient "$pcoeff" \
 			"${excl[@]}" "${dry[@]}" --output "$json" "$work/$pkg") >"$log" 2>&1 &
 		child=$!
