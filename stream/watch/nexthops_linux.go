@@ -80,9 +80,9 @@ func (s *nexthopSide) observe(m nl.Message) bool {
 		s.pending = append(s.pending, l.Index)
 		return known
 	}
-	cur := linkStateOf(&l)
+	cur := after(prev, known, &l)
 	s.links[l.Index] = cur
-	if known && prev.up && prev.carrier4() && !(cur.up && cur.carrier4()) {
+	if known && prev.up && prev.changed4 && !(cur.up && cur.changed4) {
 		s.pending = append(s.pending, l.Index)
 		return true
 	}

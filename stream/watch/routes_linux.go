@@ -74,13 +74,17 @@ func Routes(opts ...Option) (*RouteWatcher, error) {
 		copyOf: func(k rtnl.RouteKey, n uint8) (rtnl.RouteKey, bool) {
 			return k.WithCopy(n), k.Family() == rtnl.FamilyInet6
 		},
-		side: &routeSide{
-			fib: newFIB(), links: make(map[uint32]linkState),
-			addrs4: make(map[uint32]int), locals4: make(map[netip.Addr]int), v4: make(map[AddressKey]struct{}),
-			locals6: make(map[netip.Addr]int), v6: make(map[AddressKey]bool),
-			nh: make(nexthops),
-		},
+		side: newRouteSide(),
 	}, opts)
+}
+
+func newRouteSide() *routeSide {
+	return &routeSide{
+		fib: newFIB(), links: make(map[uint32]linkState),
+		addrs4: make(map[uint32]int), locals4: make(map[netip.Addr]int), v4: make(map[AddressKey]struct{}),
+		locals6: make(map[netip.Addr]int), v6: make(map[AddressKey]bool),
+		nh: make(nexthops),
+	}
 }
 
 // routeSide applies route notifications by the kernel's rules (fib) and
@@ -115,16 +119,46 @@ type routeSide struct {
 type linkState struct {
 	up, lower bool
 	running   bool // IFF_RUNNING: the operational state is up
-	mtu       uint32
+	// changed4 is the IPv4 carrier (carrier4) as of the kernel's last
+	// NETDEV_CHANGE of the link: what its routes were last brought in
+	// line with (see after).
+	changed4 bool
+	mtu      uint32
 }
 
 func linkStateOf(l *rtnl.Link) linkState {
-	return linkState{up: l.Up(), lower: l.Flags&rtnl.LinkLowerUp != 0, running: l.Flags&rtnl.LinkRunning != 0, mtu: l.MTU}
+	s := linkState{up: l.Up(), lower: l.Flags&rtnl.LinkLowerUp != 0, running: l.Flags&rtnl.LinkRunning != 0, mtu: l.MTU}
+	s.changed4 = s.carrier4()
+	return s
+}
+
+// after returns the state link l's message shows, coming after prev (the
+// link's state before, if known). A carrier change reaches the routes
+// when linkwatch runs (netdev_state_change: NETDEV_CHANGE, then the
+// link's message), up to a second after the carrier bit flips; in between
+// the link may send messages of its own (a bridge gaining a port does)
+// that already show IFF_LOWER_UP. linkwatch sets the operational state
+// (rfc2863_policy) before it notifies, so a link that is up with a carrier
+// and yet operationally down, or down for its lower layer, is such a
+// message: its routes have not followed the carrier yet, and will when
+// linkwatch's own message comes.
+func after(prev linkState, known bool, l *rtnl.Link) linkState {
+	cur := linkStateOf(l)
+	if known && prev.up && cur.up && cur.lower && !cur.running {
+		switch l.OperState {
+		case rtnl.OperDown, rtnl.OperLowerLayerDown:
+			// (with a carrier, rfc2863_policy sets neither)
+			cur.changed4 = prev.changed4
+		}
+	}
+	return cur
 }
 
 // carrier4 is what IPv4 and nexthop objects take for a carrier
-// (fib_netdev_event: IFF_RUNNING or IFF_LOWER_UP); carrier6 what IPv6
-// does (addrconf_link_ready: the operational state).
+// (dev_get_flags in fib_netdev_event, fib_sync_up and nh_netdev_event:
+// IFF_RUNNING or IFF_LOWER_UP, at the moment they run); carrier6 what
+// IPv6 does (addrconf_link_ready: the operational state, which only
+// linkwatch changes).
 func (s linkState) carrier4() bool { return s.running || s.lower }
 func (s linkState) carrier6() bool { return s.running }
 
@@ -278,13 +312,13 @@ func (r *routeSide) observeLink(m nl.Message) bool {
 		r.pending = append(r.pending, silent{kind: silentDown, index: l.Index, down: linkGone})
 		return true
 	}
-	cur := linkStateOf(&l)
 	prev, known := r.links[l.Index]
+	cur := after(prev, known, &l)
 	r.links[l.Index] = cur
 	if !known {
 		return false // a new link has no routes yet
 	}
-	if (prev.up && prev.carrier4()) && !(cur.up && cur.carrier4()) {
+	if (prev.up && prev.changed4) && !(cur.up && cur.changed4) {
 		r.dropNexthopsOn(l.Index)
 	}
 	add := func(sl silent) { r.pending = append(r.pending, sl) }
@@ -319,9 +353,9 @@ func (r *routeSide) observeLink(m nl.Message) bool {
 	case cur.up:
 		// A carrier change (NETDEV_CHANGE), seen by each family its way.
 		switch {
-		case prev.carrier4() && !cur.carrier4():
+		case prev.changed4 && !cur.changed4:
 			add(silent{kind: silentCarrierDown, index: l.Index, family: rtnl.FamilyInet})
-		case !prev.carrier4() && cur.carrier4():
+		case !prev.changed4 && cur.changed4:
 			add(silent{kind: silentUp, index: l.Index, flags: rtnl.RouteFlagLinkDown, family: rtnl.FamilyInet})
 		}
 		switch {

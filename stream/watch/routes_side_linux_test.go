@@ -1,0 +1,88 @@
+//go:build linux
+
+package watch
+
+import (
+	"testing"
+
+	"github.com/nlrx/nlrx/nl"
+	"github.com/nlrx/nlrx/nl/rtnl"
+)
+
+// linkMessage encodes an RTM_NEWLINK of link index with flags and an
+// operational state, as the kernel sends it.
+func linkMessage(t *testing.T, index, flags uint32, oper rtnl.OperState) nl.Message {
+	t.Helper()
+	l := rtnl.Link{Index: index, Flags: flags, OperState: oper, MTU: 1500, Name: rtnl.MakeName("br0")}
+	b, err := l.AppendBinary(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nl.Message{Header: nl.Header{Type: rtnl.TypeNewLink}, Data: b}
+}
+
+// A carrier that comes back reaches the routes when linkwatch runs
+// (NETDEV_CHANGE), and linkwatch's own message says so. A bridge that
+// gains a port with a carrier sends a message first that shows
+// IFF_LOWER_UP while still operationally down (bench/SOAK.md item 5): its
+// routes are still linkdown then, and a watcher that cleared them at that
+// message, then saw a verification put the flag back, kept it for good,
+// since linkwatch's message changed nothing it followed.
+func TestRouteSideCarrierReachesRoutesWithLinkwatch(t *testing.T) {
+	const br = 5
+	const (
+		up      = rtnl.LinkUp | rtnl.LinkBroadcast | rtnl.LinkMulticast
+		lower   = up | rtnl.LinkLowerUp
+		running = lower | rtnl.LinkRunning
+	)
+	r4 := route(t, "10.97.1.0/24 dev 5 scope link")
+	r4.Flags = rtnl.RouteFlagLinkDown
+	cases := []struct {
+		name string
+		msgs []nl.Message // after the link's first message: up, no carrier
+		// linkdown after each message
+		want []bool
+	}{
+		{"linkwatch later", []nl.Message{
+			linkMessage(t, br, lower, rtnl.OperDown), // br_add_if's, before linkwatch
+			linkMessage(t, br, running, rtnl.OperUp), // linkwatch's
+		}, []bool{true, false}},
+		{"stacked link, lower layer down until linkwatch", []nl.Message{
+			linkMessage(t, br, lower, rtnl.OperLowerLayerDown),
+			linkMessage(t, br, running, rtnl.OperUp),
+		}, []bool{true, false}},
+		{"dormant: linkwatch ran, IFF_LOWER_UP counts", []nl.Message{
+			linkMessage(t, br, lower, rtnl.OperDormant),
+		}, []bool{false}},
+		{"linkwatch at once", []nl.Message{
+			linkMessage(t, br, running, rtnl.OperUp),
+		}, []bool{false}},
+		{"carrier on and off before linkwatch", []nl.Message{
+			linkMessage(t, br, lower, rtnl.OperDown),
+			linkMessage(t, br, up, rtnl.OperDown),
+		}, []bool{true, true}},
+		{"carrier lost: IFF_RUNNING stays until linkwatch", []nl.Message{
+			linkMessage(t, br, running, rtnl.OperUp),
+			linkMessage(t, br, up|rtnl.LinkRunning, rtnl.OperUp), // IFF_LOWER_UP gone, linkwatch not run
+			linkMessage(t, br, up, rtnl.OperDown),                // linkwatch's
+		}, []bool{false, false, true}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newRouteSide()
+			s.observe(linkMessage(t, br, up, rtnl.OperDown))
+			s.settle(nil, nil)
+			tab := map[rtnl.RouteKey]rtnl.Route{r4.Key(): r4}
+			s.fib.groups.insert(r4.Key().Group(), r4.Key(), -1)
+			for i, m := range c.msgs {
+				s.observe(m)
+				s.settle(tab, func(old, cur *rtnl.Route) {})
+				got := tab[r4.Key()].Flags&rtnl.RouteFlagLinkDown != 0
+				if got != c.want[i] {
+					t.Errorf("after message %d (flags %#x): linkdown %v, want %v (the kernel's routes follow the carrier when linkwatch runs)",
+						i+1, m.Data[8:12], got, c.want[i])
+				}
+			}
+		})
+	}
+}
