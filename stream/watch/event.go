@@ -43,7 +43,23 @@ func (k Kind) String() string {
 	return fmt.Sprintf("kind(%d)", k)
 }
 
-// Event is one change of a watched table, or an in-band marker.
+// IsChange reports whether k is Added, Changed or Deleted: a change of the
+// table, which carries a value, rather than an in-band marker.
+func (k Kind) IsChange() bool { return k >= Added && k <= Deleted }
+
+// Event is one change of a watched table, or an in-band marker. Tell them
+// apart with IsChange, or switch on Kind:
+//
+//	switch e.Kind {
+//	case watch.Added, watch.Changed, watch.Deleted:
+//		// e.Value (and e.Old for Changed); e.Synthetic for a dump's
+//	case watch.SnapshotComplete:
+//		// the table is the kernel's; live changes from here
+//	case watch.Overrun:
+//		// notifications were lost (e.Err); a resync follows
+//	case watch.ResyncStarted, watch.ResyncComplete:
+//		// a dump again, and its result (e.Resync)
+//	}
 type Event[V any] struct {
 	Kind Kind
 	// Value is the entry for Added and Changed (its new state) and for
@@ -63,6 +79,10 @@ type Event[V any] struct {
 	// Err is the cause of an Overrun.
 	Err error
 }
+
+// IsChange reports whether e is a change of the table (Added, Changed or
+// Deleted), not an in-band marker.
+func (e *Event[V]) IsChange() bool { return e.Kind.IsChange() }
 
 // ResyncStats describes one dump-and-diff.
 type ResyncStats struct {

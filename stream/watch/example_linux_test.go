@@ -9,7 +9,9 @@ import (
 	"log"
 	"time"
 
+	"github.com/nlrx/nlrx/nl"
 	"github.com/nlrx/nlrx/nl/rtnl"
+	"github.com/nlrx/nlrx/poller"
 	"github.com/nlrx/nlrx/stream"
 	"github.com/nlrx/nlrx/stream/watch"
 )
@@ -40,4 +42,62 @@ func Example() {
 		log.Fatal(err)
 	}
 	// Output: snapshot complete
+}
+
+// A link table, read by key. The example runs in a fresh network
+// namespace, which holds the loopback link only (index 1, down).
+func ExampleLinks() {
+	ns, err := nl.NewNetNS()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ns.Close()
+	w, err := watch.Links(watch.WithNetNS(ns.Path()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.WaitReady(ctx); err != nil { // the snapshot is in the table
+		log.Fatal(err)
+	}
+	lo, ok := w.Table().Get(1)
+	fmt.Println(ok, lo.Name, lo.Up(), w.Table().Len())
+	// Output: true lo false 1
+}
+
+// Several watchers share one poller: one epoll instance and one goroutine
+// read all their sockets. Their subscribers may run concurrently with each
+// other (each watcher's never with itself).
+func ExampleWithPoller() {
+	ns, err := nl.NewNetNS()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ns.Close()
+	p, err := poller.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+	links, err := watch.Links(watch.WithNetNS(ns.Path()), watch.WithPoller(p))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer links.Close()
+	addrs, err := watch.Addresses(watch.WithNetNS(ns.Path()), watch.WithPoller(p))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer addrs.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, ready := range []func(context.Context) error{links.WaitReady, addrs.WaitReady} {
+		if err := ready(ctx); err != nil {
+			log.Fatal(err)
+		}
+	}
+	fmt.Println(links.Table().Len(), "link,", addrs.Table().Len(), "addresses")
+	// Output: 1 link, 0 addresses
 }
