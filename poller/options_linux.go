@@ -2,6 +2,8 @@
 
 package poller
 
+import "log/slog"
+
 // Defaults, chosen from the batch-grid benchmark recorded in
 // bench/poller/RESULTS.md.
 const (
@@ -40,6 +42,7 @@ type config struct {
 	datagram  int
 	budget    int
 	maxEvents int
+	logger    *slog.Logger
 }
 
 func newConfig(opts []Option) config {
@@ -120,3 +123,11 @@ func WithData(v any) AddOption { return func(r *Registration) { r.data = v } }
 // a datagram whose sender port id is not 0 is dropped and counted in
 // Stats.Spoofed, since anything in it can be forged.
 func WithAnySender() AddOption { return func(r *Registration) { r.anySender = true } }
+
+// WithLogger makes the poller log, at Warn and once per delivered batch
+// with the counts, what it drops or reports instead of messages: datagrams
+// from a sender other than the kernel (spoofed: dropped), truncated and
+// malformed datagrams, and overruns (ENOBUFS: the kernel dropped messages).
+// The handler runs on the poller's goroutine, before the batch's handler;
+// it must not block. Without this option nothing is logged.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }

@@ -552,6 +552,7 @@ func (p *Poller) drain(r *Registration) (more bool) {
 	}()
 	var st Stats
 	defer func() {
+		p.logDrops(r, &st)
 		r.stats.add(&st)
 		p.local.add(&st)
 	}()
@@ -653,6 +654,7 @@ func (p *Poller) deliverBatch(r *Registration, st *Stats, final bool) {
 	if len(p.msgs) == 0 && len(p.evs) == 0 {
 		return
 	}
+	p.logDrops(r, st)
 	st.Messages += uint64(len(p.msgs))
 	r.stats.add(st)
 	p.local.add(st)
@@ -674,6 +676,15 @@ func (p *Poller) deliverBatch(r *Registration, st *Stats, final bool) {
 
 	if p.grow > 0 {
 		p.growArena()
+	}
+}
+
+// logDrops logs (WithLogger) what st, counts not yet published, says was
+// lost or dropped.
+func (p *Poller) logDrops(r *Registration, st *Stats) {
+	if l := p.cfg.logger; l != nil && st.Spoofed|st.Truncations|st.Malformed|st.Overruns != 0 {
+		l.Warn("poller: datagrams lost or dropped", "fd", r.fd, "overruns", st.Overruns,
+			"truncated", st.Truncations, "malformed", st.Malformed, "spoofed", st.Spoofed)
 	}
 }
 

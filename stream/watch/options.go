@@ -1,6 +1,9 @@
 package watch
 
-import "time"
+import (
+	"log/slog"
+	"time"
+)
 
 // Option configures a watcher.
 type Option func(*config)
@@ -14,6 +17,7 @@ type config struct {
 	family     uint8
 	table      uint32
 	audit      time.Duration
+	logger     *slog.Logger
 }
 
 // DefaultReadBuffer is the receive buffer a watcher asks for: room for
@@ -64,3 +68,15 @@ func WithTable(table uint32) Option { return func(c *config) { c.table = table }
 // the kernel makes silently; an audit is for what no rule foresaw. Cost: a
 // dump of the table per interval, and a goroutine.
 func WithAudit(interval time.Duration) Option { return func(c *config) { c.audit = interval } }
+
+// WithLogger makes the watcher log what a user should hear of without
+// reading Stats: its failure (Error), lost notifications and the resync
+// that follows (Warn, then Info with what it changed), confirmed repairs
+// and key collisions (Warn: a kernel rule the watcher missed, worth a
+// report), and notifications it could not decode (Warn). Records carry
+// the attributes watch (routes, links…) and namespace (WithLabel or
+// WithNetNS; empty for the caller's own). Nothing is logged per event, and
+// without this option nothing at all. The handler runs on the watcher's
+// goroutines (the poller's, for lost notifications) and may call the
+// watcher's methods, but should not block.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }

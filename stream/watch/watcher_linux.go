@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"sync"
@@ -390,7 +391,15 @@ func (w *Watcher[K, V]) fail(err error) {
 	closed := w.closed
 	w.mu.Unlock()
 	if !closed {
+		w.log(slog.LevelError, "watcher failed", "err", err)
 		w.pub.Error(err)
+	}
+}
+
+// log records a message with WithLogger's logger, if any; never per event.
+func (w *Watcher[K, V]) log(level slog.Level, msg string, args ...any) {
+	if l := w.cfg.logger; l != nil {
+		l.Log(context.Background(), level, msg, append([]any{"watch", w.sp.name, "namespace", w.cfg.label}, args...)...)
 	}
 }
 
@@ -443,6 +452,7 @@ func (w *Watcher[K, V]) handle(b *poller.Batch) {
 			}
 		default: // overrun, truncated or malformed: notifications were lost
 			w.c.overruns.Add(1)
+			w.log(slog.LevelWarn, "notifications lost; resyncing", "err", ev.Err)
 			w.emit(Event[V]{Kind: Overrun, Err: ev.Err})
 			stale = true
 		}
@@ -567,6 +577,7 @@ func (w *Watcher[K, V]) apply(m *nl.Message) (verify bool) {
 	del, ok, err := w.sp.decode(*m, v)
 	if err != nil {
 		w.c.decodeErrors.Add(1)
+		w.log(slog.LevelWarn, "notification not decoded", "type", m.Header.Type, "err", err)
 		return false
 	}
 	if !ok {
@@ -899,6 +910,9 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 			return false
 		}
 		w.c.collisions.Add(uint64(collisions))
+		if collisions > 0 {
+			w.log(slog.LevelWarn, "dumped entries share a key: the key does not tell the kernel's entries apart (please report)", "collisions", collisions)
+		}
 		break
 	}
 
@@ -930,6 +944,7 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 			// be explained by what was lost: no repairs are counted.
 			quiet = false
 			w.c.overruns.Add(1)
+			w.log(slog.LevelWarn, "notifications lost during a dump; resyncing", "err", unix.ENOBUFS)
 			w.emit(Event[V]{Kind: Overrun, Err: unix.ENOBUFS})
 			w.mu.Lock()
 			w.againOverrun = true
@@ -986,6 +1001,8 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 		w.emit(Event[V]{Kind: SnapshotComplete, Resync: st})
 		w.finishReady()
 	case modeOverrun:
+		w.log(slog.LevelInfo, "resync complete", "added", st.Added, "changed", st.Changed, "deleted", st.Deleted,
+			"entries", st.Entries, "took", st.Took)
 		w.emit(Event[V]{Kind: ResyncComplete, Resync: st})
 	}
 	if len(inflight) == 0 {
@@ -1152,10 +1169,15 @@ func (w *Watcher[K, V]) verifyAgainst(fresh map[K]V, order []K, inflight []drain
 	// arrived since can explain them: a notification of their group, or a
 	// link, address or nexthop change, whose silent effect the last dump
 	// may have shown before the notification was sent.
+	confirmed := 0
 	for g, n := range w.provisional {
 		if !w.earlySide && !w.early[g] && !tr.touched[g] {
 			w.c.repairs.Add(uint64(n))
+			confirmed += n
 		}
+	}
+	if confirmed > 0 {
+		w.log(slog.LevelWarn, "a verification repaired entries by a kernel rule the watcher does not follow (please report)", "repairs", confirmed)
 	}
 	w.provisional, w.early, w.earlySide = nil, nil, false
 
@@ -1282,6 +1304,7 @@ func (w *Watcher[K, V]) verifyAgainst(fresh map[K]V, order []K, inflight []drain
 func (w *Watcher[K, V]) lostDuringVerify() mode {
 	w.provisional, w.early, w.earlySide = nil, nil, false
 	w.c.overruns.Add(1)
+	w.log(slog.LevelWarn, "notifications lost during a verification; resyncing", "err", unix.ENOBUFS)
 	w.emit(Event[V]{Kind: Overrun, Err: unix.ENOBUFS})
 	w.c.resyncs.Add(1)
 	w.emit(Event[V]{Kind: ResyncStarted})
