@@ -229,12 +229,6 @@ func (m *soakMix) resume(now time.Time) {
 	m.gate.Unlock()
 }
 
-func (m *soakMix) failure() error {
-	m.gate.Lock()
-	defer m.gate.Unlock()
-	return m.err
-}
-
 func (m *soakMix) run() {
 	defer close(m.done)
 	tick := time.NewTicker(m.cfg.interval)

@@ -129,7 +129,7 @@ func TestPublisherErrorComesAfterQueuedItems(t *testing.T) {
 // overflow subscribes with a queue of 4 under policy, blocks the observer
 // in its first delivery (item 0), pushes items 1..10 in one batch, then
 // completes and releases the observer. It returns what the subscriber saw.
-func overflow(t *testing.T, policy stream.Policy) (events []string, items []int, gaps []stream.Gap, err error, dropped uint64) {
+func overflow(t *testing.T, policy stream.Policy) (events []string, items []int, gaps []stream.Gap, dropped uint64, err error) {
 	t.Helper()
 	ctx := testContext(t)
 	p := stream.NewPublisher[int]()
@@ -150,11 +150,11 @@ func overflow(t *testing.T, policy stream.Policy) (events []string, items []int,
 	close(gate)
 	err = done()
 	items, gaps = r.snapshot()
-	return r.events, items, gaps, err, p.Dropped()
+	return r.events, items, gaps, p.Dropped(), err
 }
 
 func TestDropNewestKeepsTheFirstItemsAndMarksTheLoss(t *testing.T) {
-	events, items, gaps, err, dropped := overflow(t, stream.DropNewest)
+	events, items, gaps, dropped, err := overflow(t, stream.DropNewest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestDropNewestKeepsTheFirstItemsAndMarksTheLoss(t *testing.T) {
 }
 
 func TestDropOldestKeepsTheNewestItemsAndMarksTheLoss(t *testing.T) {
-	events, items, gaps, err, dropped := overflow(t, stream.DropOldest)
+	events, items, gaps, dropped, err := overflow(t, stream.DropOldest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestDropOldestKeepsTheNewestItemsAndMarksTheLoss(t *testing.T) {
 }
 
 func TestFailPolicyEndsTheSubscriptionAfterQueuedItems(t *testing.T) {
-	_, items, gaps, err, _ := overflow(t, stream.Fail)
+	_, items, gaps, _, err := overflow(t, stream.Fail)
 	if !errors.Is(err, stream.ErrOverflow) {
 		t.Fatalf("got %v, want ErrOverflow", err)
 	}

@@ -457,7 +457,7 @@ func sameHops(a, b []NextHop) bool {
 		return false
 	}
 	var small [64]bool
-	used := small[:0]
+	var used []bool
 	if len(b) <= len(small) {
 		used = small[:len(b)]
 	} else {
