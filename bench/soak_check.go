@@ -68,7 +68,7 @@ func openSoakWatcher(nsPath string, sp soakWatcherSpec, period time.Duration, lo
 	name := sp.name
 	opts := []watch.Option{watch.WithNetNS(nsPath), watch.WithLabel(name)}
 	if sp.family != 0 {
-		opts = append(opts, watch.WithFamily(sp.family))
+		opts = append(opts, watch.WithFamily(rtnl.Family(sp.family)))
 	}
 	if sp.audit {
 		opts = append(opts, watch.WithAudit(period))

@@ -202,7 +202,7 @@ func newSpace(ctx context.Context, label string, p *poller.Poller) (*space, erro
 	}
 	s.oif = l.Index
 	s.w, err = watch.Routes(watch.WithNetNS(ns.Path()), watch.WithPoller(p), watch.WithLabel(label),
-		watch.WithFamily(uint8(rtnl.FamilyInet)), watch.WithReadBuffer(4<<20))
+		watch.WithFamily(rtnl.FamilyInet), watch.WithReadBuffer(4<<20))
 	if err != nil {
 		s.close()
 		return nil, err

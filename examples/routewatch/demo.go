@@ -52,7 +52,7 @@ func runDemo(ctx context.Context, changes int) error {
 		return err
 	}
 
-	w, err := watch.Routes(watch.WithNetNS(ns.Path()), watch.WithFamily(uint8(rtnl.FamilyInet)))
+	w, err := watch.Routes(watch.WithNetNS(ns.Path()), watch.WithFamily(rtnl.FamilyInet))
 	if err != nil {
 		return err
 	}

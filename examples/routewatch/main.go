@@ -60,9 +60,9 @@ func main() {
 func familyOption(s string) (watch.Option, error) {
 	switch s {
 	case "inet", "4":
-		return watch.WithFamily(uint8(rtnl.FamilyInet)), nil
+		return watch.WithFamily(rtnl.FamilyInet), nil
 	case "inet6", "6":
-		return watch.WithFamily(uint8(rtnl.FamilyInet6)), nil
+		return watch.WithFamily(rtnl.FamilyInet6), nil
 	case "all", "":
 		return watch.WithFamily(0), nil
 	}

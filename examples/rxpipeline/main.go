@@ -82,7 +82,7 @@ func run(n int) error {
 		return err
 	}
 
-	w, err := watch.Routes(watch.WithNetNS(ns.Path()), watch.WithFamily(uint8(rtnl.FamilyInet)))
+	w, err := watch.Routes(watch.WithNetNS(ns.Path()), watch.WithFamily(rtnl.FamilyInet))
 	if err != nil {
 		return err
 	}

@@ -42,8 +42,9 @@ type LinkWatcher = Watcher[uint32, rtnl.Link]
 func Links(opts ...Option) (*LinkWatcher, error) {
 	side := &linkSide{}
 	return newWatcher(spec[uint32, rtnl.Link]{
-		name:   "links",
-		groups: []uint32{rtnl.GroupLink},
+		name:     "links",
+		groups:   []uint32{rtnl.GroupLink},
+		noFamily: true, noTable: true,
 		dump: func(ctx context.Context, c *nl.Conn, fn func(*rtnl.Link) error) error {
 			return rtnl.ForEachLink(ctx, c, fn)
 		},
@@ -202,8 +203,9 @@ func Addresses(opts ...Option) (*AddressWatcher, error) {
 		groups = append(groups, rtnl.GroupIPv6Address)
 	}
 	return newWatcher(spec[AddressKey, rtnl.Address]{
-		name:   "addresses",
-		groups: groups,
+		name:    "addresses",
+		groups:  groups,
+		noTable: true,
 		dump: func(ctx context.Context, c *nl.Conn, fn func(*rtnl.Address) error) error {
 			return rtnl.ForEachAddress(ctx, c, filter, fn)
 		},
@@ -256,8 +258,9 @@ func Neighbors(opts ...Option) (*NeighborWatcher, error) {
 	}
 	filter := rtnl.NeighborFilter{Family: rtnl.Family(cfg.family)}
 	return newWatcher(spec[NeighborKey, rtnl.Neighbor]{
-		name:   "neighbours",
-		groups: []uint32{rtnl.GroupNeighbor},
+		name:    "neighbours",
+		groups:  []uint32{rtnl.GroupNeighbor},
+		noTable: true,
 		dump: func(ctx context.Context, c *nl.Conn, fn func(*rtnl.Neighbor) error) error {
 			return rtnl.ForEachNeighbor(ctx, c, filter, func(n *rtnl.Neighbor) error {
 				if !neighborHeld(n) {

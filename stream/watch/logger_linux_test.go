@@ -41,7 +41,7 @@ func TestWatcherLogsLossAndResync(t *testing.T) {
 	ns.Veth("v0", "v1")
 	var out syncBuffer
 	logger := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	w := newRouteWatcher(t, ns, watch.WithReadBuffer(4096), watch.WithFamily(uint8(rtnl.FamilyInet)),
+	w := newRouteWatcher(t, ns, watch.WithReadBuffer(4096), watch.WithFamily(rtnl.FamilyInet),
 		watch.WithLabel("ns-under-test"), watch.WithLogger(logger))
 	gate := make(chan struct{})
 	r := record(t, w, gate)

@@ -31,8 +31,9 @@ func Nexthops(opts ...Option) (*NexthopWatcher, error) {
 	}
 	family := rtnl.Family(cfg.family)
 	return newWatcher(spec[uint32, rtnl.Nexthop]{
-		name:   "nexthops",
-		groups: []uint32{rtnl.GroupNexthop, rtnl.GroupLink},
+		name:    "nexthops",
+		groups:  []uint32{rtnl.GroupNexthop, rtnl.GroupLink},
+		noTable: true,
 		dump: func(ctx context.Context, c *nl.Conn, fn func(*rtnl.Nexthop) error) error {
 			return rtnl.ForEachNexthop(ctx, c, rtnl.NexthopFilter{}, fn)
 		},

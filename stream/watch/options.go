@@ -1,8 +1,11 @@
 package watch
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/nlrx/nlrx/nl/rtnl"
 )
 
 // Option configures a watcher.
@@ -15,7 +18,9 @@ type config struct {
 	readBuffer int
 	retries    int
 	family     uint8
+	familySet  bool
 	table      uint32
+	tableSet   bool
 	audit      time.Duration
 	logger     *slog.Logger
 }
@@ -54,13 +59,37 @@ func WithReadBuffer(bytes int) Option { return func(c *config) { c.readBuffer = 
 // WithDumpRetries sets how many interrupted dumps a resync tolerates.
 func WithDumpRetries(n int) Option { return func(c *config) { c.retries = n } }
 
-// WithFamily restricts the watcher to one address family (unix.AF_INET or
-// unix.AF_INET6); by default it watches both.
-func WithFamily(family uint8) Option { return func(c *config) { c.family = family } }
+// WithFamily restricts a route, address, neighbour or nexthop watcher to
+// one address family, rtnl.FamilyInet or rtnl.FamilyInet6 (unix.AF_INET and
+// unix.AF_INET6 work too); by default it watches both. A link watcher
+// refuses it.
+func WithFamily(family rtnl.Family) Option {
+	return func(c *config) { c.family = uint8(family); c.familySet = family != 0 }
+}
 
-// WithTable restricts a route watcher to one routing table (254 is main);
-// by default it watches every table.
-func WithTable(table uint32) Option { return func(c *config) { c.table = table } }
+// WithTable restricts a route watcher to one routing table (rtnl.TableMain,
+// a number); by default it watches every table. Other watchers refuse it.
+func WithTable(table uint32) Option { return func(c *config) { c.table = table; c.tableSet = true } }
+
+// check reports options that do not apply to the watcher name or are out of
+// range.
+func (c *config) check(name string, noFamily, noTable bool) error {
+	switch {
+	case c.familySet && noFamily:
+		return fmt.Errorf("watch %s: WithFamily does not apply to this watcher", name)
+	case c.tableSet && noTable:
+		return fmt.Errorf("watch %s: WithTable does not apply to this watcher (only to Routes)", name)
+	case c.familySet && c.family != uint8(rtnl.FamilyInet) && c.family != uint8(rtnl.FamilyInet6):
+		return fmt.Errorf("watch %s: WithFamily(%d): want rtnl.FamilyInet or rtnl.FamilyInet6", name, c.family)
+	case c.readBuffer < 0:
+		return fmt.Errorf("watch %s: WithReadBuffer(%d): a negative size", name, c.readBuffer)
+	case c.retries < 0:
+		return fmt.Errorf("watch %s: WithDumpRetries(%d): a negative count", name, c.retries)
+	case c.audit < 0:
+		return fmt.Errorf("watch %s: WithAudit(%v): a negative interval", name, c.audit)
+	}
+	return nil
+}
 
 // WithAudit makes the watcher verify its table against a fresh dump every
 // interval, as Resync does, and repair what differs (counted in

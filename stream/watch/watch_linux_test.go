@@ -247,7 +247,7 @@ func TestRoutesResyncAfterOverrunConvergesWithTheKernel(t *testing.T) {
 			ns := nstest.New(t)
 			ns.Veth("v0", "v1")
 			ns.Batch(routeLines("add", 0, 500))
-			w := newRouteWatcher(t, ns, watch.WithReadBuffer(4096), watch.WithFamily(uint8(rtnl.FamilyInet)))
+			w := newRouteWatcher(t, ns, watch.WithReadBuffer(4096), watch.WithFamily(rtnl.FamilyInet))
 			gate := make(chan struct{})
 			r := record(t, w, gate)
 			r.waitFor(t, "the snapshot", has[rtnl.Route](watch.SnapshotComplete, nil))
@@ -478,7 +478,7 @@ func TestRoutesDeliverEveryEventOfABurst(t *testing.T) {
 		t.Run(fmt.Sprint(run), func(t *testing.T) {
 			ns := nstest.New(t)
 			ns.Veth("v0", "v1")
-			w := newRouteWatcher(t, ns, watch.WithFamily(uint8(rtnl.FamilyInet)))
+			w := newRouteWatcher(t, ns, watch.WithFamily(rtnl.FamilyInet))
 			var live, overruns int
 			r := record(t, w, nil)
 			r.waitFor(t, "the snapshot", has[rtnl.Route](watch.SnapshotComplete, nil))
@@ -542,7 +542,7 @@ func TestRoutesResyncDoesNotReplayNotificationsOlderThanItsDump(t *testing.T) {
 		t.Run(fmt.Sprint(run), func(t *testing.T) {
 			ns := nstest.New(t)
 			ns.Veth("v0", "v1")
-			w := newRouteWatcher(t, ns, watch.WithReadBuffer(256<<10), watch.WithFamily(uint8(rtnl.FamilyInet)))
+			w := newRouteWatcher(t, ns, watch.WithReadBuffer(256<<10), watch.WithFamily(rtnl.FamilyInet))
 			gate := make(chan struct{})
 			r := record(t, w, gate)
 			r.ns = ns
@@ -579,7 +579,7 @@ func TestRoutesFollowLinkDownAndUpThatIPv4DoesNotReport(t *testing.T) {
 		"route add 10.200.3.0/24 nexthop via 192.0.2.2 dev v0 nexthop via 203.0.113.2 dev v2",
 		"route add 10.200.4.0/24 via 203.0.113.2 table 100",
 	})
-	w := newRouteWatcher(t, ns, watch.WithFamily(uint8(rtnl.FamilyInet)))
+	w := newRouteWatcher(t, ns, watch.WithFamily(rtnl.FamilyInet))
 	r := record(t, w, nil)
 	r.ns = ns
 	r.waitFor(t, "the snapshot", has[rtnl.Route](watch.SnapshotComplete, nil))
@@ -609,7 +609,7 @@ func TestRoutesFollowLinkDownAndUpThatIPv4DoesNotReport(t *testing.T) {
 func TestRoutesFollowIPv6MultipathGroups(t *testing.T) {
 	ns := nstest.New(t)
 	ns.Veth("v0", "v1")
-	w := newRouteWatcher(t, ns, watch.WithFamily(uint8(rtnl.FamilyInet6)))
+	w := newRouteWatcher(t, ns, watch.WithFamily(rtnl.FamilyInet6))
 	r := record(t, w, nil)
 	r.ns = ns
 	r.waitFor(t, "the snapshot", has[rtnl.Route](watch.SnapshotComplete, nil))

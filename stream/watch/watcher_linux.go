@@ -31,6 +31,9 @@ func WithPoller(p *poller.Poller) Option { return func(c *config) { c.poller = p
 type spec[K comparable, V any] struct {
 	name   string
 	groups []uint32
+	// noFamily and noTable say that WithFamily and WithTable do not apply
+	// to this table: asking for them is an error.
+	noFamily, noTable bool
 	// dump lists the table on c, calling fn for each entry; the entry is
 	// valid only during the call.
 	dump func(ctx context.Context, c *nl.Conn, fn func(*V) error) error
@@ -214,6 +217,9 @@ func newWatcher[K comparable, V any](sp spec[K, V], opts []Option) (*Watcher[K, 
 	cfg := config{readBuffer: DefaultReadBuffer, retries: DefaultDumpRetries}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if err := cfg.check(sp.name, sp.noFamily, sp.noTable); err != nil {
+		return nil, err
 	}
 	var nlopts []nl.Option
 	if cfg.netns != "" {
