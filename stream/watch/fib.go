@@ -51,6 +51,10 @@ import (
 //     (rt6_mtu_change), unless the metric is locked: each sibling of a
 //     multipath route on its own, and the routes through nexthop objects
 //     with a next hop on the link.
+//   - An IPv4 address added to a link that is up revives the dead next
+//     hops on it (fib_inetaddr_event: fib_sync_up with RTNH_F_DEAD, and
+//     RTNH_F_LINKDOWN while the link shows a carrier), the address's own
+//     routes included, which are notified before (addrRoute).
 //   - A deleted nexthop object takes the routes that use it (remove_nexthop).
 //
 // Whatever else the kernel does silently is found by the watcher's
@@ -823,6 +827,26 @@ func (f *fib) up(t map[rtnl.RouteKey]rtnl.Route, index uint32, flags uint32, fam
 		t[k] = nr
 		fn(&r, &nr)
 	}
+}
+
+// addrRoute applies to v, a route notified right after an IPv4 address
+// was added to link index, what fib_inetaddr_event (NETDEV_UP) does once
+// fib_add_ifaddr has made and notified the address's routes:
+// fib_sync_up(dev, RTNH_F_DEAD), which clears flags (RTNH_F_DEAD, and
+// RTNH_F_LINKDOWN when dev_get_flags shows IFF_RUNNING or IFF_LOWER_UP)
+// from every next hop on the link, those routes' included. It matters
+// when the carrier has just gone and linkwatch has not run yet: the new
+// route is made linkdown (fib_check_nh_nongw reads the carrier bit), and
+// cleared at once, since the link is still operationally up. It reports
+// whether v is such a route (a kernel route on the link, as fib_magic
+// makes them); the up rule has cleared the other routes already.
+func addrRoute(v *rtnl.Route, index, flags uint32) bool {
+	if v.Family != rtnl.FamilyInet || v.Protocol != rtnl.ProtoKernel || v.OIF != index ||
+		len(v.Multipath) > 0 || v.NexthopID != 0 {
+		return false
+	}
+	v.Flags &^= flags
+	return true
 }
 
 // carrierDown flags linkdown the next hops on link index, whose carrier

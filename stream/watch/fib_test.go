@@ -577,3 +577,34 @@ func TestFIBAddrGone4KeepsSourcesALocalRouteCovers(t *testing.T) {
 		})
 	}
 }
+
+// The routes an IPv4 address makes are notified before fib_inetaddr_event
+// runs fib_sync_up(dev, RTNH_F_DEAD): made linkdown while the carrier bit
+// is off but the link is still operationally up (linkwatch not run yet),
+// they are cleared at once, as every other route on the link.
+func TestFIBAddrRouteTakesTheAddressesSyncUp(t *testing.T) {
+	const both = rtnl.RouteFlagDead | rtnl.RouteFlagLinkDown
+	for _, tc := range []struct {
+		route    string // notified linkdown
+		flags    uint32 // the flags fib_sync_up clears
+		ours     bool
+		linkdown bool // after
+	}{
+		{"192.0.2.128/25 dev 3 proto 2 scope link src 192.0.2.129", both, true, false},
+		{"broadcast 192.0.2.255 dev 3 proto 2 scope link table 255 src 192.0.2.129", both, true, false},
+		// no carrier by the link's last message: fib_sync_up keeps linkdown
+		{"192.0.2.128/25 dev 3 proto 2 scope link src 192.0.2.129", rtnl.RouteFlagDead, true, true},
+		// not the address's: another link, another protocol, a multipath route
+		{"192.0.2.128/25 dev 5 proto 2 scope link src 192.0.2.129", both, false, true},
+		{"192.0.2.128/25 dev 3 scope link", both, false, true},
+		{"2001:db8:1::/64 dev 3 proto 2", both, false, true},
+		{"198.18.1.0/24 proto 2 nexthop 192.0.2.2@3 nexthop 192.0.2.3@3", both, false, true},
+	} {
+		r := route(t, tc.route)
+		r.Flags |= rtnl.RouteFlagLinkDown
+		ours := addrRoute(&r, 3, tc.flags)
+		if ours != tc.ours || (r.Flags&rtnl.RouteFlagLinkDown != 0) != tc.linkdown {
+			t.Errorf("%s (clearing %#x): the address's %v, linkdown %v; want %v, %v", tc.route, tc.flags, ours, r.Flags&rtnl.RouteFlagLinkDown != 0, tc.ours, tc.linkdown)
+		}
+	}
+}

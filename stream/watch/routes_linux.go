@@ -114,6 +114,11 @@ type routeSide struct {
 	// group that cannot join a multipath route (fib6_rt_update). Any other
 	// message ends the burst.
 	replaced map[uint32]bool
+	// addrUp, right after an IPv4 address was added to a link that is
+	// up, is that link and the flags fib_sync_up clears on it: the
+	// address's routes, notified next (fib_add_ifaddr), lose them once
+	// notified (see addrRoute). Any other message ends the burst.
+	addrUp silent
 }
 
 type linkState struct {
@@ -124,13 +129,30 @@ type linkState struct {
 	// line with (see after).
 	changed4 bool
 	mtu      uint32
+	// carrier is the link's carrier bit (netif_carrier_ok) as far as the
+	// messages tell: IFF_LOWER_UP in its own, until a message of its veth
+	// peer (peer, in this namespace) says that the peer went up or down,
+	// which sets both ends' carrier bits at once (veth_open, veth_close)
+	// while the link's own message waits for linkwatch.
+	carrier bool
+	peer    uint32
 }
 
 func linkStateOf(l *rtnl.Link) linkState {
 	s := linkState{up: l.Up(), lower: l.Flags&rtnl.LinkLowerUp != 0, running: l.Flags&rtnl.LinkRunning != 0, mtu: l.MTU}
 	s.changed4 = s.carrier4()
+	s.carrier = s.lower
+	if _, other := l.LinkNetNSID(); l.Kind.String() == "veth" && !other {
+		s.peer = l.Link
+	}
 	return s
 }
+
+// syncUpCarrier reports whether fib_sync_up(dev, RTNH_F_DEAD), run now,
+// would clear RTNH_F_LINKDOWN too: whether dev_get_flags shows
+// IFF_RUNNING (the operational state, which changes with linkwatch's
+// message) or IFF_LOWER_UP (the carrier bit, which may change first).
+func (s linkState) syncUpCarrier() bool { return s.running || s.carrier }
 
 // after returns the state link l's message shows, coming after prev (the
 // link's state before, if known). A carrier change reaches the routes
@@ -234,6 +256,7 @@ func (r *routeSide) discard() { r.pending = r.pending[:0] }
 
 func (r *routeSide) observe(m nl.Message) (verify bool) {
 	r.replaced = nil
+	r.addrUp = silent{}
 	switch m.Header.Type {
 	case rtnl.TypeNewLink, rtnl.TypeDelLink:
 		return r.observeLink(m)
@@ -315,6 +338,12 @@ func (r *routeSide) observeLink(m nl.Message) bool {
 	prev, known := r.links[l.Index]
 	cur := after(prev, known, &l)
 	r.links[l.Index] = cur
+	if p, ok := r.links[cur.peer]; ok && p.peer == l.Index && cur.up != (known && prev.up) {
+		// veth_open and veth_close set the carrier bits of both ends
+		// (veth_open: if the peer is up), before this message.
+		p.carrier = p.up && cur.up
+		r.links[cur.peer] = p
+	}
 	if !known {
 		return false // a new link has no routes yet
 	}
@@ -413,10 +442,11 @@ func (r *routeSide) observeAddress(m nl.Message) bool {
 		// (fib_inetaddr_event: fib_sync_up with RTNH_F_DEAD).
 		if st, ok := r.links[a.Index]; ok && st.up {
 			flags := rtnl.RouteFlagDead
-			if st.carrier4() {
+			if st.syncUpCarrier() {
 				flags |= rtnl.RouteFlagLinkDown
 			}
 			r.pending = append(r.pending, silent{kind: silentUp, index: a.Index, flags: flags, family: rtnl.FamilyInet})
+			r.addrUp = silent{kind: silentUp, index: a.Index, flags: flags}
 		}
 		return true
 	}
@@ -512,6 +542,9 @@ func (r *routeSide) settle(t map[rtnl.RouteKey]rtnl.Route, fn func(old, cur *rtn
 }
 
 func (r *routeSide) entry(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16, del bool, fn func(old, cur *rtnl.Route)) (bool, bool) {
+	if r.addrUp.index != 0 && (del || !addrRoute(v, r.addrUp.index, r.addrUp.flags)) {
+		r.addrUp = silent{}
+	}
 	if r.replaced != nil {
 		k := v.Key()
 		if _, ok := t[k]; ok && !del && flags&nl.FlagReplace != 0 && r.replaced[v.NexthopID] {
