@@ -28,7 +28,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := "netlink: " + e.Errno.Error()
+	s := "nl: " + e.Errno.Error()
 	if e.Message != "" {
 		s += ": " + e.Message
 	}

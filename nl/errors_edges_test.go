@@ -13,11 +13,11 @@ func TestErrorTextNamesWhatIsSet(t *testing.T) {
 		e    Error
 		want string
 	}{
-		{Error{Errno: syscall.EPERM}, "netlink: operation not permitted"},
-		{Error{Errno: syscall.EPERM, Message: "no"}, "netlink: operation not permitted: no"},
-		{Error{Errno: syscall.EINVAL, Offset: 36}, "netlink: invalid argument (attribute at offset 36)"},
-		{Error{Errno: syscall.EINVAL, MissingType: 5}, "netlink: invalid argument (missing attribute type 5)"},
-		{Error{Errno: syscall.EINVAL, Message: "bad", Offset: 20, MissingType: 3}, "netlink: invalid argument: bad (attribute at offset 20) (missing attribute type 3)"},
+		{Error{Errno: syscall.EPERM}, "nl: operation not permitted"},
+		{Error{Errno: syscall.EPERM, Message: "no"}, "nl: operation not permitted: no"},
+		{Error{Errno: syscall.EINVAL, Offset: 36}, "nl: invalid argument (attribute at offset 36)"},
+		{Error{Errno: syscall.EINVAL, MissingType: 5}, "nl: invalid argument (missing attribute type 5)"},
+		{Error{Errno: syscall.EINVAL, Message: "bad", Offset: 20, MissingType: 3}, "nl: invalid argument: bad (attribute at offset 20) (missing attribute type 3)"},
 	} {
 		if got := tc.e.Error(); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.e, got, tc.want)

@@ -48,7 +48,7 @@ func ExampleCollectUntilDone() {
 	fmt.Println(err)
 	// Output:
 	// 3 true <nil>
-	// netlink: interrupted system call
+	// nl: interrupted system call
 }
 
 // Decode with a decoder that can fail, dropping and counting bad items
