@@ -189,6 +189,14 @@ type diffMachine struct {
 	synMu sync.Mutex
 	synOn bool     // the snapshot is complete
 	syn   []string // synthetic events since
+	// lastCmd and lastAt are the number of the last ip command applied
+	// (its line in the log, from 1) and when it was sent, under synMu: each
+	// synthetic event is stamped with them, which tells a rule's events
+	// (right after the command that triggers them) from a verification's
+	// repairs (after its dump), and a race from a rule.
+	lastCmd int
+	lastAt  time.Time
+	verifs  uint64 // Stats.Verifications when the last event was stamped
 }
 
 // raceEnabled reports whether the test binary was built with -race.
@@ -234,6 +242,9 @@ func (m *diffMachine) ip(t *rapid.T, args ...string) {
 	if sh != m.sh {
 		rest = args[1:]
 	}
+	m.synMu.Lock()
+	m.lastCmd, m.lastAt = len(m.log)+1, time.Now()
+	m.synMu.Unlock()
 	_, err := sh.run(strings.Join(rest, " "))
 	line := "ip " + strings.Join(args, " ")
 	if err != nil {
@@ -483,11 +494,24 @@ func (m *diffMachine) compare(t *rapid.T, st *diffStats) {
 		// To stderr: rapid shows the log of its last replay only, and a
 		// repair may depend on timing.
 		fmt.Fprintf(os.Stderr, "differential: after %d actions: stats %+v; synthetic events after the snapshot (rules and repairs):\n  %s\nthe ip commands:\n  %s\n",
-			m.actions, ws, strings.Join(m.syn, "\n  "), strings.Join(m.log, "\n  "))
+			m.actions, ws, strings.Join(m.syn, "\n  "), numbered(m.log))
 		m.synMu.Unlock()
 		m.fail(t, "the table equals the kernel's, but verifications repaired entries or counted collisions: a kernel rule the model missed")
 	}
 	m.fail(t, res.report())
+}
+
+// numbered joins the log's lines, each with its number (the synthetic
+// events' stamps name them).
+func numbered(log []string) string {
+	var b strings.Builder
+	for i, l := range log {
+		if i > 0 {
+			b.WriteString("\n  ")
+		}
+		fmt.Fprintf(&b, "#%d %s", i+1, l)
+	}
+	return b.String()
 }
 
 // diffStrict (NLRX_DIFF_STRICT=1) fails a check whose table was right only
@@ -740,13 +764,21 @@ func diffStart(t *rapid.T, long bool) *diffMachine {
 		OnNext: func(e watch.Event[rtnl.Route]) error {
 			m.synMu.Lock()
 			defer m.synMu.Unlock()
+			// [command, time since it was sent, verifications started
+			// since the last stamped event]
+			stamp := func() string {
+				v := w.Stats().Verifications
+				st := fmt.Sprintf("[#%d +%v v+%d] ", m.lastCmd, time.Since(m.lastAt).Round(100*time.Microsecond), v-m.verifs)
+				m.verifs = v
+				return st
+			}
 			switch {
 			case e.Kind == watch.SnapshotComplete:
 				m.synOn = true
 			case m.synOn && e.Synthetic && e.Kind == watch.Changed:
-				m.syn = append(m.syn, fmt.Sprintf("changed %s (flags %#x, hops %+v; was %s, flags %#x, hops %+v)", e.Value.String(), e.Value.Flags, e.Value.Multipath, e.Old.String(), e.Old.Flags, e.Old.Multipath))
+				m.syn = append(m.syn, stamp()+fmt.Sprintf("changed %s (flags %#x, hops %+v; was %s, flags %#x, hops %+v)", e.Value.String(), e.Value.Flags, e.Value.Multipath, e.Old.String(), e.Old.Flags, e.Old.Multipath))
 			case m.synOn && e.Synthetic:
-				m.syn = append(m.syn, e.Kind.String()+" "+e.Value.String())
+				m.syn = append(m.syn, stamp()+e.Kind.String()+" "+e.Value.String())
 			}
 			return nil
 		},
