@@ -362,6 +362,10 @@ func (r *routeSide) observeLink(m nl.Message) bool {
 			flags |= rtnl.RouteFlagLinkDown
 		}
 		add(silent{kind: silentUp, index: l.Index, flags: flags, family: rtnl.FamilyInet})
+		// fib_netdev_event adds the routes of the link's addresses
+		// first (fib_add_ifaddr), notified next: they take the
+		// sync-up too (addrRoute).
+		r.addrUp = silent{kind: silentUp, index: l.Index, flags: flags}
 		// IPv6 (addrconf_notify, NETDEV_UP) revives its hops only if
 		// the link is ready (addrconf_link_ready: operationally up);
 		// if not, they stay dead until it is (NETDEV_CHANGE, below).
