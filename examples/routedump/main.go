@@ -152,7 +152,7 @@ func dump(ctx context.Context, netns, family, table string, asJSON bool) error {
 		if asJSON {
 			return enc.Encode(jsonRoute(r, ifName))
 		}
-		line = append(r.AppendText(line[:0], ifName), '\n')
+		line = append(r.AppendTextNames(line[:0], ifName), '\n')
 		_, err := w.Write(line)
 		return err
 	})
@@ -276,7 +276,7 @@ func runDemo(ctx context.Context, n int) error {
 		return fmt.Errorf("dumped %d static routes, added %d", len(got), n)
 	}
 	for _, r := range got[:min(3, len(got))] {
-		fmt.Printf("  %s\n", r.AppendText(nil, func(uint32) string { return "v0" }))
+		fmt.Printf("  %s\n", r.AppendTextNames(nil, func(uint32) string { return "v0" }))
 	}
 	return nil
 }

@@ -180,7 +180,7 @@ func (p *printer) print(e watch.Event[rtnl.Route]) error {
 				j.Gateway = r.Gateway.String()
 			}
 			j.Protocol, j.Scope, j.Type = r.Protocol.String(), r.Scope.String(), r.Type.String()
-			j.Route = string(r.AppendText(nil, p.ifName))
+			j.Route = string(r.AppendTextNames(nil, p.ifName))
 		case watch.Overrun:
 			j.Error = fmt.Sprint(e.Err)
 		case watch.SnapshotComplete, watch.ResyncComplete:
@@ -194,11 +194,11 @@ func (p *printer) print(e watch.Event[rtnl.Route]) error {
 	} else {
 		switch e.Kind {
 		case watch.Added:
-			p.buf = e.Value.AppendText(p.buf, p.ifName)
+			p.buf = e.Value.AppendTextNames(p.buf, p.ifName)
 		case watch.Changed:
-			p.buf = e.Value.AppendText(append(p.buf, "Replaced "...), p.ifName)
+			p.buf = e.Value.AppendTextNames(append(p.buf, "Replaced "...), p.ifName)
 		case watch.Deleted:
-			p.buf = e.Value.AppendText(append(p.buf, "Deleted "...), p.ifName)
+			p.buf = e.Value.AppendTextNames(append(p.buf, "Deleted "...), p.ifName)
 		case watch.SnapshotComplete:
 			p.buf = fmt.Appendf(p.buf, "# snapshot complete: %d routes", e.Resync.Entries)
 		case watch.Overrun:

@@ -329,7 +329,7 @@ func TestRouteString(t *testing.T) {
 	}{
 		{routeCases[0].r, "10.1.2.3 dev if3 scope link"},
 		{routeCases[1].r, "default via 192.0.2.1 dev if2 proto dhcp src 192.0.2.10 metric 100"},
-		{routeCases[2].r, "blackhole 198.51.100.0/24 table 1000 proto unspec"},
+		{routeCases[2].r, "blackhole 198.51.100.0/24 tos 0x10 table 1000 proto unspec"},
 		{routeCases[3].r, "10.9.3.0/24 via inet6 2001:db8::2 dev if3 proto unspec"},
 		{routeCases[6].r, "2001:db8:2::/64 via fe80::1 dev if3 proto ra metric 1024 expires 300sec pref high"},
 	} {

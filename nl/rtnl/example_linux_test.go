@@ -31,7 +31,7 @@ func ExampleForEachRoute() {
 	}
 	f := rtnl.RouteFilter{Family: rtnl.FamilyInet, Table: rtnl.TableMain}
 	err = rtnl.ForEachRoute(ctx, c, f, func(r *rtnl.Route) error {
-		fmt.Printf("%s\n", r.AppendText(nil, func(i uint32) string { return names[i] }))
+		fmt.Printf("%s\n", r.AppendTextNames(nil, func(i uint32) string { return names[i] }))
 		return nil
 	})
 	if err != nil {

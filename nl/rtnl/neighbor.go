@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"strconv"
 
 	"github.com/nlrx/nlrx/nl"
 )
@@ -150,51 +149,4 @@ func (n *Neighbor) MarshalBinary() ([]byte, error) { return n.AppendBinary(make(
 func (n *Neighbor) Message(typ, flags uint16) (nl.Message, error) {
 	b, err := n.MarshalBinary()
 	return nl.Message{Header: nl.Header{Type: typ, Flags: flags}, Data: b}, err
-}
-
-// String formats the entry as `ip neigh show` does, with interface indexes
-// ("dev if3") in place of names. It allocates the string.
-func (n *Neighbor) String() string { return string(n.AppendText(nil, nil)) }
-
-// AppendText appends the String form of n to b. ifName, if not nil, names
-// an interface index (returning "" for an unknown one). It allocates only
-// if b lacks capacity.
-func (n *Neighbor) AppendText(b []byte, ifName func(index uint32) string) []byte {
-	if n.Dst.IsValid() {
-		b = n.Dst.AppendTo(b)
-	}
-	dev := ""
-	if ifName != nil {
-		dev = ifName(n.Index)
-	}
-	if dev != "" {
-		b = append(append(b, " dev "...), dev...)
-	} else {
-		b = strconv.AppendUint(append(b, " dev if"...), uint64(n.Index), 10)
-	}
-	if !n.LLAddr.IsZero() {
-		b, _ = n.LLAddr.AppendText(append(b, " lladdr "...))
-	}
-	if n.VLAN != 0 {
-		b = strconv.AppendUint(append(b, " vlan "...), uint64(n.VLAN), 10)
-	}
-	for _, f := range [...]struct {
-		on   bool
-		name string
-	}{
-		{n.Flags&NeighFlagRouter != 0, " router"},
-		{n.Flags&NeighFlagProxy != 0, " proxy"},
-		{n.FlagsExt&NeighExtManaged != 0, " managed"},
-		{n.FlagsExt&NeighExtLocked != 0, " locked"},
-		{n.Flags&NeighFlagExtLearned != 0, " extern_learn"},
-		{n.Flags&NeighFlagOffloaded != 0, " offload"},
-	} {
-		if f.on {
-			b = append(b, f.name...)
-		}
-	}
-	if n.State != NeighNone {
-		b = append(append(b, ' '), n.State.String()...)
-	}
-	return b
 }

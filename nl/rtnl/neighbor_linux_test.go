@@ -201,7 +201,7 @@ func TestNeighborsPrintAsIPNeighShow(t *testing.T) {
 			// unless learnt from outside.
 			n := &list[i]
 			if n.State&rtnl.NeighNoARP == 0 && (n.State != rtnl.NeighNone || n.Flags&rtnl.NeighFlagExtLearned != 0) {
-				got = append(got, string(n.AppendText(nil, name)))
+				got = append(got, string(n.AppendTextNames(nil, name)))
 			}
 		}
 		slices.Sort(got)

@@ -112,7 +112,7 @@ func TestNeighborStringIsIPNeighShow(t *testing.T) {
 		}
 		return ""
 	}
-	if got, want := string(n.AppendText([]byte("> "), names)), "> 10.5.0.9 dev v0 managed INCOMPLETE"; got != want {
-		t.Errorf("AppendText: got %q, want %q", got, want)
+	if got, want := string(n.AppendTextNames([]byte("> "), names)), "> 10.5.0.9 dev v0 managed INCOMPLETE"; got != want {
+		t.Errorf("AppendTextNames: got %q, want %q", got, want)
 	}
 }

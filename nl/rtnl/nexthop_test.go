@@ -241,8 +241,8 @@ func TestNexthopString(t *testing.T) {
 		}
 	}
 	n := rtnl.Nexthop{ID: 1, OIF: 3}
-	if got := string(n.AppendText(nil, func(uint32) string { return "v0" })); got != "id 1 dev v0" {
-		t.Errorf("AppendText with names: %q", got)
+	if got := string(n.AppendTextNames(nil, func(uint32) string { return "v0" })); got != "id 1 dev v0" {
+		t.Errorf("AppendTextNames: %q", got)
 	}
 }
 
