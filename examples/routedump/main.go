@@ -17,7 +17,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -145,14 +144,16 @@ func dump(ctx context.Context, netns, family, table string, asJSON bool) error {
 	}
 	ifName := func(i uint32) string { return names[i] }
 
+	// -json prints one object per route, as `ip -json route show` prints
+	// each in its array.
 	w := bufio.NewWriterSize(os.Stdout, 64<<10)
-	enc := json.NewEncoder(w)
 	var line []byte
 	err = rtnl.ForEachRoute(ctx, c, f, func(r *rtnl.Route) error {
 		if asJSON {
-			return enc.Encode(jsonRoute(r, ifName))
+			line = append(r.AppendJSONNames(line[:0], ifName), '\n')
+		} else {
+			line = append(r.AppendTextNames(line[:0], ifName), '\n')
 		}
-		line = append(r.AppendTextNames(line[:0], ifName), '\n')
 		_, err := w.Write(line)
 		return err
 	})
@@ -160,58 +161,6 @@ func dump(ctx context.Context, netns, family, table string, asJSON bool) error {
 		err = ferr
 	}
 	return err
-}
-
-// routeJSON is the -json form of a route.
-type routeJSON struct {
-	Family   string        `json:"family"`
-	Type     string        `json:"type"`
-	Dst      string        `json:"dst"`
-	Src      string        `json:"src,omitempty"`
-	Gateway  string        `json:"gateway,omitempty"`
-	OIF      uint32        `json:"oif,omitempty"`
-	Dev      string        `json:"dev,omitempty"`
-	Table    uint32        `json:"table"`
-	Protocol string        `json:"protocol"`
-	Scope    string        `json:"scope"`
-	Priority uint32        `json:"priority"`
-	PrefSrc  string        `json:"prefsrc,omitempty"`
-	Pref     string        `json:"pref,omitempty"`
-	MTU      uint32        `json:"mtu,omitempty"`
-	Expires  int32         `json:"expires,omitempty"`
-	Nexthops []nexthopJSON `json:"nexthops,omitempty"`
-}
-
-type nexthopJSON struct {
-	Gateway string `json:"gateway,omitempty"`
-	OIF     uint32 `json:"oif"`
-	Dev     string `json:"dev,omitempty"`
-	Weight  uint16 `json:"weight"`
-	Flags   uint8  `json:"flags,omitempty"`
-}
-
-func jsonRoute(r *rtnl.Route, ifName func(uint32) string) routeJSON {
-	addr := func(a netip.Addr) string {
-		if a.IsValid() {
-			return a.String()
-		}
-		return ""
-	}
-	j := routeJSON{
-		Family: r.Family.String(), Type: r.Type.String(), Dst: r.Dst.String(), Gateway: addr(r.Gateway),
-		OIF: r.OIF, Dev: ifName(r.OIF), Table: r.Table, Protocol: r.Protocol.String(), Scope: r.Scope.String(),
-		Priority: r.Priority, PrefSrc: addr(r.PrefSrc), MTU: r.Metrics.MTU, Expires: r.Expires,
-	}
-	if r.Src.IsValid() {
-		j.Src = r.Src.String()
-	}
-	if r.Family == rtnl.FamilyInet6 {
-		j.Pref = r.Pref.String()
-	}
-	for _, h := range r.Multipath {
-		j.Nexthops = append(j.Nexthops, nexthopJSON{Gateway: addr(h.Gateway), OIF: h.OIF, Dev: ifName(h.OIF), Weight: h.Weight, Flags: h.Flags})
-	}
-	return j
 }
 
 // runDemo adds n routes in a private namespace and dumps them back.

@@ -146,22 +146,16 @@ func (p *printer) flush() {
 	p.buf = p.buf[:0]
 }
 
-// jsonEvent is the -json form of an event, one object per line.
+// jsonEvent is the -json form of an event, one object per line. Route is
+// the route as `ip -json route show` prints it, with interface names
+// (rtnl.Route.AppendJSONNames): the fields of json.Marshal(route), "dev"
+// in place of "dev_index".
 type jsonEvent struct {
-	Event     string `json:"event"`
-	Namespace string `json:"namespace,omitempty"`
-	Synthetic bool   `json:"synthetic,omitempty"`
-	Dst       string `json:"dst,omitempty"`
-	Gateway   string `json:"gateway,omitempty"`
-	Dev       string `json:"dev,omitempty"`
-	OIF       uint32 `json:"oif,omitempty"`
-	Table     uint32 `json:"table,omitempty"`
-	Protocol  string `json:"protocol,omitempty"`
-	Scope     string `json:"scope,omitempty"`
-	Type      string `json:"type,omitempty"`
-	Priority  uint32 `json:"priority,omitempty"`
-	Route     string `json:"route,omitempty"`
-	Error     string `json:"error,omitempty"`
+	Event     string          `json:"event"`
+	Namespace string          `json:"namespace,omitempty"`
+	Synthetic bool            `json:"synthetic,omitempty"`
+	Route     json.RawMessage `json:"route,omitempty"`
+	Error     string          `json:"error,omitempty"`
 
 	Added   int `json:"added,omitempty"`
 	Changed int `json:"changed,omitempty"`
@@ -174,13 +168,7 @@ func (p *printer) print(e watch.Event[rtnl.Route]) error {
 		j := jsonEvent{Event: e.Kind.String(), Namespace: e.Namespace, Synthetic: e.Synthetic}
 		switch e.Kind {
 		case watch.Added, watch.Changed, watch.Deleted:
-			r := &e.Value
-			j.Dst, j.OIF, j.Dev, j.Table, j.Priority = r.Dst.String(), r.OIF, p.ifName(r.OIF), r.Table, r.Priority
-			if r.Gateway.IsValid() {
-				j.Gateway = r.Gateway.String()
-			}
-			j.Protocol, j.Scope, j.Type = r.Protocol.String(), r.Scope.String(), r.Type.String()
-			j.Route = string(r.AppendTextNames(nil, p.ifName))
+			j.Route = e.Value.AppendJSONNames(nil, p.ifName)
 		case watch.Overrun:
 			j.Error = fmt.Sprint(e.Err)
 		case watch.SnapshotComplete, watch.ResyncComplete:

@@ -21,6 +21,25 @@
 // RTN_BLACKHOLE is RouteBlackhole, RTNLGRP_IPV4_ROUTE is GroupIPv4Route …);
 // their String methods print the names iproute2 prints.
 //
+// # Printing and JSON
+//
+// Route, Link, Address, Neighbor and Nexthop print as iproute2 prints one
+// entry (ip route, ip link, ip addr, ip neigh or bridge fdb, ip nexthop
+// show), on one line: fmt.Println(route) gives "default via 192.0.2.1 dev
+// if2 proto dhcp metric 100". String allocates the string; AppendText
+// (encoding.TextAppender) appends to a buffer and allocates nothing when it
+// has room. The values hold interface indexes, not names, so they print
+// "dev if2", as ip prints an index it cannot name; AppendTextNames takes a
+// function that names indexes (from ListLinks, or a link watcher's table)
+// and prints "dev v0".
+//
+// MarshalJSON gives the object `ip -json` prints for the entry, with its
+// field names and value types, so that json.Marshal(route) reads like `ip
+// -j route show`. Where ip names an interface under a key ("dev", "iif",
+// "master", "link"), MarshalJSON gives the index under that key with
+// "_index" after it ("dev_index": 2); AppendJSONNames, with a function
+// that names indexes, gives ip's own field ("dev": "v0").
+//
 // # Dumps and requests
 //
 // On Linux, ListRoutes, ListLinks, ListAddresses and ListNeighbors dump the

@@ -1,6 +1,7 @@
 package rtnl_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 
@@ -37,4 +38,33 @@ func Example() {
 	// Output:
 	// inet 10.1.0.0/16 via 192.0.2.1 dev if2 proto static metric 10
 	// 52 bytes, 1 route in table main
+}
+
+// A route prints as ip route shows it, and marshals as ip -json does;
+// interface names come from a function that knows them.
+func ExampleRoute_MarshalJSON() {
+	r := rtnl.Route{
+		Family:   rtnl.FamilyInet,
+		Dst:      netip.MustParsePrefix("10.1.0.0/16"),
+		Gateway:  netip.MustParseAddr("192.0.2.1"),
+		OIF:      2,
+		Table:    rtnl.TableMain,
+		Protocol: rtnl.ProtoStatic,
+		Priority: 10,
+	}
+	fmt.Println(r)
+	b, err := json.Marshal(r)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(string(b))
+	names := func(index uint32) string { return map[uint32]string{2: "eth0"}[index] }
+	fmt.Println(string(r.AppendTextNames(nil, names)))
+	fmt.Println(string(r.AppendJSONNames(nil, names)))
+	// Output:
+	// 10.1.0.0/16 via 192.0.2.1 dev if2 proto static metric 10
+	// {"dst":"10.1.0.0/16","gateway":"192.0.2.1","dev_index":2,"protocol":"static","metric":10,"flags":[]}
+	// 10.1.0.0/16 via 192.0.2.1 dev eth0 proto static metric 10
+	// {"dst":"10.1.0.0/16","gateway":"192.0.2.1","dev":"eth0","protocol":"static","metric":10,"flags":[]}
 }
