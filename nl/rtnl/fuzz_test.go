@@ -1,6 +1,8 @@
 package rtnl_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/nlrx/nlrx/nl/rtnl"
@@ -10,7 +12,28 @@ import (
 // header) to the decoders. Beyond not panicking, whatever decodes must
 // encode, and decode again to the same value. The seed corpus in
 // testdata/fuzz holds messages captured from the kernel (see
-// TestWriteFuzzCorpus) next to the hand-built values added here.
+// TestWriteFuzzCorpus) next to the hand-built values added here. What
+// decodes prints (String) and marshals to valid JSON, with and without
+// names.
+
+// printable is what the text and JSON forms of a value offer.
+type printable interface {
+	fmt.Stringer
+	json.Marshaler
+	AppendJSONNames(b []byte, names func(index uint32) string) []byte
+}
+
+func checkForms(t *testing.T, v printable) {
+	t.Helper()
+	_ = v.String()
+	if _, err := json.Marshal(v); err != nil {
+		t.Fatalf("json.Marshal of %+v: %v", v, err)
+	}
+	names := func(i uint32) string { return fmt.Sprintf("\"%d\xff\n", i) }
+	if b := v.AppendJSONNames(nil, names); !json.Valid(b) {
+		t.Fatalf("AppendJSONNames of %+v: invalid JSON %s", v, b)
+	}
+}
 
 func FuzzDecodeRoute(f *testing.F) {
 	for _, tc := range routeCases {
@@ -25,7 +48,7 @@ func FuzzDecodeRoute(f *testing.F) {
 		if err := r.UnmarshalBinary(b); err != nil {
 			return
 		}
-		_ = r.String()
+		checkForms(t, &r)
 		_ = r.Key()
 		enc, err := r.MarshalBinary()
 		if err != nil {
@@ -58,6 +81,7 @@ func FuzzDecodeLink(f *testing.F) {
 			return
 		}
 		_ = l.Name.String() + l.Kind.String() + l.Address.String() + l.OperState.String()
+		checkForms(t, &l)
 		enc, err := l.MarshalBinary()
 		if err != nil {
 			t.Fatalf("decoded %+v but cannot encode it: %v", l, err)
@@ -89,6 +113,7 @@ func FuzzDecodeAddress(f *testing.F) {
 		if err := a.UnmarshalBinary(b); err != nil {
 			return
 		}
+		checkForms(t, &a)
 		enc, err := a.MarshalBinary()
 		if err != nil {
 			t.Fatalf("decoded %+v but cannot encode it: %v", a, err)
@@ -121,6 +146,7 @@ func FuzzDecodeNeighbor(f *testing.F) {
 			return
 		}
 		_ = n.State.String() + n.LLAddr.String()
+		checkForms(t, &n)
 		enc, err := n.MarshalBinary()
 		if err != nil {
 			t.Fatalf("decoded %+v but cannot encode it: %v", n, err)
