@@ -200,12 +200,12 @@ func TestFIBAppliesNotificationsByTheKernelsRules(t *testing.T) {
 		{"an IPv6 multipath route keeps the attributes of the route it grew from", []fibStep{
 			{"add", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024 mtu 1400 proto 4"},
 			{"append", "2001:1::/64 metric 1024 nexthop 2001:db9::2@5 nexthop 2001:db8::2@3"},
-		}, []string{"2001:1::/64 proto static metric 1024 pref medium mtu 1400 nexthop via 2001:db8::2 dev if3 weight 1 nexthop via 2001:db9::2 dev if5 weight 1"}},
+		}, []string{"2001:1::/64 proto static metric 1024 mtu 1400 pref medium nexthop via 2001:db8::2 dev if3 weight 1 nexthop via 2001:db9::2 dev if5 weight 1"}},
 		{"a hop left alone in an IPv6 multipath route keeps attributes of its own", []fibStep{
 			{"add", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024"},
 			{"append", "2001:1::/64 metric 1024 mtu 1400 nexthop 2001:db9::2@5 nexthop 2001:db8::2@3"},
 			{"del", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024"},
-		}, []string{"2001:1::/64 via 2001:db9::2 dev if5 metric 1024 pref medium mtu 1400"}},
+		}, []string{"2001:1::/64 via 2001:db9::2 dev if5 metric 1024 mtu 1400 pref medium"}},
 		{"IPv6 hop deleted from a multipath route of three", []fibStep{
 			{"add", "2001:1::/64 metric 1024 nexthop 2001:db8::2@3 nexthop 2001:db9::2@5 nexthop 2001:db9::3@5"},
 			{"del", "2001:1::/64 via 2001:db9::2 dev 5 metric 1024"},
@@ -291,14 +291,14 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 			f.down(tab, 2, linkDown, fn)
 		}, []string{
 			"10.0.1.0/24 dev if3 scope link",
-			"10.0.4.0/24 nexthop via 10.0.0.9 dev if2 weight 1 linkdown nexthop via 10.0.1.9 dev if3 weight 1",
+			"10.0.4.0/24 nexthop via 10.0.0.9 dev if2 weight 1 dead linkdown nexthop via 10.0.1.9 dev if3 weight 1",
 			"10.0.5.0/24 via 10.0.1.9 dev if3 src 10.0.0.1",
 			"10.0.7.0/24 nhid 7 via 10.0.1.9 dev if3",
 			"10.0.6.0/24 via 10.0.1.9 dev if3 table 100 src 10.0.0.1",
 			"local 10.0.0.1 dev if2 table local proto kernel scope host src 10.0.0.1",
-			"2001:1::/64 metric 1024 pref medium nexthop via 2001:db8::2 dev if2 weight 1 linkdown nexthop via 2001:db9::2 dev if3 weight 1",
-			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 pref medium mtu 1500",
-			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 pref medium mtu 1300",
+			"2001:1::/64 metric 1024 pref medium nexthop via 2001:db8::2 dev if2 weight 1 dead linkdown nexthop via 2001:db9::2 dev if3 weight 1",
+			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 mtu 1500 pref medium",
+			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 mtu 1300 pref medium",
 		}},
 		{"carrier gone from both links, one after the other: only a route whose hops all are on the first is linkdown itself (fib_sync_down_dev counts dead hops, not linkdown ones)", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
 			f.carrierDown(tab, 2, rtnl.FamilyInet, fn)
@@ -313,8 +313,8 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 			"10.0.7.0/24 nhid 7 via 10.0.1.9 dev if3",
 			"local 10.0.0.1 dev if2 table local proto kernel scope host src 10.0.0.1",
 			"2001:1::/64 metric 1024 pref medium nexthop via 2001:db8::2 dev if2 weight 1 nexthop via 2001:db9::2 dev if3 weight 1",
-			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 pref medium mtu 1500",
-			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 pref medium mtu 1300",
+			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 mtu 1500 pref medium",
+			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 mtu 1300 pref medium",
 		}},
 		{"link gone: every IPv4 route with a hop on it, and its IPv6 hops", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
 			f.down(tab, 2, linkGone, fn)
@@ -324,20 +324,20 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 			"10.0.7.0/24 nhid 7 via 10.0.1.9 dev if3",
 			"10.0.6.0/24 via 10.0.1.9 dev if3 table 100 src 10.0.0.1",
 			"2001:1::/64 via 2001:db9::2 dev if3 metric 1024 pref medium",
-			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 pref medium mtu 1500",
-			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 pref medium mtu 1300",
+			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 mtu 1500 pref medium",
+			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 mtu 1300 pref medium",
 		}},
 		{"last IPv4 address gone: host-scope routes go too, IPv6 stays", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
 			f.down(tab, 2, lastAddrGone, fn)
 		}, []string{
 			"10.0.1.0/24 dev if3 scope link",
-			"10.0.4.0/24 nexthop via 10.0.0.9 dev if2 weight 1 linkdown nexthop via 10.0.1.9 dev if3 weight 1",
+			"10.0.4.0/24 nexthop via 10.0.0.9 dev if2 weight 1 dead linkdown nexthop via 10.0.1.9 dev if3 weight 1",
 			"10.0.5.0/24 via 10.0.1.9 dev if3 src 10.0.0.1",
 			"10.0.7.0/24 nhid 7 via 10.0.1.9 dev if3",
 			"10.0.6.0/24 via 10.0.1.9 dev if3 table 100 src 10.0.0.1",
 			"2001:1::/64 metric 1024 pref medium nexthop via 2001:db8::2 dev if2 weight 1 nexthop via 2001:db9::2 dev if3 weight 1",
-			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 pref medium mtu 1500",
-			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 pref medium mtu 1300",
+			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 mtu 1500 pref medium",
+			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 mtu 1300 pref medium",
 		}},
 		{"IPv4 source address gone: the main table's routes from it", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
 			f.addrGone4(tab, 2, netip.MustParseAddr("10.0.0.1"), fn)
@@ -349,8 +349,8 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 			"10.0.6.0/24 via 10.0.1.9 dev if3 table 100 src 10.0.0.1",
 			"local 10.0.0.1 dev if2 table local proto kernel scope host src 10.0.0.1",
 			"2001:1::/64 metric 1024 pref medium nexthop via 2001:db8::2 dev if2 weight 1 nexthop via 2001:db9::2 dev if3 weight 1",
-			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 pref medium mtu 1500",
-			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 pref medium mtu 1300",
+			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 mtu 1500 pref medium",
+			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 mtu 1300 pref medium",
 		}},
 		{"IPv6 source address gone, MTU lowered, nexthop object gone", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
 			f.addrGone6(tab, 3, netip.MustParseAddr("2001:db9::1"), fn)
@@ -365,8 +365,8 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 			"10.0.6.0/24 via 10.0.1.9 dev if3 table 100 src 10.0.0.1",
 			"local 10.0.0.1 dev if2 table local proto kernel scope host src 10.0.0.1",
 			"2001:1::/64 metric 1024 pref medium nexthop via 2001:db8::2 dev if2 weight 1 nexthop via 2001:db9::2 dev if3 weight 1",
-			"2001:2::/64 via 2001:db9::2 dev if3 metric 1024 pref medium mtu 1400",
-			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 pref medium mtu 1300",
+			"2001:2::/64 via 2001:db9::2 dev if3 metric 1024 mtu 1400 pref medium",
+			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 mtu 1300 pref medium",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -524,10 +524,10 @@ func TestFIBMTUChangeFollowsEachSiblingAndNexthopObjects(t *testing.T) {
 	}
 	f.mtu6(tab, nh, 2, 1500, 1280, nop)
 	want := []string{
-		"2001:1::/64 metric 1024 pref medium mtu 1280 nexthop via 2001:db8::3 dev if2 weight 1 nexthop via 2001:db9::3 dev if3 weight 1",
-		"2001:2::/64 metric 1024 pref medium mtu 1400 nexthop via 2001:db9::3 dev if3 weight 1 nexthop via 2001:db8::3 dev if2 weight 1",
-		"2001:3::/64 nhid 7 metric 1024 pref medium mtu 1280",
-		"2001:4::/64 nhid 8 metric 1024 pref medium mtu 1280",
+		"2001:1::/64 metric 1024 mtu 1280 pref medium nexthop via 2001:db8::3 dev if2 weight 1 nexthop via 2001:db9::3 dev if3 weight 1",
+		"2001:2::/64 metric 1024 mtu 1400 pref medium nexthop via 2001:db9::3 dev if3 weight 1 nexthop via 2001:db8::3 dev if2 weight 1",
+		"2001:3::/64 nhid 7 metric 1024 mtu 1280 pref medium",
+		"2001:4::/64 nhid 8 metric 1024 mtu 1280 pref medium",
 	}
 	if got := f.lines(tab); !sameLines(got, want) {
 		t.Errorf("after the MTU change:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
@@ -535,7 +535,7 @@ func TestFIBMTUChangeFollowsEachSiblingAndNexthopObjects(t *testing.T) {
 	// The v3 hop of 2001:2::/64 leaves: the v2 sibling's mtu shows.
 	del := route(t, "2001:2::/64 via 2001:db9::3 dev 3 metric 1024 mtu 1400")
 	f.apply(tab, &del, stepFlags["del"], true, nop)
-	want[1] = "2001:2::/64 via 2001:db8::3 dev if2 metric 1024 pref medium mtu 1280"
+	want[1] = "2001:2::/64 via 2001:db8::3 dev if2 metric 1024 mtu 1280 pref medium"
 	if got := f.lines(tab); !sameLines(got, want) {
 		t.Errorf("after the first sibling left:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
