@@ -1526,6 +1526,28 @@ var fibScenarios = slices.Concat([]fibScenario{
 		),
 	},
 	{
+		// Likewise only before linkwatch has run after the link came up.
+		name: "ipv4 multipath hop flagged by the last address's going, then linkwatch",
+		from: "differential (strict): fib_netdev_event NETDEV_CHANGE runs fib_sync_up(RTNH_F_LINKDOWN) at every linkwatch message",
+		steps: fibSteps(fibTwoLinks,
+			"ip route add 198.18.1.0/24 nexthop via 192.0.2.2 dev v0 nexthop via 198.51.100.2 dev v2",
+			"ip link set v0 down",
+			"ip -batch: link set v0 up; addr del 192.0.2.1/24 dev v0",
+			"ip addr add 192.0.2.1/24 dev v0",
+			"ip -batch: link set v1 down; link set v1 up; addr del 192.0.2.1/24 dev v0",
+		),
+	},
+	{
+		// Likewise: routes made while the carrier was off, which came
+		// back before linkwatch ran (one NETDEV_CHANGE for both).
+		name: "routes made during a veth peer's down and up",
+		from: "differential (strict): linkwatch's NETDEV_CHANGE after a carrier flap (fib_netdev_event, addrconf_notify)",
+		steps: fibSteps(fibTwoLinks,
+			"ip -batch: link set v1 down; addr add 2001:db8:1::5/64 dev v0 nodad; route add 198.18.1.0/24 dev v0; link set v1 up",
+			"ip -batch: link set v3 down; addr add 198.51.100.5/24 dev v2; route add 2001:db8:101::/64 dev v2; route add 198.18.2.0/24 via 198.51.100.2; link set v3 up",
+		),
+	},
+	{
 		name: "vlan link deleted with its lower link",
 		from: "stacked link flushed with its lower device",
 		steps: fibSteps(fibTwoLinks,

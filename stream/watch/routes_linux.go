@@ -136,6 +136,10 @@ type linkState struct {
 	// while the link's own message waits for linkwatch.
 	carrier bool
 	peer    uint32
+	// flapped says that the carrier bit changed, by the peer's messages,
+	// since the link's own last message, whose next one with no flags
+	// changed is then linkwatch's, after a NETDEV_CHANGE (see observeLink).
+	flapped bool
 }
 
 func linkStateOf(l *rtnl.Link) linkState {
@@ -341,7 +345,9 @@ func (r *routeSide) observeLink(m nl.Message) bool {
 	if p, ok := r.links[cur.peer]; ok && p.peer == l.Index && cur.up != (known && prev.up) {
 		// veth_open and veth_close set the carrier bits of both ends
 		// (veth_open: if the peer is up), before this message.
-		p.carrier = p.up && cur.up
+		if c := p.up && cur.up; c != p.carrier {
+			p.carrier, p.flapped = c, true
+		}
 		r.links[cur.peer] = p
 	}
 	if !known {
@@ -385,11 +391,34 @@ func (r *routeSide) observeLink(m nl.Message) bool {
 		}
 	case cur.up:
 		// A carrier change (NETDEV_CHANGE), seen by each family its way.
+		// The message follows a NETDEV_CHANGE too when the operational
+		// state changed, or when the carrier bit went and came back
+		// (or came and went) before linkwatch ran, which then changes
+		// nothing the message shows: linkwatch_do_dev notifies all the
+		// same (netdev_state_change), and fib_netdev_event and
+		// addrconf_notify bring the routes in line with the carrier,
+		// those made meanwhile included (linkdown while it was off).
+		flap := prev.flapped && l.Change == 0
 		switch {
 		case prev.changed4 && !cur.changed4:
 			add(silent{kind: silentCarrierDown, index: l.Index, family: rtnl.FamilyInet})
 		case !prev.changed4 && cur.changed4:
 			add(silent{kind: silentUp, index: l.Index, flags: rtnl.RouteFlagLinkDown, family: rtnl.FamilyInet})
+		case prev.running != cur.running || flap:
+			// linkwatch's message (or set_operstate's), after a
+			// NETDEV_CHANGE, which fib_netdev_event takes whether or
+			// not the carrier changed since the last one:
+			// fib_sync_up(dev, RTNH_F_LINKDOWN) with a carrier,
+			// fib_sync_down_dev without. It matters when something
+			// flagged a hop in between, such as the last address's
+			// going (DEAD and LINKDOWN) on a link whose carrier came
+			// back before (LINKDOWN goes, DEAD stays), or made a
+			// route while the carrier was off.
+			if cur.changed4 {
+				add(silent{kind: silentUp, index: l.Index, flags: rtnl.RouteFlagLinkDown, family: rtnl.FamilyInet})
+			} else {
+				add(silent{kind: silentCarrierDown, index: l.Index, family: rtnl.FamilyInet})
+			}
 		}
 		switch {
 		case prev.carrier6() && !cur.carrier6():
@@ -402,6 +431,13 @@ func (r *routeSide) observeLink(m nl.Message) bool {
 			// it is dead (its going down cleared IF_READY).
 			flags := rtnl.RouteFlagDead | rtnl.RouteFlagLinkDown
 			add(silent{kind: silentUp, index: l.Index, flags: flags, family: rtnl.FamilyInet6})
+		case flap && cur.carrier6():
+			// addrconf_notify (NETDEV_CHANGE) on a ready link:
+			// rt6_sync_up(dev, RTNH_F_LINKDOWN).
+			add(silent{kind: silentUp, index: l.Index, flags: rtnl.RouteFlagLinkDown, family: rtnl.FamilyInet6})
+		case flap:
+			// Not ready: rt6_sync_down_dev(dev, NETDEV_CHANGE).
+			add(silent{kind: silentCarrierDown, index: l.Index, family: rtnl.FamilyInet6})
 		}
 	}
 	if cur.mtu != prev.mtu && prev.mtu != 0 && cur.mtu != 0 {
