@@ -1,8 +1,12 @@
 package rtnl_test
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
+	"net/netip"
 	"testing"
 
 	"github.com/nlrx/nlrx/nl/rtnl"
@@ -43,6 +47,8 @@ func FuzzDecodeRoute(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// An RTA_EXPIRES of 0xf9303030 seconds, once read as negative.
+	f.Add([]byte("000000000000$\x00\f\x0000000000000\xf900000000000000000000"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var r rtnl.Route
 		if err := r.UnmarshalBinary(b); err != nil {
@@ -58,8 +64,13 @@ func FuzzDecodeRoute(f *testing.F) {
 		if err := back.UnmarshalBinary(enc); err != nil {
 			t.Fatalf("cannot decode the encoding of %+v: %v", r, err)
 		}
-		if !back.Equal(&r) {
-			t.Fatalf("round trip changed the route:\n got  %+v\n want %+v", back, r)
+		want := r
+		if want.Expires < 0 {
+			// Past its expiry (RTA_CACHEINFO): no request sends that.
+			want.Expires = 0
+		}
+		if !back.Equal(&want) {
+			t.Fatalf("round trip changed the route:\n got  %#v\n want %#v", back, want)
 		}
 	})
 }
@@ -159,4 +170,26 @@ func FuzzDecodeNeighbor(f *testing.F) {
 			t.Fatalf("round trip changed the neighbour:\n got  %+v\n want %+v", back, n)
 		}
 	})
+}
+
+// RTA_EXPIRES is seconds as a u32: one past math.MaxInt32 is as far in the
+// future, not in the past.
+func TestRouteExpiresPastInt32IsFarOff(t *testing.T) {
+	r := rtnl.Route{Family: rtnl.FamilyInet6, Dst: netip.MustParsePrefix("2001:db8::/64"), Expires: 1}
+	b, err := r.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(b, []byte{8, 0, 23, 0, 1, 0, 0, 0}) // RTA_EXPIRES, 1
+	if i < 0 {
+		t.Fatalf("no RTA_EXPIRES in %x", b)
+	}
+	binary.NativeEndian.PutUint32(b[i+4:], 0xf9303030)
+	var back rtnl.Route
+	if err := back.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if back.Expires != math.MaxInt32 {
+		t.Fatalf("Expires %d, want %d", back.Expires, math.MaxInt32)
+	}
 }

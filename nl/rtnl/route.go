@@ -562,7 +562,8 @@ func (r *Route) decode(b []byte) error {
 				// Multicast forwarding entries: a u64 of clock ticks.
 				r.Expires = int32(min(d.Uint64()/userHZ, math.MaxInt32))
 			} else {
-				r.Expires = int32(d.Uint32())
+				// Seconds as a u32: past math.MaxInt32 it is as far off.
+				r.Expires = int32(min(d.Uint32(), math.MaxInt32))
 			}
 		case rtaNHID:
 			r.NexthopID = d.Uint32()
@@ -802,7 +803,7 @@ func (r *Route) AppendBinary(b []byte) ([]byte, error) {
 	if r.EncapType != 0 {
 		e.Uint16(rtaEncapType, r.EncapType)
 	}
-	if r.Expires > 0 {
+	if r.Expires > 0 { // a request cannot ask for an expiry in the past
 		e.Uint32(rtaExpires, uint32(r.Expires))
 	}
 	if r.NexthopID != 0 {
