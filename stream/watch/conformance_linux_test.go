@@ -1538,6 +1538,18 @@ var fibScenarios = slices.Concat([]fibScenario{
 		),
 	},
 	{
+		name: "ipv4 multipath hop dead only: its link's going down leaves it so",
+		from: "differential (strict, seed 404): fib_sync_down_dev counts a dead hop and leaves its flags",
+		steps: fibSteps(fibTwoLinks,
+			"ip route add 198.18.1.0/24 nexthop via 192.0.2.2 dev v0 nexthop via 198.51.100.2 dev v2",
+			"ip addr del 192.0.2.1/24 dev v0",
+			"ip link set v1 down",
+			"ip link set v1 up",
+			"ip link set v1 down", // so that no message of v1 follows v0's going down
+			"ip link set v0 down",
+		),
+	},
+	{
 		// Likewise: routes made while the carrier was off, which came
 		// back before linkwatch ran (one NETDEV_CHANGE for both).
 		name: "routes made during a veth peer's down and up",

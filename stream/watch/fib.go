@@ -730,12 +730,19 @@ func (f *fib) down4(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey, r *rtnl.Rou
 		f.remove(t, k)
 		fn(r, nil)
 	default:
+		// fib_sync_down_dev counts a hop that is dead already and
+		// leaves its flags alone: one the last address's going killed
+		// (dead and linkdown), whose linkdown the carrier's coming back
+		// then cleared (fib_sync_up), stays dead only.
 		nr := *r
 		nr.Multipath = slices.Clone(r.Multipath)
 		for i := range nr.Multipath {
-			if nr.Multipath[i].OIF == index {
-				nr.Multipath[i].Flags |= uint8(deadFlags)
+			if h := &nr.Multipath[i]; h.OIF == index && uint32(h.Flags)&rtnl.RouteFlagDead == 0 {
+				h.Flags |= uint8(deadFlags)
 			}
+		}
+		if sameRoute(r, &nr) {
+			return
 		}
 		t[k] = nr
 		fn(r, &nr)

@@ -608,3 +608,27 @@ func TestFIBAddrRouteTakesTheAddressesSyncUp(t *testing.T) {
 		}
 	}
 }
+
+// fib_sync_down_dev counts a hop that is dead already and leaves its flags
+// alone: a hop the last address's going killed, whose linkdown the
+// carrier's coming back cleared, is dead only when its link goes down.
+func TestFIBLinkDownLeavesADeadHopsFlags(t *testing.T) {
+	nop := func(_, _ *rtnl.Route) {}
+	for _, tc := range []struct {
+		hop  uint8 // the flags of the hop on link 2 before
+		want string
+	}{
+		{uint8(rtnl.RouteFlagDead), "10.0.4.0/24 nexthop via 10.0.0.9 dev if2 weight 1 dead nexthop via 10.0.1.9 dev if3 weight 1"},
+		{0, "10.0.4.0/24 nexthop via 10.0.0.9 dev if2 weight 1 dead linkdown nexthop via 10.0.1.9 dev if3 weight 1"},
+		{uint8(rtnl.RouteFlagLinkDown), "10.0.4.0/24 nexthop via 10.0.0.9 dev if2 weight 1 dead linkdown nexthop via 10.0.1.9 dev if3 weight 1"},
+	} {
+		f, tab := newFIB(), map[rtnl.RouteKey]rtnl.Route{}
+		r := route(t, "10.0.4.0/24 nexthop 10.0.0.9@2 nexthop 10.0.1.9@3")
+		r.Multipath[0].Flags = tc.hop
+		f.apply(tab, &r, stepFlags["add"], false, nop)
+		f.down(tab, 2, linkDown, nop)
+		if got := f.lines(tab); len(got) != 1 || got[0] != tc.want {
+			t.Errorf("hop flags %#x, link 2 down: %q, want %q", tc.hop, got, tc.want)
+		}
+	}
+}
