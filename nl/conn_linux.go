@@ -436,7 +436,7 @@ func (c *Conn) receiveMode(nowait bool) (datagram, error) {
 		if rd.flags&unix.MSG_TRUNC != 0 || rd.n > len(c.rbuf) {
 			c.stats.truncated.Add(1)
 			d.trunc = true
-			if rd.n > len(c.rbuf) && rd.n <= 16<<20 {
+			if rd.n > len(c.rbuf) && rd.n <= MaxDatagramSize {
 				// Room for this size and for the kernel's 32 KiB dump
 				// batches, which follow the largest buffer offered. The
 				// truncated head moves along so callers can still read it.

@@ -16,13 +16,26 @@ type config struct {
 	listenAllNSID bool
 }
 
-// DefaultDatagramSize is the default size of a Conn's receive buffer. The
-// kernel sizes dump datagrams from the reader's largest buffer up to 32 KiB,
-// so anything smaller costs syscalls.
-const DefaultDatagramSize = 64 << 10
-
-// MinDatagramSize is the smallest receive buffer WithDatagramSize accepts.
-const MinDatagramSize = 32 << 10
+// The sizes of a Conn's user-space receive buffer. MinDatagramSize and
+// MaxDatagramSize are the poller's too (poller.MinDatagramSize…); the
+// defaults differ, each for its use.
+const (
+	// DefaultDatagramSize is the default. The kernel sizes dump datagrams
+	// from the reader's largest buffer up to 32 KiB (netlink_recvmsg's
+	// max_recvmsg_len), except where a dump needs more for one message
+	// (cb->min_dump_alloc: a link with many SR-IOV VFs), so a request
+	// socket gets twice that: a datagram cut short is an error, not a
+	// retry. A poller's buffer per datagram is 32 KiB by default: it has
+	// 64 of them, and a truncated notification costs a resync, not a
+	// failed request.
+	DefaultDatagramSize = 64 << 10
+	// MinDatagramSize is the smallest WithDatagramSize accepts: the
+	// kernel's NLMSG_GOODSIZE, the size of its ordinary notifications.
+	MinDatagramSize = 8 << 10
+	// MaxDatagramSize bounds the growth of the buffer after a truncated
+	// datagram.
+	MaxDatagramSize = 16 << 20
+)
 
 // WithGroups joins the given multicast groups (RTNLGRP_* for rtnetlink) right
 // after bind, with NETLINK_ADD_MEMBERSHIP, so any group number works, not
@@ -49,10 +62,11 @@ func WithReadBuffer(bytes int) Option { return func(c *config) { c.readBuffer = 
 func WithWriteBuffer(bytes int) Option { return func(c *config) { c.writeBuffer = bytes } }
 
 // WithDatagramSize sets the size of the Conn's user-space receive buffer
-// (at least MinDatagramSize; DefaultDatagramSize if unset). The buffer grows
-// by itself after a truncated datagram.
+// (from MinDatagramSize to MaxDatagramSize; DefaultDatagramSize if unset).
+// The buffer grows by itself after a truncated datagram, up to
+// MaxDatagramSize.
 func WithDatagramSize(bytes int) Option {
-	return func(c *config) { c.datagramSize = max(bytes, MinDatagramSize) }
+	return func(c *config) { c.datagramSize = min(max(bytes, MinDatagramSize), MaxDatagramSize) }
 }
 
 // WithBlocking makes a blocking socket. Receive then blocks an OS thread

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nlrx/nlrx/internal/nstest"
+	"github.com/nlrx/nlrx/nl"
 	"github.com/nlrx/nlrx/poller"
 )
 
@@ -57,5 +58,13 @@ func TestLoggerReportsDroppedDatagrams(t *testing.T) {
 	if strings.Count(s, "\n") != 1 || !strings.Contains(s, `level=WARN msg="poller: datagrams lost or dropped"`) ||
 		!strings.Contains(s, "spoofed=1") || !strings.Contains(s, "overruns=0") {
 		t.Fatalf("want one Warn line with spoofed=1, got:\n%s", s)
+	}
+}
+
+// The packages share their datagram bounds (their defaults differ, each
+// documented).
+func TestDatagramBoundsAreNls(t *testing.T) {
+	if poller.MinDatagramSize != nl.MinDatagramSize || poller.MaxDatagramSize != nl.MaxDatagramSize {
+		t.Fatalf("poller's bounds %d–%d, nl's %d–%d", poller.MinDatagramSize, poller.MaxDatagramSize, nl.MinDatagramSize, nl.MaxDatagramSize)
 	}
 }

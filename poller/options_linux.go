@@ -10,6 +10,9 @@ const (
 	// DefaultBatchSize is the default number of datagrams one recvmmsg
 	// call can return (vlen).
 	DefaultBatchSize = 64
+	// MinDatagramSize and MaxDatagramSize are nl's too; the defaults
+	// differ, each for its use (see nl.DefaultDatagramSize).
+	//
 	// DefaultDatagramSize is the default buffer per datagram. The kernel
 	// sizes dump datagrams from the reader's buffer up to 32 KiB (32,448
 	// bytes of routes), so 32 KiB reads a 100,000-route dump in the fewest
