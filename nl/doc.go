@@ -2,6 +2,19 @@
 // for any netlink protocol, the message and attribute codec, and the
 // kernel's errors.
 //
+// # Start here
+//
+// Most programs need only three calls of this package: DialRoute (or Dial
+// for another protocol) with options such as WithNetNS, Close, and the
+// typed helpers of nl/rtnl and nl/genl that run requests on the Conn. For a
+// request of your own, Execute (the replies as messages) or ExecuteFunc
+// (each reply in place, no copy); for many, ExecuteBatch. For events, a
+// watcher (stream/watch) keeps a table, and stream.Listen or a poller read
+// the raw notifications. The rest is for protocol work: Receive,
+// ReceiveFrom, ReceiveFunc, ReceiveAndDecode and Drain read datagrams
+// yourself (ReceiveFunc is the zero-copy one), Send, SendTo and
+// SendMessages write them, SyscallConn reaches the socket.
+//
 // The API follows Guile-Netlink's (netlink connection) module, one Go
 // counterpart for each procedure:
 //

@@ -1,6 +1,13 @@
 // Package poller reads many nonblocking netlink sockets from one epoll
 // instance and hands what it reads to handlers in batches.
 //
+// Start here: most programs never use a poller directly. Watchers make one
+// each, or share one given with watch.WithPoller (one goroutine for many
+// namespaces); stream.PollerHandler publishes a socket's messages as a
+// stream. Use
+// New, Add with a Handler, Remove and Close yourself when you read raw
+// netlink sockets at scale.
+//
 // A Poller owns one epoll instance, an eventfd that interrupts it on Close,
 // and one goroutine (the loop), which parks in the Go runtime's netpoller
 // while nothing is ready. When a registered socket is readable the loop

@@ -5,6 +5,13 @@
 // subscriber. The operators package builds on it; package stream/rx bridges
 // to rxgo.
 //
+// Start here: a watcher's Events() (package stream/watch) or a source of
+// this package (FromExecute for a request's replies, Listen for a socket's
+// multicast groups, FromSlice…) read with ForEach or Collect, composed on
+// the way with the operators package. Subscribe with an Observer is the
+// general form, for gaps and batches; Publisher is for a hot source of
+// your own.
+//
 // # Model
 //
 // An Observable is run by Subscribe(ctx, observer), which blocks until the

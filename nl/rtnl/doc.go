@@ -2,6 +2,21 @@
 // and back: Link, Address, Route and Neighbor, with net/netip fields, and the
 // helpers to list, add and delete them over an nl.Conn.
 //
+// # Start here
+//
+// One way per job, for each kind (routes shown; links, addresses,
+// neighbours and nexthop objects have the same forms, but for Append):
+//
+//	ListRoutes(ctx, c, f)            a fresh slice
+//	Routes(ctx, c, f)                a range loop: for r, err := range …
+//	ForEachRoute(ctx, c, f, fn)      a callback on the route decoded in place
+//	AppendRoutes(ctx, c, rs[:0], f)  a slice you reuse: no allocation
+//	AddRoute, ReplaceRoute, DeleteRoute: one change; AddRoutes…: many at once
+//
+// Links also have LinkByName and LinkByIndex, SetLink with its settings,
+// AddVeth and AddLink. The Decode* functions, AppendBinary and Message are
+// for code that reads or builds messages itself (a poller's handler, say).
+//
 // # Values
 //
 // Each value is a plain struct decoded from one message (DecodeRoute,

@@ -2,6 +2,12 @@
 // neighbour tables in step with the kernel, and reports every change as a
 // typed event stream.
 //
+// Start here: Routes, Links, Addresses, Neighbors or Nexthops make a
+// watcher (WithNetNS, WithPoller…); Events() is its stream (subscribe with
+// stream.ForEach, or compose with operators), WaitReady waits for the
+// snapshot, Table() reads the copy at any time, Stats() counts, Close ends
+// it. Event.IsChange tells changes from the in-band markers.
+//
 // A watcher subscribes to the table's multicast groups first, sets aside
 // what they queued so far (it is older than the dump), dumps the table,
 // then applies the notifications that queued during the dump, so no change
