@@ -86,3 +86,51 @@ func TestRouteSideCarrierReachesRoutesWithLinkwatch(t *testing.T) {
 		})
 	}
 }
+
+// vethMessage is linkMessage for a veth whose peer, in this namespace, is
+// link peer.
+func vethMessage(t *testing.T, index, peer, flags uint32, oper rtnl.OperState) nl.Message {
+	t.Helper()
+	l := rtnl.Link{Index: index, Flags: flags, OperState: oper, MTU: 1500, Name: rtnl.MakeName("v"), Kind: rtnl.MakeName("veth"), Link: peer}
+	b, err := l.AppendBinary(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nl.Message{Header: nl.Header{Type: rtnl.TypeNewLink}, Data: b}
+}
+
+// A veth's peer goes down and up again before linkwatch runs: the veth's
+// carrier bit went and came back (veth_close, veth_open), a route made
+// meanwhile is linkdown, and linkwatch's one message for the veth, the same
+// as its last, follows a NETDEV_CHANGE that clears the flag
+// (fib_netdev_event: fib_sync_up with RTNH_F_LINKDOWN).
+func TestRouteSideVethCarrierFlapBeforeLinkwatch(t *testing.T) {
+	const v0, v1 = 5, 6
+	const (
+		up      = rtnl.LinkUp | rtnl.LinkBroadcast | rtnl.LinkMulticast
+		lower   = up | rtnl.LinkLowerUp
+		running = lower | rtnl.LinkRunning
+	)
+	s := newRouteSide()
+	s.observe(vethMessage(t, v0, v1, running, rtnl.OperUp))
+	s.observe(vethMessage(t, v1, v0, running, rtnl.OperUp))
+	s.settle(nil, nil)
+	r4 := route(t, "198.18.1.0/24 dev 5 scope link")
+	r4.Flags = rtnl.RouteFlagLinkDown // made while v0's carrier bit was off
+	tab := map[rtnl.RouteKey]rtnl.Route{r4.Key(): r4}
+	s.fib.groups.insert(r4.Key().Group(), r4.Key(), -1)
+	noop := func(old, cur *rtnl.Route) {}
+
+	s.observe(vethMessage(t, v1, v0, rtnl.LinkBroadcast|rtnl.LinkMulticast, rtnl.OperDown)) // v1 down
+	s.settle(tab, noop)
+	s.observe(vethMessage(t, v1, v0, lower, rtnl.OperDown)) // v1 up, before its linkwatch
+	s.settle(tab, noop)
+	if tab[r4.Key()].Flags&rtnl.RouteFlagLinkDown == 0 {
+		t.Fatal("linkdown cleared before v0's linkwatch message")
+	}
+	s.observe(vethMessage(t, v0, v1, running, rtnl.OperUp)) // linkwatch's, as v0's last
+	s.settle(tab, noop)
+	if f := tab[r4.Key()].Flags; f&rtnl.RouteFlagLinkDown != 0 {
+		t.Fatalf("route flags %#x after linkwatch's message: linkdown should be gone (fib_sync_up at NETDEV_CHANGE)", f)
+	}
+}
