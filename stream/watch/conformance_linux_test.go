@@ -1821,15 +1821,33 @@ func TestConformanceCanonicalFormKeepsWhatIPShows(t *testing.T) {
 // other lines starting with # are left out) under a route watcher, and
 // fails at the first step after which the watcher's table differs from the
 // kernel's or Stats.Repairs is not zero. It is a tool for reducing a
-// differential failure by hand; without the variable it is skipped.
+// differential failure by hand; without the variable it replays
+// replaySample, a log of the differential test's form.
+// replaySample is a short differential log: a veth pair, an address, a
+// multipath route, a refused command and a carrier flap of the peer.
+const replaySample = `# a sample of the differential test's log
+ip link add v0 type veth peer name v1
+ip link add v2 type veth peer name v3
+ip link set v0 up
+ip link set v1 up
+ip link set v2 up
+ip link set v3 up
+ip addr add 192.0.2.1/24 dev v0
+ip addr add 198.51.100.1/24 dev v2
+ip route add 198.18.1.0/24 nexthop via 192.0.2.2 dev v0 nexthop via 198.51.100.2 dev v2
+ip route add 198.18.1.0/24 via 192.0.2.9   # refused: RTNETLINK answers: File exists
+ip link set v1 down
+ip link set v1 up
+ip route del 198.18.1.0/24
+`
+
 func TestRouteWatcherReplay(t *testing.T) {
-	path := os.Getenv("NLRX_REPLAY")
-	if path == "" {
-		t.Skip("set NLRX_REPLAY to a file of commands to replay")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	data := []byte(replaySample)
+	if path := os.Getenv("NLRX_REPLAY"); path != "" {
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var steps []string
 	for l := range strings.Lines(string(data)) {
