@@ -105,7 +105,7 @@ type ResyncStats struct {
 // longer than a map copy.
 type Table[K comparable, V any] struct {
 	mu sync.RWMutex
-	m  map[K]V
+	m  *store[K, V]
 	// gen counts changes applied, so two snapshots can be compared cheaply.
 	gen uint64
 }
@@ -114,15 +114,21 @@ type Table[K comparable, V any] struct {
 func (t *Table[K, V]) Get(k K) (V, bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	v, ok := t.m[k]
-	return v, ok
+	if t.m == nil {
+		var zero V
+		return zero, false
+	}
+	return t.m.get(k)
 }
 
 // Len returns the number of entries.
 func (t *Table[K, V]) Len() int {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return len(t.m)
+	if t.m == nil {
+		return 0
+	}
+	return t.m.Len()
 }
 
 // Snapshot returns a consistent copy of the table and its generation, which
@@ -130,20 +136,22 @@ func (t *Table[K, V]) Len() int {
 func (t *Table[K, V]) Snapshot() (map[K]V, uint64) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	m := make(map[K]V, len(t.m))
-	for k, v := range t.m {
-		m[k] = v
+	if t.m == nil {
+		return map[K]V{}, t.gen
 	}
-	return m, t.gen
+	return t.m.toMap(), t.gen
 }
 
 // Values returns a consistent copy of the entries, in no particular order.
 func (t *Table[K, V]) Values() []V {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	vs := make([]V, 0, len(t.m))
-	for _, v := range t.m {
-		vs = append(vs, v)
+	if t.m == nil {
+		return nil
+	}
+	vs := make([]V, 0, t.m.Len())
+	for _, v := range t.m.all() {
+		vs = append(vs, *v)
 	}
 	return vs
 }

@@ -60,8 +60,7 @@ import (
 // Whatever else the kernel does silently is found by the watcher's
 // verification dumps and counted (Stats.Repairs).
 type fib struct {
-	groups groupIndex
-	buf    []rtnl.RouteKey // scratch for a group's keys
+	buf []rtnl.RouteKey // scratch for a group's keys
 	// Scratch routes for the changes reported on the hot path: the
 	// reporting function is a func value, so a local passed to it by
 	// address would escape, one allocation per notification.
@@ -89,152 +88,47 @@ type fib struct {
 	mixed map[rtnl.RouteKey]bool
 }
 
+// routes is a route table: a store whose groups are the routes' lookup
+// groups (rtnl.RouteKey.Group), each in the kernel's order.
+type routes = store[rtnl.RouteKey, rtnl.Route]
+
+func newRoutes() *routes { return newStore[rtnl.RouteKey, rtnl.Route](rtnl.RouteKey.Group) }
+
 func newFIB() *fib {
-	return &fib{groups: groupIndex{head: make(map[rtnl.RouteKey]rtnl.RouteKey), rest: make(map[rtnl.RouteKey][]rtnl.RouteKey)},
-		sib: make(map[rtnl.RouteKey][]rtnl.Route), guessed: make(map[rtnl.RouteKey]bool), mixed: make(map[rtnl.RouteKey]bool)}
-}
-
-// groupIndex lists the keys of each group (RouteKey.Group) in the
-// kernel's order. Most groups hold one route: they cost a map entry and
-// no slice, so a table of steady size changes without allocating.
-type groupIndex struct {
-	head map[rtnl.RouteKey]rtnl.RouteKey   // group → its first key
-	rest map[rtnl.RouteKey][]rtnl.RouteKey // group → the keys after the first, for groups of more than one
-}
-
-// keys appends the keys of group g to buf, in order.
-func (x *groupIndex) keys(g rtnl.RouteKey, buf []rtnl.RouteKey) []rtnl.RouteKey {
-	if h, ok := x.head[g]; ok {
-		buf = append(buf, h)
-		buf = append(buf, x.rest[g]...)
-	}
-	return buf
-}
-
-func (x *groupIndex) first(g rtnl.RouteKey) (rtnl.RouteKey, bool) {
-	h, ok := x.head[g]
-	return h, ok
-}
-
-// insert puts k at position i of group g (-1 or past the end: last).
-func (x *groupIndex) insert(g, k rtnl.RouteKey, i int) {
-	h, ok := x.head[g]
-	if !ok {
-		x.head[g] = k
-		return
-	}
-	rest := x.rest[g]
-	if i == 0 {
-		x.head[g] = k
-		x.rest[g] = slices.Insert(rest, 0, h)
-		return
-	}
-	if i < 0 || i > len(rest)+1 {
-		i = len(rest) + 1
-	}
-	x.rest[g] = slices.Insert(rest, i-1, k)
-}
-
-// remove takes k out of group g and returns its position, or -1.
-func (x *groupIndex) remove(g, k rtnl.RouteKey) int {
-	h, ok := x.head[g]
-	if !ok {
-		return -1
-	}
-	rest := x.rest[g]
-	if h == k {
-		if len(rest) == 0 {
-			delete(x.head, g)
-			return 0
-		}
-		x.head[g] = rest[0]
-		x.setRest(g, slices.Delete(rest, 0, 1))
-		return 0
-	}
-	i := slices.Index(rest, k)
-	if i < 0 {
-		return -1
-	}
-	x.setRest(g, slices.Delete(rest, i, i+1))
-	return i + 1
-}
-
-func (x *groupIndex) setRest(g rtnl.RouteKey, rest []rtnl.RouteKey) {
-	if len(rest) == 0 {
-		delete(x.rest, g)
-		return
-	}
-	x.rest[g] = rest
-}
-
-// rename puts k in the place of old in group g; false if old is not there.
-func (x *groupIndex) rename(g, old, k rtnl.RouteKey) bool {
-	if h, ok := x.head[g]; ok && h == old {
-		x.head[g] = k
-		return true
-	}
-	rest := x.rest[g]
-	if i := slices.Index(rest, old); i >= 0 {
-		rest[i] = k
-		return true
-	}
-	return false
-}
-
-// set makes keys, in order, group g.
-func (x *groupIndex) set(g rtnl.RouteKey, keys []rtnl.RouteKey) {
-	if len(keys) == 0 {
-		delete(x.head, g)
-		delete(x.rest, g)
-		return
-	}
-	x.head[g] = keys[0]
-	x.setRest(g, slices.Clone(keys[1:]))
-}
-
-func (x *groupIndex) reset() {
-	clear(x.head)
-	clear(x.rest)
+	return &fib{sib: make(map[rtnl.RouteKey][]rtnl.Route), guessed: make(map[rtnl.RouteKey]bool), mixed: make(map[rtnl.RouteKey]bool)}
 }
 
 // change reports a change of the table: old nil for an added route, cur nil
 // for a deleted one.
 type change func(old, cur *rtnl.Route)
 
-// reindex rebuilds the order of t's groups from keys, the order of a dump.
-// The groups kept reports true for hold the model's routes, not the
-// dump's: what it knows of their siblings stays.
-func (f *fib) reindex(t map[rtnl.RouteKey]rtnl.Route, keys []rtnl.RouteKey, kept func(rtnl.RouteKey) bool) {
-	f.groups.reset()
+// reindex puts t's groups in the order of keys, the order of a dump. The
+// groups kept reports true for hold the model's routes, not the dump's:
+// what it knows of their siblings stays.
+func (f *fib) reindex(t *routes, keys []rtnl.RouteKey, kept func(rtnl.RouteKey) bool) {
 	for k := range f.sib {
-		if _, ok := t[k]; !ok || kept == nil || !kept(k.Group()) {
+		if !t.has(k) || kept == nil || !kept(k.Group()) {
 			delete(f.sib, k)
 		}
 	}
-	for _, k := range keys {
-		if _, ok := t[k]; ok {
-			f.groups.insert(k.Group(), k, -1)
-		}
-	}
+	t.order(keys)
 }
 
 // insert adds v under k at position i of its group's list (-1: the end).
-func (f *fib) insert(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey, v *rtnl.Route, i int) {
-	t[k] = *v
-	f.groups.insert(k.Group(), k, i)
+func (f *fib) insert(t *routes, k rtnl.RouteKey, v *rtnl.Route, i int) {
+	t.insert(k, v, i)
 }
 
 // remove deletes k and returns its position in its group's list.
-func (f *fib) remove(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey) int {
-	delete(t, k)
+func (f *fib) remove(t *routes, k rtnl.RouteKey) int {
 	delete(f.sib, k)
-	return f.groups.remove(k.Group(), k)
+	return t.del(k)
 }
 
 // put stores cur in place of the route under old (which may have another
 // key: a replace), keeping its position, and reports the change.
-func (f *fib) put(t map[rtnl.RouteKey]rtnl.Route, old rtnl.RouteKey, cur *rtnl.Route, fn change) {
-	f.prev = t[old]
+func (f *fib) put(t *routes, old rtnl.RouteKey, cur *rtnl.Route, fn change) {
+	f.prev = t.val(old)
 	prev := &f.prev
 	k := cur.Key()
 	if k == old.WithCopy(0) {
@@ -244,106 +138,121 @@ func (f *fib) put(t map[rtnl.RouteKey]rtnl.Route, old rtnl.RouteKey, cur *rtnl.R
 		if sameRoute(prev, cur) {
 			return
 		}
-		t[k] = *cur
+		t.set(k, cur)
 		fn(prev, cur)
 		return
 	}
-	if _, ok := t[k]; ok && cur.Family == rtnl.FamilyInet6 {
+	if t.has(k) && cur.Family == rtnl.FamilyInet6 {
 		// IPv6 replaces without looking for a route like the new one:
 		// the group holds twins (see rtnl.RouteKey.Copy).
 		n := uint8(1)
 		for ; n < 255; n++ {
-			if _, taken := t[k.WithCopy(n)]; !taken {
+			if !t.has(k.WithCopy(n)) {
 				break
 			}
 		}
 		tk := k.WithCopy(n)
-		delete(t, old)
 		delete(f.sib, old)
-		if !f.groups.rename(k.Group(), old, tk) {
-			i := f.groups.remove(old.Group(), old)
-			f.groups.insert(k.Group(), tk, i)
-		}
-		t[tk] = *cur
+		f.move(t, old, tk, cur)
 		f.renumber(t, k)
 		fn(prev, cur)
 		return
 	}
-	if dup, ok := t[k]; ok {
+	if dup := t.ref(k); dup != nil {
 		// The new route was there already (a notification older than
 		// the table): the replaced one goes, the other stays.
+		f.dup = *dup
 		f.remove(t, old)
 		fn(prev, nil)
-		f.dup = dup
 		if !sameRoute(&f.dup, cur) {
-			t[k] = *cur
+			t.set(k, cur)
 			fn(&f.dup, cur)
 		}
 		return
 	}
-	delete(t, old)
 	delete(f.sib, old)
-	if g := k.Group(); g != old.Group() || !f.groups.rename(g, old, k) {
-		i := f.groups.remove(old.Group(), old)
-		f.groups.insert(g, k, i)
-	}
-	t[k] = *cur
+	f.move(t, old, k, cur)
 	fn(prev, cur)
+}
+
+// move stores v under k in place of the route under old, at old's
+// position in its group (k's group may be another).
+func (f *fib) move(t *routes, old, k rtnl.RouteKey, v *rtnl.Route) {
+	if t.rename(old, k) {
+		t.set(k, v)
+		return
+	}
+	i := t.del(old)
+	t.insert(k, v, i)
 }
 
 // renumber keys the twins of base (rtnl.RouteKey.Copy) 0, 1, … in their
 // group's order, as a dump does.
-func (f *fib) renumber(t map[rtnl.RouteKey]rtnl.Route, base rtnl.RouteKey) {
+func (f *fib) renumber(t *routes, base rtnl.RouteKey) {
 	g := base.Group()
-	keys := f.groups.keys(g, nil)
-	var vals []rtnl.Route
+	keys := t.keys(g, nil)
 	n := uint8(0)
-	moved := false
+	var moved []int // the positions of the twins to rename
 	for i, k := range keys {
 		if k.WithCopy(0) != base {
 			continue
 		}
-		vals = append(vals, t[k])
 		if k.Copy() != n {
-			moved = true
+			moved = append(moved, i)
 		}
-		keys[i] = base.WithCopy(n)
 		n++
 	}
-	if !moved {
+	if len(moved) == 0 {
 		return
 	}
-	for i := uint8(0); i < 255; i++ {
-		if _, ok := t[base.WithCopy(i)]; !ok && i >= n {
-			break
+	// Rename through copies no twin has (n and above are free once the
+	// twins are numbered 0 to n-1), then to their places.
+	n = 0
+	var tmp []rtnl.RouteKey
+	for i, k := range keys {
+		if k.WithCopy(0) != base {
+			continue
 		}
-		delete(t, base.WithCopy(i))
+		want := base.WithCopy(n)
+		n++
+		if k == want {
+			continue
+		}
+		free := k
+		for c := uint8(254); c > 0; c-- {
+			if !t.has(base.WithCopy(c)) {
+				free = base.WithCopy(c)
+				break
+			}
+		}
+		t.rename(k, free)
+		keys[i] = free
+		tmp = append(tmp, free, want)
 	}
-	for i, v := range vals {
-		t[base.WithCopy(uint8(i))] = v
+	for j := 0; j < len(tmp); j += 2 {
+		t.rename(tmp[j], tmp[j+1])
 	}
-	f.groups.set(g, keys)
 }
 
 // twin returns, of the twins of k (k itself included), the first in its
 // group's order that equals v, or failing that the first; false if k is not
 // in t.
-func (f *fib) twin(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey, v *rtnl.Route) (rtnl.RouteKey, bool) {
-	if _, ok := t[k]; !ok {
+func (f *fib) twin(t *routes, k rtnl.RouteKey, v *rtnl.Route) (rtnl.RouteKey, bool) {
+	if !t.has(k) {
 		return k, false
 	}
-	if _, ok := t[k.WithCopy(1)]; !ok {
+	if !t.has(k.WithCopy(1)) {
 		return k, true
 	}
 	first, found := k, false
-	for _, o := range f.groups.keys(k.Group(), f.buf[:0]) {
+	for _, o := range t.keys(k.Group(), f.buf[:0]) {
 		if o.WithCopy(0) != k {
 			continue
 		}
 		if !found {
 			first, found = o, true
 		}
-		if r := t[o]; sameRoute(&r, v) {
+		if r := t.ref(o); sameRoute(r, v) {
 			return o, true
 		}
 	}
@@ -363,22 +272,29 @@ func sameRoute(a, b *rtnl.Route) bool {
 
 // apply applies a route notification whose header carried flags; del is
 // true for RTM_DELROUTE.
-func (f *fib) apply(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16, del bool, fn change) {
+func (f *fib) apply(t *routes, v *rtnl.Route, flags uint16, del bool, fn change) {
 	if v.Family == rtnl.FamilyInet6 {
 		f.apply6(t, v, flags, del, fn)
 		return
 	}
+	// One walk of the group says where k is, or where it goes.
 	k := v.Key()
-	var ok bool
-	if f.prev, ok = t[k]; ok {
+	g := k.Group()
+	i, prev := t.find(g, k)
+	if i >= 0 {
+		e := t.at(i)
 		if del {
-			f.remove(t, k)
+			f.prev = e.val
+			delete(f.sib, k)
+			t.unlink(g, i, prev)
+			t.release(i)
 			fn(&f.prev, nil)
 			return
 		}
 		// The route itself changed: same key, same place in its group.
-		if !sameRoute(&f.prev, v) {
-			t[k] = *v
+		if !sameRoute(&e.val, v) {
+			f.prev = e.val
+			e.val = *v
 			fn(&f.prev, v)
 		}
 		return
@@ -386,30 +302,24 @@ func (f *fib) apply(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16,
 	if del {
 		return
 	}
-	// A new key (k is not in t): one lookup of its group says where.
-	g := k.Group()
-	first, ok := f.groups.first(g)
+	h, ok := t.head[g]
 	switch {
 	case flags&nl.FlagReplace != 0 && ok:
 		// It replaces the group's first route, whose key differs (a
 		// replace that changed the next hop, say): it takes its place.
-		f.prev = t[first]
-		delete(t, first)
-		delete(f.sib, first)
-		f.groups.head[g] = k
-		t[k] = *v
+		e := t.at(h)
+		f.prev = e.val
+		delete(f.sib, e.key)
+		e.key, e.val = k, *v
 		fn(&f.prev, v)
 	case !ok:
-		t[k] = *v
-		f.groups.head[g] = k
+		t.head[g] = t.alloc(k, v)
 		fn(nil, v)
 	case flags&nl.FlagAppend != 0:
-		t[k] = *v
-		f.groups.insert(g, k, -1)
+		t.link(g, t.alloc(k, v), prev) // prev: the group's last
 		fn(nil, v)
 	default:
-		t[k] = *v
-		f.groups.insert(g, k, 0)
+		t.link(g, t.alloc(k, v), -1)
 		fn(nil, v)
 	}
 }
@@ -420,7 +330,7 @@ func ecmp(r *rtnl.Route) bool {
 	return r.NexthopID == 0 && r.Protocol != rtnl.ProtoRA && (len(r.Multipath) > 0 || r.Gateway.IsValid())
 }
 
-func (f *fib) apply6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16, del bool, fn change) {
+func (f *fib) apply6(t *routes, v *rtnl.Route, flags uint16, del bool, fn change) {
 	k := v.Key()
 	g := k.Group()
 	f.checkMixed(t, g)
@@ -433,10 +343,10 @@ func (f *fib) apply6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16
 		// The first route as able to join a multipath route as v, or
 		// failing that the first route of the group.
 		can := ecmp(v)
-		f.buf = f.groups.keys(g, f.buf[:0])
+		f.buf = t.keys(g, f.buf[:0])
 		target := -1
 		for i, o := range f.buf {
-			if old := t[o]; ecmp(&old) == can {
+			if old := t.val(o); ecmp(&old) == can {
 				target = i
 				break
 			}
@@ -456,9 +366,9 @@ func (f *fib) apply6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16
 		// lists a group from the hop a message is about, and adds a hop
 		// at the end of the group: its dumps list the hops in the order
 		// they joined.
-		f.buf = f.groups.keys(g, f.buf[:0])
+		f.buf = t.keys(g, f.buf[:0])
 		for _, o := range f.buf {
-			if old := t[o]; ecmp(&old) {
+			if old := t.val(o); ecmp(&old) {
 				// The route it grew from stays first: its attributes
 				// (protocol, metrics, source…) are the group's in the
 				// kernel's dumps, whichever hop a message is about; the
@@ -480,11 +390,11 @@ func (f *fib) apply6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16
 			}
 		}
 	} else if ecmp(v) {
-		if gk := groupKey6(g); t[gk].Multipath != nil && hopIndex(t[gk].Multipath, v.OIF, v.Gateway) >= 0 {
+		if r := t.ref(groupKey6(g)); r != nil && r.Multipath != nil && hopIndex(r.Multipath, v.OIF, v.Gateway) >= 0 {
 			return // already a hop of the multipath route
 		}
 	}
-	if _, ok := t[k]; ok {
+	if t.has(k) {
 		f.put(t, k, v, fn)
 	} else {
 		f.insert(t, k, v, -1)
@@ -495,12 +405,12 @@ func (f *fib) apply6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16
 
 // checkMixed marks group g for verification if it holds, or has held, an
 // IPv6 multipath route beside routes that cannot join one (see mixed).
-func (f *fib) checkMixed(t map[rtnl.RouteKey]rtnl.Route, g rtnl.RouteKey) {
+func (f *fib) checkMixed(t *routes, g rtnl.RouteKey) {
 	if !f.mixed[g] {
 		var multi, other bool
-		f.buf = f.groups.keys(g, f.buf[:0])
+		f.buf = t.keys(g, f.buf[:0])
 		for _, o := range f.buf {
-			r := t[o]
+			r := t.val(o)
 			switch {
 			case len(r.Multipath) > 0:
 				multi = true
@@ -543,14 +453,14 @@ func joinHops(old *rtnl.Route, hops []rtnl.NextHop) []rtnl.NextHop {
 
 // absorb removes the single-path routes that are hops of the multipath
 // route v.
-func (f *fib) absorb(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, fn change) {
+func (f *fib) absorb(t *routes, v *rtnl.Route, fn change) {
 	if len(v.Multipath) == 0 || v.NexthopID != 0 {
 		return
 	}
 	for _, h := range v.Multipath {
 		hr := sibling(v, h)
 		hk := hr.Key()
-		if old, ok := t[hk]; ok {
+		if old, ok := t.get(hk); ok {
 			f.prev = old
 			f.remove(t, hk)
 			fn(&f.prev, nil)
@@ -567,11 +477,11 @@ func hopIndex(hops []rtnl.NextHop, oif uint32, gw netip.Addr) int {
 
 // delete6 applies an IPv6 deletion: of a route, or of hops of the
 // multipath route of its group.
-func (f *fib) delete6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, k rtnl.RouteKey, fn change) {
-	if tk, ok := f.twin(t, k, v); ok && (len(v.Multipath) == 0 || len(t[tk].Multipath) == len(v.Multipath)) {
-		f.prev = t[tk]
+func (f *fib) delete6(t *routes, v *rtnl.Route, k rtnl.RouteKey, fn change) {
+	if tk, ok := f.twin(t, k, v); ok && (len(v.Multipath) == 0 || len(t.val(tk).Multipath) == len(v.Multipath)) {
+		f.prev = t.val(tk)
 		f.remove(t, tk)
-		if tk != k || t[k.WithCopy(1)].Family != 0 {
+		if tk != k || t.has(k.WithCopy(1)) {
 			f.renumber(t, k)
 		}
 		fn(&f.prev, nil)
@@ -589,7 +499,7 @@ func (f *fib) delete6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, k rtnl.Rout
 	}
 	gk := groupKey6(k.Group())
 	for _, h := range hops {
-		if _, ok := t[gk]; !ok {
+		if !t.has(gk) {
 			return
 		}
 		f.dropHop(t, gk, h.OIF, h.Gateway, fn)
@@ -598,8 +508,8 @@ func (f *fib) delete6(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, k rtnl.Rout
 
 // dropHop removes one hop from the multipath route under gk; a multipath
 // route left with one hop becomes a single-path route, as in the kernel.
-func (f *fib) dropHop(t map[rtnl.RouteKey]rtnl.Route, gk rtnl.RouteKey, oif uint32, gw netip.Addr, fn change) {
-	g := t[gk]
+func (f *fib) dropHop(t *routes, gk rtnl.RouteKey, oif uint32, gw netip.Addr, fn change) {
+	g := t.val(gk)
 	i := hopIndex(g.Multipath, oif, gw)
 	if i < 0 {
 		return
@@ -624,7 +534,7 @@ func (f *fib) dropHop(t map[rtnl.RouteKey]rtnl.Route, gk rtnl.RouteKey, oif uint
 	default:
 		ng := f.groupOf(sibs, rest)
 		f.sib[gk] = sibs
-		t[gk] = ng
+		t.set(gk, &ng)
 		fn(&g, &ng)
 	}
 }
@@ -686,9 +596,9 @@ const deadFlags = rtnl.RouteFlagDead | rtnl.RouteFlagLinkDown
 
 // down applies what the kernel does to the routes of a link that goes down
 // or away, or loses its last IPv4 address.
-func (f *fib) down(t map[rtnl.RouteKey]rtnl.Route, index uint32, how downKind, fn change) {
+func (f *fib) down(t *routes, index uint32, how downKind, fn change) {
 	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return usesLink(&r, index) }) {
-		r, ok := t[k]
+		r, ok := t.get(k)
 		if !ok || r.NexthopID != 0 {
 			continue // gone already, or the nexthop object's rules apply
 		}
@@ -703,7 +613,7 @@ func (f *fib) down(t map[rtnl.RouteKey]rtnl.Route, index uint32, how downKind, f
 	}
 }
 
-func (f *fib) down4(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey, r *rtnl.Route, index uint32, how downKind, fn change) {
+func (f *fib) down4(t *routes, k rtnl.RouteKey, r *rtnl.Route, index uint32, how downKind, fn change) {
 	// Host-scope routes have a next hop of scope nowhere, which only a
 	// forced flush kills.
 	kills := how != linkDown || r.Scope != rtnl.ScopeHost
@@ -744,19 +654,19 @@ func (f *fib) down4(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey, r *rtnl.Rou
 		if sameRoute(r, &nr) {
 			return
 		}
-		t[k] = nr
+		t.set(k, &nr)
 		fn(r, &nr)
 	}
 }
 
-func (f *fib) down6(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey, r *rtnl.Route, index uint32, how downKind, fn change) {
+func (f *fib) down6(t *routes, k rtnl.RouteKey, r *rtnl.Route, index uint32, how downKind, fn change) {
 	if len(r.Multipath) == 0 || hopIndexOIF(r.Multipath, index) < 0 {
 		return
 	}
 	if how == linkGone {
 		for _, h := range slices.Clone(r.Multipath) {
 			if h.OIF == index {
-				if _, ok := t[k]; !ok {
+				if !t.has(k) {
 					return
 				}
 				f.dropHop(t, k, h.OIF, h.Gateway, fn)
@@ -785,7 +695,7 @@ func (f *fib) down6(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey, r *rtnl.Rou
 		}
 	}
 	if changed {
-		t[k] = nr
+		t.set(k, &nr)
 		fn(r, &nr)
 	}
 }
@@ -794,9 +704,9 @@ func (f *fib) down6(t map[rtnl.RouteKey]rtnl.Route, k rtnl.RouteKey, r *rtnl.Rou
 // link index, as fib_sync_up and rt6_sync_up do when a link comes up or
 // gets its carrier back, for the routes of one family. A route's own flags
 // lose them once one of its hops is free of them.
-func (f *fib) up(t map[rtnl.RouteKey]rtnl.Route, index uint32, flags uint32, family rtnl.Family, fn change) {
+func (f *fib) up(t *routes, index uint32, flags uint32, family rtnl.Family, fn change) {
 	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.Family == family && usesLink(&r, index) }) {
-		r := t[k]
+		r := t.val(k)
 		if r.NexthopID != 0 {
 			continue
 		}
@@ -831,7 +741,7 @@ func (f *fib) up(t map[rtnl.RouteKey]rtnl.Route, index uint32, flags uint32, fam
 		if sameRoute(&r, &nr) {
 			continue
 		}
-		t[k] = nr
+		t.set(k, &nr)
 		fn(&r, &nr)
 	}
 }
@@ -862,9 +772,9 @@ func addrRoute(v *rtnl.Route, index, flags uint32) bool {
 // routes; for one family, since each has its own idea of a carrier. An
 // IPv4 route is flagged linkdown itself when each of its hops is dead or
 // on the link.
-func (f *fib) carrierDown(t map[rtnl.RouteKey]rtnl.Route, index uint32, family rtnl.Family, fn change) {
+func (f *fib) carrierDown(t *routes, index uint32, family rtnl.Family, fn change) {
 	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.Family == family && usesLink(&r, index) }) {
-		r := t[k]
+		r := t.val(k)
 		if r.NexthopID != 0 {
 			continue
 		}
@@ -906,7 +816,7 @@ func (f *fib) carrierDown(t map[rtnl.RouteKey]rtnl.Route, index uint32, family r
 		if sameRoute(&r, &nr) {
 			continue
 		}
-		t[k] = nr
+		t.set(k, &nr)
 		fn(&r, &nr)
 	}
 }
@@ -920,12 +830,12 @@ func hopIndexOIF(hops []rtnl.NextHop, oif uint32) int {
 // from link index (fib_del_ifaddr, fib_sync_down_addr): unless the local
 // table still makes it local (inet_addr_type_dev_table), through a local
 // route that covers it, such as `ip route add local default dev X`.
-func (f *fib) addrGone4(t map[rtnl.RouteKey]rtnl.Route, index uint32, local netip.Addr, fn change) {
+func (f *fib) addrGone4(t *routes, index uint32, local netip.Addr, fn change) {
 	if stillLocal4(t, index, local) {
 		return
 	}
 	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.PrefSrc == local }) {
-		if r := t[k]; r.Family == rtnl.FamilyInet && r.Table == rtnl.TableMain && r.PrefSrc == local {
+		if r := t.val(k); r.Family == rtnl.FamilyInet && r.Table == rtnl.TableMain && r.PrefSrc == local {
 			f.remove(t, k)
 			fn(&r, nil)
 		}
@@ -936,9 +846,9 @@ func (f *fib) addrGone4(t map[rtnl.RouteKey]rtnl.Route, index uint32, local neti
 // local route, once the local route of a on link index, which the kernel
 // deletes first (its notification comes after the address's), is gone: the
 // most specific TOS 0 route that covers a, the lowest metric first.
-func stillLocal4(t map[rtnl.RouteKey]rtnl.Route, index uint32, a netip.Addr) bool {
+func stillLocal4(t *routes, index uint32, a netip.Addr) bool {
 	bits, prio, typ := -1, uint32(0), rtnl.RouteType(0)
-	for _, r := range t {
+	for _, r := range t.all() {
 		if r.Family != rtnl.FamilyInet || r.Table != rtnl.TableLocal || r.TOS != 0 || !r.Dst.Contains(a) {
 			continue
 		}
@@ -960,9 +870,9 @@ func stillLocal4(t map[rtnl.RouteKey]rtnl.Route, index uint32, a netip.Addr) boo
 // use it, on any link (rt6_remove_prefsrc, as Linux 6.18 does it: while
 // another link has the address, the routes keep it). A link-local address
 // leaves only the routes on its link.
-func (f *fib) addrGone6(t map[rtnl.RouteKey]rtnl.Route, index uint32, a netip.Addr, fn change) {
+func (f *fib) addrGone6(t *routes, index uint32, a netip.Addr, fn change) {
 	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.PrefSrc == a }) {
-		r := t[k]
+		r := t.val(k)
 		if r.Family != rtnl.FamilyInet6 || r.PrefSrc != a || r.NexthopID != 0 {
 			continue
 		}
@@ -986,8 +896,8 @@ func (f *fib) addrGone6(t map[rtnl.RouteKey]rtnl.Route, index uint32, a netip.Ad
 // an IPv6 address that went from link index and that no link has any more,
 // as preferred source, when the model cannot tell whether the kernel
 // cleared it (see routeSide.observeAddress).
-func (f *fib) addrUnsure6(t map[rtnl.RouteKey]rtnl.Route, index uint32, a netip.Addr) {
-	for k, r := range t {
+func (f *fib) addrUnsure6(t *routes, index uint32, a netip.Addr) {
+	for k, r := range t.all() {
 		if r.Family != rtnl.FamilyInet6 || r.PrefSrc != a || r.NexthopID != 0 {
 			continue
 		}
@@ -1005,7 +915,7 @@ func (f *fib) addrUnsure6(t map[rtnl.RouteKey]rtnl.Route, index uint32, a netip.
 // a nexthop object with a next hop on the link (a member of its group
 // included), and for each sibling of a multipath route on its own: the
 // table shows the first sibling's metric, the others' show when it leaves.
-func (f *fib) mtu6(t map[rtnl.RouteKey]rtnl.Route, n nexthops, index, old, mtu uint32, fn change) {
+func (f *fib) mtu6(t *routes, n nexthops, index, old, mtu uint32, fn change) {
 	const lockMTU = 1 << 2 // 1 << RTAX_MTU
 	follow := func(m *rtnl.Metrics) bool {
 		if m.MTU == 0 || m.MTU == mtu || m.Lock&lockMTU != 0 || m.MTU < mtu && m.MTU != old {
@@ -1015,7 +925,7 @@ func (f *fib) mtu6(t map[rtnl.RouteKey]rtnl.Route, n nexthops, index, old, mtu u
 		return true
 	}
 	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.Family == rtnl.FamilyInet6 }) {
-		r := t[k]
+		r := t.val(k)
 		nr := r
 		switch {
 		case r.NexthopID != 0:
@@ -1046,15 +956,15 @@ func (f *fib) mtu6(t map[rtnl.RouteKey]rtnl.Route, n nexthops, index, old, mtu u
 				continue
 			}
 		}
-		t[k] = nr
+		t.set(k, &nr)
 		fn(&r, &nr)
 	}
 }
 
 // nexthopGone removes the routes through nexthop object id.
-func (f *fib) nexthopGone(t map[rtnl.RouteKey]rtnl.Route, id uint32, fn change) {
+func (f *fib) nexthopGone(t *routes, id uint32, fn change) {
 	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.NexthopID == id }) {
-		if r := t[k]; r.NexthopID == id {
+		if r := t.val(k); r.NexthopID == id {
 			f.remove(t, k)
 			fn(&r, nil)
 		}
@@ -1157,9 +1067,9 @@ func (n nexthops) expand(r *rtnl.Route) bool {
 // nexthopChanged re-resolves the routes through the nexthop objects in
 // ids, whose next hops changed: the kernel notifies the routes when a
 // nexthop is replaced, but not when a group loses a member.
-func (f *fib) nexthopChanged(t map[rtnl.RouteKey]rtnl.Route, n nexthops, ids map[uint32]bool, fn change) {
+func (f *fib) nexthopChanged(t *routes, n nexthops, ids map[uint32]bool, fn change) {
 	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.NexthopID != 0 && ids[r.NexthopID] }) {
-		r := t[k]
+		r := t.val(k)
 		if r.NexthopID == 0 || !ids[r.NexthopID] {
 			continue
 		}
@@ -1206,10 +1116,10 @@ func (n nexthops) blackhole(id uint32) (bool, bool) {
 // sortedKeys returns the keys of the routes of t for which match holds, in
 // a fixed order, so that the changes a rule makes are reported in the same
 // order on every run.
-func sortedKeys(t map[rtnl.RouteKey]rtnl.Route, match func(rtnl.Route) bool) []rtnl.RouteKey {
+func sortedKeys(t *routes, match func(rtnl.Route) bool) []rtnl.RouteKey {
 	var keys []rtnl.RouteKey
-	for k, r := range t {
-		if match(r) {
+	for k, r := range t.all() {
+		if match(*r) {
 			keys = append(keys, k)
 		}
 	}

@@ -76,25 +76,25 @@ func route(t *testing.T, s string) rtnl.Route {
 	return r
 }
 
-// table returns t's routes in the kernel's order (groups by key, then the
+// lines returns t's routes in the kernel's order (groups by key, then the
 // group's own order) as strings.
-func (f *fib) lines(t map[rtnl.RouteKey]rtnl.Route) []string {
+func (f *fib) lines(t *routes) []string {
 	var groups []rtnl.RouteKey
-	for g := range f.groups.head {
+	for g := range t.head {
 		groups = append(groups, g)
 	}
 	slices.SortFunc(groups, compareRouteKeys)
 	var out []string
 	n := 0
 	for _, g := range groups {
-		for _, k := range f.groups.keys(g, nil) {
-			r := t[k]
+		for _, k := range t.keys(g, nil) {
+			r := t.val(k)
 			out = append(out, r.String())
 			n++
 		}
 	}
-	if n != len(t) {
-		out = append(out, fmt.Sprintf("(index holds %d of %d routes)", n, len(t)))
+	if n != t.Len() {
+		out = append(out, fmt.Sprintf("(groups hold %d of %d routes)", n, t.Len()))
 	}
 	return out
 }
@@ -229,7 +229,7 @@ func TestFIBAppliesNotificationsByTheKernelsRules(t *testing.T) {
 		}, []string{"10.9.0.0/24 nhid 1 via 10.6.0.2 dev if5"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, tab := newFIB(), map[rtnl.RouteKey]rtnl.Route{}
+			f, tab := newFIB(), newRoutes()
 			for _, s := range tc.steps {
 				r := route(t, s.route)
 				f.apply(tab, &r, stepFlags[s.op], s.op == "del", func(_, _ *rtnl.Route) {})
@@ -253,7 +253,7 @@ func TestFIBNotificationsApplyOnce(t *testing.T) {
 		{"append", "2001:1::/64 metric 1024 nexthop 2001:db9::2@5 nexthop 2001:db8::2@3"},
 		{"append", "2001:1::/64 dev 3 metric 1024"},
 	}
-	f, tab := newFIB(), map[rtnl.RouteKey]rtnl.Route{}
+	f, tab := newFIB(), newRoutes()
 	for _, s := range steps {
 		r := route(t, s.route)
 		f.apply(tab, &r, stepFlags[s.op], false, func(_, _ *rtnl.Route) {})
@@ -284,10 +284,10 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		do   func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change)
+		do   func(f *fib, tab *routes, fn change)
 		want []string
 	}{
-		{"link down: IPv4 routes on it go but host-scope ones; multipath hops die; IPv6 hops too", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
+		{"link down: IPv4 routes on it go but host-scope ones; multipath hops die; IPv6 hops too", func(f *fib, tab *routes, fn change) {
 			f.down(tab, 2, linkDown, fn)
 		}, []string{
 			"10.0.1.0/24 dev if3 scope link",
@@ -300,7 +300,7 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 mtu 1500 pref medium",
 			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 mtu 1300 pref medium",
 		}},
-		{"carrier gone from both links, one after the other: only a route whose hops all are on the first is linkdown itself (fib_sync_down_dev counts dead hops, not linkdown ones)", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
+		{"carrier gone from both links, one after the other: only a route whose hops all are on the first is linkdown itself (fib_sync_down_dev counts dead hops, not linkdown ones)", func(f *fib, tab *routes, fn change) {
 			f.carrierDown(tab, 2, rtnl.FamilyInet, fn)
 			f.carrierDown(tab, 3, rtnl.FamilyInet, fn)
 		}, []string{
@@ -316,7 +316,7 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 mtu 1500 pref medium",
 			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 mtu 1300 pref medium",
 		}},
-		{"link gone: every IPv4 route with a hop on it, and its IPv6 hops", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
+		{"link gone: every IPv4 route with a hop on it, and its IPv6 hops", func(f *fib, tab *routes, fn change) {
 			f.down(tab, 2, linkGone, fn)
 		}, []string{
 			"10.0.1.0/24 dev if3 scope link",
@@ -327,7 +327,7 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 mtu 1500 pref medium",
 			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 mtu 1300 pref medium",
 		}},
-		{"last IPv4 address gone: host-scope routes go too, IPv6 stays", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
+		{"last IPv4 address gone: host-scope routes go too, IPv6 stays", func(f *fib, tab *routes, fn change) {
 			f.down(tab, 2, lastAddrGone, fn)
 		}, []string{
 			"10.0.1.0/24 dev if3 scope link",
@@ -339,7 +339,7 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 mtu 1500 pref medium",
 			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 mtu 1300 pref medium",
 		}},
-		{"IPv4 source address gone: the main table's routes from it", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
+		{"IPv4 source address gone: the main table's routes from it", func(f *fib, tab *routes, fn change) {
 			f.addrGone4(tab, 2, netip.MustParseAddr("10.0.0.1"), fn)
 		}, []string{
 			"10.0.1.0/24 dev if3 scope link",
@@ -352,7 +352,7 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 			"2001:2::/64 via 2001:db9::2 dev if3 src 2001:db9::1 metric 1024 mtu 1500 pref medium",
 			"2001:3::/64 via 2001:db9::2 dev if3 metric 1024 mtu 1300 pref medium",
 		}},
-		{"IPv6 source address gone, MTU lowered, nexthop object gone", func(f *fib, tab map[rtnl.RouteKey]rtnl.Route, fn change) {
+		{"IPv6 source address gone, MTU lowered, nexthop object gone", func(f *fib, tab *routes, fn change) {
 			f.addrGone6(tab, 3, netip.MustParseAddr("2001:db9::1"), fn)
 			f.mtu6(tab, nil, 3, 1500, 1400, fn)
 			f.nexthopGone(tab, 7, fn)
@@ -370,12 +370,12 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, tab := newFIB(), map[rtnl.RouteKey]rtnl.Route{}
+			f, tab := newFIB(), newRoutes()
 			for _, s := range base {
 				r := route(t, s)
 				f.apply(tab, &r, stepFlags["add"], false, func(_, _ *rtnl.Route) {})
 			}
-			before := len(tab)
+			before := tab.Len()
 			var added, deleted, changed int
 			tc.do(f, tab, func(old, cur *rtnl.Route) {
 				switch {
@@ -391,34 +391,27 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 			if !sameLines(got, tc.want) {
 				t.Errorf("table:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
 			}
-			if before+added-deleted != len(tab) {
-				t.Errorf("%d routes before, %d added, %d deleted, %d after: the changes reported do not add up", before, added, deleted, len(tab))
+			if before+added-deleted != tab.Len() {
+				t.Errorf("%d routes before, %d added, %d deleted, %d after: the changes reported do not add up", before, added, deleted, tab.Len())
 			}
 		})
 	}
 }
 
-// checkIndex fails unless f's group index lists exactly tab's keys, each
-// once, and twins (RouteKey.Copy) are numbered 0, 1, … in their group's
-// order.
-func checkIndex(t *testing.T, f *fib, tab map[rtnl.RouteKey]rtnl.Route) {
+// checkIndex fails unless tab's groups hold each of its routes once, under
+// its own group, and twins (RouteKey.Copy) are numbered 0, 1, … in their
+// group's order.
+func checkIndex(t *testing.T, f *fib, tab *routes) {
 	t.Helper()
-	seen := 0
-	for g := range f.groups.head {
+	checkStore(t, tab)
+	for g := range tab.head {
 		copies := map[rtnl.RouteKey]uint8{}
-		for _, k := range f.groups.keys(g, nil) {
-			if _, ok := tab[k]; !ok || k.Group() != g {
-				t.Fatalf("index lists %v (group %v), which the table has not", k, g)
-			}
+		for _, k := range tab.keys(g, nil) {
 			if want := copies[k.WithCopy(0)]; k.Copy() != want {
 				t.Fatalf("%v is copy %d, want %d", k, k.Copy(), want)
 			}
 			copies[k.WithCopy(0)]++
-			seen++
 		}
-	}
-	if seen != len(tab) {
-		t.Fatalf("index lists %d keys, the table has %d", seen, len(tab))
 	}
 }
 
@@ -429,59 +422,22 @@ func sameLines(a, b []string) bool {
 	return slices.Equal(a, b)
 }
 
-// The index keeps each group's order through inserts at any position,
-// removals and renames.
-func TestFIBGroupIndexKeepsOrder(t *testing.T) {
-	x := groupIndex{head: map[rtnl.RouteKey]rtnl.RouteKey{}, rest: map[rtnl.RouteKey][]rtnl.RouteKey{}}
-	k := func(i uint32) rtnl.RouteKey {
-		r := rtnl.Route{Family: rtnl.FamilyInet, Table: 254, Dst: netip.MustParsePrefix("10.0.0.0/8"), OIF: i}
-		return r.Key()
-	}
-	g := k(0).Group()
-	x.insert(g, k(2), -1) // [2]
-	x.insert(g, k(1), 0)  // [1 2]
-	x.insert(g, k(4), -1) // [1 2 4]
-	x.insert(g, k(3), 2)  // [1 2 3 4]
-	x.insert(g, k(0), 0)  // [0 1 2 3 4]
-	if i := x.remove(g, k(2)); i != 2 {
-		t.Errorf("removed at %d, want 2", i)
-	}
-	if i := x.remove(g, k(0)); i != 0 {
-		t.Errorf("removed at %d, want 0", i)
-	}
-	if !x.rename(g, k(3), k(7)) || x.rename(g, k(9), k(8)) {
-		t.Error("rename")
-	}
-	var got []uint32
-	for _, key := range x.keys(g, nil) {
-		got = append(got, key.OIF())
-	}
-	if !slices.Equal(got, []uint32{1, 7, 4}) {
-		t.Errorf("order %v, want [1 7 4]", got)
-	}
-	for _, i := range got {
-		x.remove(g, k(i))
-	}
-	if len(x.head) != 0 || len(x.rest) != 0 {
-		t.Errorf("left %v %v", x.head, x.rest)
-	}
-}
-
 // A route replaced back and forth on a table of steady size allocates
-// nothing but the map's own copy of a route under a new key (Go keeps map
-// values of more than 128 bytes out of line): the watcher's hot path.
-func TestFIBSteadyReplaceAllocatesOnlyTheMapsCopy(t *testing.T) {
+// nothing, under a new key or the same: the watcher's hot path. (A map of
+// routes would allocate a copy of the route per new key: Go keeps map
+// values of more than 128 bytes out of line.)
+func TestFIBSteadyReplaceAllocatesNothing(t *testing.T) {
 	nop := func(_, _ *rtnl.Route) {}
 	for _, tc := range []struct {
 		name   string
 		a, b   string
 		allocs float64 // per pair of replaces
 	}{
-		{"IPv4, another link: another key", "10.9.0.0/24 dev 3 scope link", "10.9.0.0/24 dev 5 scope link", 2},
+		{"IPv4, another link: another key", "10.9.0.0/24 dev 3 scope link", "10.9.0.0/24 dev 5 scope link", 0},
 		{"IPv6, another MTU: the same key", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024", "2001:1::/64 via 2001:db8::2 dev 3 metric 1024 mtu 1400", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, tab := newFIB(), map[rtnl.RouteKey]rtnl.Route{}
+			f, tab := newFIB(), newRoutes()
 			a, b := route(t, tc.a), route(t, tc.b)
 			f.apply(tab, &a, stepFlags["add"], false, nop)
 			allocs := testing.AllocsPerRun(100, func() {
@@ -491,8 +447,8 @@ func TestFIBSteadyReplaceAllocatesOnlyTheMapsCopy(t *testing.T) {
 			if allocs > tc.allocs {
 				t.Errorf("%v allocations per pair of replaces, want at most %v", allocs, tc.allocs)
 			}
-			if len(tab) != 1 || len(f.groups.head) != 1 {
-				t.Errorf("%d routes, %d groups", len(tab), len(f.groups.head))
+			if tab.Len() != 1 || len(tab.head) != 1 {
+				t.Errorf("%d routes, %d groups", tab.Len(), len(tab.head))
 			}
 		})
 	}
@@ -507,7 +463,7 @@ func TestFIBSteadyReplaceAllocatesOnlyTheMapsCopy(t *testing.T) {
 // deleted, then shows 1280.
 func TestFIBMTUChangeFollowsEachSiblingAndNexthopObjects(t *testing.T) {
 	nop := func(_, _ *rtnl.Route) {}
-	f, tab := newFIB(), map[rtnl.RouteKey]rtnl.Route{}
+	f, tab := newFIB(), newRoutes()
 	for _, s := range []string{
 		"2001:1::/64 metric 1024 mtu 1400 nexthop 2001:db8::3@2 nexthop 2001:db9::3@3",
 		"2001:2::/64 metric 1024 mtu 1400 nexthop 2001:db9::3@3 nexthop 2001:db8::3@2",
@@ -561,7 +517,7 @@ func TestFIBAddrGone4KeepsSourcesALocalRouteCovers(t *testing.T) {
 		{"a more specific broadcast route", []string{"local 0.0.0.0/0 dev 5 scope host table 255", "broadcast 10.0.0.0/24 dev 2 scope link table 255"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, tab := newFIB(), map[rtnl.RouteKey]rtnl.Route{}
+			f, tab := newFIB(), newRoutes()
 			for _, s := range append([]string{
 				"local 10.0.0.1 dev 2 proto 2 scope host table 255 src 10.0.0.1", // the address's own: its deletion comes after
 				"10.0.5.0/24 dev 3 scope link src 10.0.0.1",
@@ -622,7 +578,7 @@ func TestFIBLinkDownLeavesADeadHopsFlags(t *testing.T) {
 		{0, "10.0.4.0/24 nexthop via 10.0.0.9 dev if2 weight 1 dead linkdown nexthop via 10.0.1.9 dev if3 weight 1"},
 		{uint8(rtnl.RouteFlagLinkDown), "10.0.4.0/24 nexthop via 10.0.0.9 dev if2 weight 1 dead linkdown nexthop via 10.0.1.9 dev if3 weight 1"},
 	} {
-		f, tab := newFIB(), map[rtnl.RouteKey]rtnl.Route{}
+		f, tab := newFIB(), newRoutes()
 		r := route(t, "10.0.4.0/24 nexthop 10.0.0.9@2 nexthop 10.0.1.9@3")
 		r.Multipath[0].Flags = tc.hop
 		f.apply(tab, &r, stepFlags["add"], false, nop)

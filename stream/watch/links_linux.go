@@ -88,13 +88,13 @@ func (s *linkSide) decoded(m nl.Message, l *rtnl.Link) {
 	s.moved.from = l.Index
 }
 
-func (*linkSide) load(context.Context, *nl.Conn) error                      { return nil }
-func (*linkSide) observe(nl.Message) bool                                   { return false }
-func (*linkSide) settle(map[uint32]rtnl.Link, func(old, cur *rtnl.Link))    {}
-func (*linkSide) discard()                                                  {}
-func (*linkSide) reindex(map[uint32]rtnl.Link, []uint32, func(uint32) bool) {}
-func (*linkSide) awaiting() bool                                            { return false }
-func (*linkSide) members(t map[uint32]rtnl.Link, g uint32, buf []uint32) []uint32 {
+func (*linkSide) load(context.Context, *nl.Conn) error                           { return nil }
+func (*linkSide) observe(nl.Message) bool                                        { return false }
+func (*linkSide) settle(*store[uint32, rtnl.Link], func(old, cur *rtnl.Link))    {}
+func (*linkSide) discard()                                                       {}
+func (*linkSide) reindex(*store[uint32, rtnl.Link], []uint32, func(uint32) bool) {}
+func (*linkSide) awaiting() bool                                                 { return false }
+func (*linkSide) members(t *store[uint32, rtnl.Link], g uint32, buf []uint32) []uint32 {
 	return soleMember(t, g, buf)
 }
 
@@ -127,7 +127,7 @@ func pointsAt(l *rtnl.Link) bool {
 //     links that named it there name it here again.
 func (*linkSide) unsure(uint32) bool { return false }
 
-func (s *linkSide) entry(t map[uint32]rtnl.Link, l *rtnl.Link, _ uint16, del bool, fn func(old, cur *rtnl.Link)) (bool, bool) {
+func (s *linkSide) entry(t *store[uint32, rtnl.Link], l *rtnl.Link, _ uint16, del bool, fn func(old, cur *rtnl.Link)) (bool, bool) {
 	if del {
 		if s.moved.ok && s.moved.from == l.Index {
 			repoint(t, l.Index, 0, false, s.moved.index, s.moved.nsid, true, fn)
@@ -140,7 +140,7 @@ func (s *linkSide) entry(t map[uint32]rtnl.Link, l *rtnl.Link, _ uint16, del boo
 	if _, elsewhere := l.LinkNetNSID(); elsewhere {
 		return false, false // the peer is not in this table
 	}
-	p, ok := t[l.Link]
+	p, ok := t.get(l.Link)
 	if !ok || p.Kind != veth {
 		return false, false
 	}
@@ -153,7 +153,7 @@ func (s *linkSide) entry(t map[uint32]rtnl.Link, l *rtnl.Link, _ uint16, del boo
 	if p.Link != l.Index {
 		old := p
 		p.Link = l.Index
-		t[old.Index] = p
+		t.set(old.Index, &p)
 		fn(&old, &p)
 	}
 	return false, false
@@ -162,8 +162,9 @@ func (s *linkSide) entry(t map[uint32]rtnl.Link, l *rtnl.Link, _ uint16, del boo
 // repoint makes the links that point at index (in the namespace with the
 // id nsid, if elsewhere) point at to (likewise) instead. It walks the
 // table: it runs only when a link moves between namespaces.
-func repoint(t map[uint32]rtnl.Link, index uint32, nsid int32, elsewhere bool, to uint32, toNSID int32, toElsewhere bool, fn func(old, cur *rtnl.Link)) {
-	for i, e := range t {
+func repoint(t *store[uint32, rtnl.Link], index uint32, nsid int32, elsewhere bool, to uint32, toNSID int32, toElsewhere bool, fn func(old, cur *rtnl.Link)) {
+	for _, ep := range t.all() {
+		e := *ep
 		id, in := e.LinkNetNSID()
 		if e.Link != index || in != elsewhere || in && id != nsid || !pointsAt(&e) {
 			continue
@@ -171,7 +172,7 @@ func repoint(t map[uint32]rtnl.Link, index uint32, nsid int32, elsewhere bool, t
 		old := e
 		e.Link = to
 		e.SetLinkNetNSID(toNSID, toElsewhere)
-		t[i] = e
+		*ep = e
 		fn(&old, &e)
 	}
 }

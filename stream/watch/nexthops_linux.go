@@ -93,22 +93,24 @@ func (s *nexthopSide) observe(m nl.Message) bool {
 // settle deletes the nexthops on the links that went, as
 // nexthop_flush_dev does, and takes them out of their groups; a group left
 // empty goes too.
-func (s *nexthopSide) settle(t map[uint32]rtnl.Nexthop, fn func(old, cur *rtnl.Nexthop)) {
+func (s *nexthopSide) settle(t *store[uint32, rtnl.Nexthop], fn func(old, cur *rtnl.Nexthop)) {
 	for _, index := range s.pending {
-		n := nexthops(t)
-		for _, id := range sortedIDs(t) {
-			nh, ok := t[id]
+		n := nexthops(t.toMap())
+		for _, id := range slices.Sorted(maps.Keys(n)) {
+			nh, ok := n[id]
 			if !ok || nh.IsGroup() || nh.OIF != index {
 				continue
 			}
-			before := maps.Clone(t)
+			before := maps.Clone(n)
 			gone, changed := n.drop(id)
 			for _, g := range gone {
 				old := before[g]
+				t.del(g)
 				fn(&old, nil)
 			}
 			for _, c := range changed {
-				old, cur := before[c], t[c]
+				old, cur := before[c], n[c]
+				t.set(c, &cur)
 				fn(&old, &cur)
 			}
 		}
@@ -116,25 +118,16 @@ func (s *nexthopSide) settle(t map[uint32]rtnl.Nexthop, fn func(old, cur *rtnl.N
 	s.pending = s.pending[:0]
 }
 
-func sortedIDs(t map[uint32]rtnl.Nexthop) []uint32 {
-	ids := make([]uint32, 0, len(t))
-	for id := range t {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
-}
-
 func (s *nexthopSide) discard() { s.pending = s.pending[:0] }
 
-func (s *nexthopSide) entry(map[uint32]rtnl.Nexthop, *rtnl.Nexthop, uint16, bool, func(old, cur *rtnl.Nexthop)) (bool, bool) {
+func (s *nexthopSide) entry(*store[uint32, rtnl.Nexthop], *rtnl.Nexthop, uint16, bool, func(old, cur *rtnl.Nexthop)) (bool, bool) {
 	return false, false
 }
 
 func (*nexthopSide) unsure(uint32) bool { return false }
 
-func (s *nexthopSide) reindex(map[uint32]rtnl.Nexthop, []uint32, func(uint32) bool) {}
-func (*nexthopSide) awaiting() bool                                                 { return false }
-func (*nexthopSide) members(t map[uint32]rtnl.Nexthop, g uint32, buf []uint32) []uint32 {
+func (s *nexthopSide) reindex(*store[uint32, rtnl.Nexthop], []uint32, func(uint32) bool) {}
+func (*nexthopSide) awaiting() bool                                                      { return false }
+func (*nexthopSide) members(t *store[uint32, rtnl.Nexthop], g uint32, buf []uint32) []uint32 {
 	return soleMember(t, g, buf)
 }

@@ -555,7 +555,7 @@ func (r *routeSide) addAddr6(ak AddressKey) {
 
 // settle applies the silent changes observed since the last call, in the
 // order the kernel made them.
-func (r *routeSide) settle(t map[rtnl.RouteKey]rtnl.Route, fn func(old, cur *rtnl.Route)) {
+func (r *routeSide) settle(t *store[rtnl.RouteKey, rtnl.Route], fn func(old, cur *rtnl.Route)) {
 	for _, p := range r.pending {
 		switch p.kind {
 		case silentDown:
@@ -581,13 +581,13 @@ func (r *routeSide) settle(t map[rtnl.RouteKey]rtnl.Route, fn func(old, cur *rtn
 	r.pending = r.pending[:0]
 }
 
-func (r *routeSide) entry(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags uint16, del bool, fn func(old, cur *rtnl.Route)) (bool, bool) {
+func (r *routeSide) entry(t *store[rtnl.RouteKey, rtnl.Route], v *rtnl.Route, flags uint16, del bool, fn func(old, cur *rtnl.Route)) (bool, bool) {
 	if r.addrUp.index != 0 && (del || !addrRoute(v, r.addrUp.index, r.addrUp.flags)) {
 		r.addrUp = silent{}
 	}
 	if r.replaced != nil {
 		k := v.Key()
-		if _, ok := t[k]; ok && !del && flags&nl.FlagReplace != 0 && r.replaced[v.NexthopID] {
+		if t.has(k) && !del && flags&nl.FlagReplace != 0 && r.replaced[v.NexthopID] {
 			r.fib.put(t, k, v, fn) // the route through a replaced nexthop, updated
 			return true, false
 		}
@@ -601,7 +601,7 @@ func (r *routeSide) entry(t map[rtnl.RouteKey]rtnl.Route, v *rtnl.Route, flags u
 
 func (r *routeSide) unsure(g rtnl.RouteKey) bool { return r.fib.guessed[g] || r.fib.mixed[g] }
 
-func (r *routeSide) reindex(t map[rtnl.RouteKey]rtnl.Route, keys []rtnl.RouteKey, kept func(rtnl.RouteKey) bool) {
+func (r *routeSide) reindex(t *store[rtnl.RouteKey, rtnl.Route], keys []rtnl.RouteKey, kept func(rtnl.RouteKey) bool) {
 	r.fib.reindex(t, keys, kept)
 	for g := range r.fib.guessed {
 		if kept == nil || !kept(g) {
@@ -611,8 +611,8 @@ func (r *routeSide) reindex(t map[rtnl.RouteKey]rtnl.Route, keys []rtnl.RouteKey
 	r.fib.checking = len(r.fib.guessed) > 0
 }
 
-func (r *routeSide) members(_ map[rtnl.RouteKey]rtnl.Route, g rtnl.RouteKey, buf []rtnl.RouteKey) []rtnl.RouteKey {
-	return r.fib.groups.keys(g, buf)
+func (r *routeSide) members(t *store[rtnl.RouteKey, rtnl.Route], g rtnl.RouteKey, buf []rtnl.RouteKey) []rtnl.RouteKey {
+	return t.keys(g, buf)
 }
 
 func (r *routeSide) awaiting() bool { return len(r.fib.guessed) > 0 }

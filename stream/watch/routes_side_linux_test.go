@@ -72,12 +72,12 @@ func TestRouteSideCarrierReachesRoutesWithLinkwatch(t *testing.T) {
 			s := newRouteSide()
 			s.observe(linkMessage(t, br, up, rtnl.OperDown))
 			s.settle(nil, nil)
-			tab := map[rtnl.RouteKey]rtnl.Route{r4.Key(): r4}
-			s.fib.groups.insert(r4.Key().Group(), r4.Key(), -1)
+			tab := newRoutes()
+			tab.set(r4.Key(), &r4)
 			for i, m := range c.msgs {
 				s.observe(m)
 				s.settle(tab, func(old, cur *rtnl.Route) {})
-				got := tab[r4.Key()].Flags&rtnl.RouteFlagLinkDown != 0
+				got := tab.val(r4.Key()).Flags&rtnl.RouteFlagLinkDown != 0
 				if got != c.want[i] {
 					t.Errorf("after message %d (flags %#x): linkdown %v, want %v (the kernel's routes follow the carrier when linkwatch runs)",
 						i+1, m.Data[8:12], got, c.want[i])
@@ -117,20 +117,20 @@ func TestRouteSideVethCarrierFlapBeforeLinkwatch(t *testing.T) {
 	s.settle(nil, nil)
 	r4 := route(t, "198.18.1.0/24 dev 5 scope link")
 	r4.Flags = rtnl.RouteFlagLinkDown // made while v0's carrier bit was off
-	tab := map[rtnl.RouteKey]rtnl.Route{r4.Key(): r4}
-	s.fib.groups.insert(r4.Key().Group(), r4.Key(), -1)
+	tab := newRoutes()
+	tab.set(r4.Key(), &r4)
 	noop := func(old, cur *rtnl.Route) {}
 
 	s.observe(vethMessage(t, v1, v0, rtnl.LinkBroadcast|rtnl.LinkMulticast, rtnl.OperDown)) // v1 down
 	s.settle(tab, noop)
 	s.observe(vethMessage(t, v1, v0, lower, rtnl.OperDown)) // v1 up, before its linkwatch
 	s.settle(tab, noop)
-	if tab[r4.Key()].Flags&rtnl.RouteFlagLinkDown == 0 {
+	if tab.val(r4.Key()).Flags&rtnl.RouteFlagLinkDown == 0 {
 		t.Fatal("linkdown cleared before v0's linkwatch message")
 	}
 	s.observe(vethMessage(t, v0, v1, running, rtnl.OperUp)) // linkwatch's, as v0's last
 	s.settle(tab, noop)
-	if f := tab[r4.Key()].Flags; f&rtnl.RouteFlagLinkDown != 0 {
+	if f := tab.val(r4.Key()).Flags; f&rtnl.RouteFlagLinkDown != 0 {
 		t.Fatalf("route flags %#x after linkwatch's message: linkdown should be gone (fib_sync_up at NETDEV_CHANGE)", f)
 	}
 }

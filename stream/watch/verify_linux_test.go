@@ -4,6 +4,7 @@ package watch_test
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/nlrx/nlrx/internal/nstest"
 	"github.com/nlrx/nlrx/nl/rtnl"
 	"github.com/nlrx/nlrx/stream/watch"
+	"golang.org/x/sys/unix"
 )
 
 // routeLinesOf lists routes as multiset lines, the kernel's lifetimes
@@ -181,6 +183,21 @@ func TestNexthopsFollowTheirLinks(t *testing.T) {
 		"link del v0",
 	} {
 		ns.IP(strings.Fields(step)...)
+		if step == "link set v3 down" {
+			// The kernel deletes nexthop 2 when linkwatch tells it v2 lost
+			// its carrier, which may be after ip returns: wait for that,
+			// or the next step's add of id 2 finds it still there.
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				if _, err := rtnl.NexthopByID(ctx, c, 2); errors.Is(err, unix.ENOENT) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("nexthop 2 still there 10 s after its link lost its carrier")
+				}
+				r.waitChange(t, 20*time.Millisecond)
+			}
+		}
 		same(step)
 	}
 	if st := w.Stats(); st.Repairs != 0 {

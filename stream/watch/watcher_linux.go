@@ -74,7 +74,7 @@ type side[K comparable, V any] interface {
 	// settle applies to t the silent changes observed since the last call,
 	// by the kernel's own rules, calling fn for each entry it changes (old
 	// nil: added; cur nil: deleted).
-	settle(t map[K]V, fn func(old, cur *V))
+	settle(t *store[K, V], fn func(old, cur *V))
 	// discard forgets the silent changes observed since the last settle:
 	// the dump about to run shows them.
 	discard()
@@ -83,7 +83,7 @@ type side[K comparable, V any] interface {
 	// returns false to leave the notification to the watcher, and verify
 	// true when what the kernel did next cannot be told from notifications
 	// (a dump must show it).
-	entry(t map[K]V, v *V, flags uint16, del bool, fn func(old, cur *V)) (handled, verify bool)
+	entry(t *store[K, V], v *V, flags uint16, del bool, fn func(old, cur *V)) (handled, verify bool)
 	// unsure reports whether the entries of group k (spec.group) may
 	// differ from the kernel's for want of information rather than by a
 	// missed rule: a verification does not count them as repairs.
@@ -91,10 +91,10 @@ type side[K comparable, V any] interface {
 	// reindex tells the side that t was replaced by a dump whose entries
 	// came in the order of keys; for the groups kept reports true, the
 	// entries are the side's own, not the dump's (nil: none).
-	reindex(t map[K]V, keys []K, kept func(K) bool)
+	reindex(t *store[K, V], keys []K, kept func(K) bool)
 	// members appends the keys of group g's entries in t to buf, in the
 	// kernel's order.
-	members(t map[K]V, g K, buf []K) []K
+	members(t *store[K, V], g K, buf []K) []K
 	// pending reports whether the side still waits for a verification it
 	// asked for (made-up entries a dump must confirm).
 	awaiting() bool
@@ -240,7 +240,7 @@ func newWatcher[K comparable, V any](sp spec[K, V], opts []Option) (*Watcher[K, 
 		return nil, fmt.Errorf("watch %s: request socket: %w", sp.name, err)
 	}
 	w := &Watcher[K, V]{sp: sp, cfg: cfg, ev: ev, req: req, ready: make(chan struct{}), done: make(chan struct{})}
-	w.table.m = make(map[K]V)
+	w.table.m = newStore[K, V](sp.group)
 	w.collectFn = w.collect
 	w.liveFn = w.collectLive
 	w.readBuf, _ = ev.ReadBufferSize()
@@ -630,14 +630,14 @@ func (w *Watcher[K, V]) apply(m *nl.Message) (verify bool) {
 		}
 	}
 	k := w.sp.key(v)
-	old, exists := t.m[k]
+	old, exists := t.m.get(k)
 	w.old = old
 	switch {
 	case del && !exists:
 		t.mu.Unlock()
 		w.c.unchanged.Add(1)
 	case del:
-		delete(t.m, k)
+		t.m.del(k)
 		t.gen++
 		t.mu.Unlock()
 		w.emit(Event[V]{Kind: Deleted, Value: w.old})
@@ -645,7 +645,7 @@ func (w *Watcher[K, V]) apply(m *nl.Message) (verify bool) {
 		t.mu.Unlock()
 		w.c.unchanged.Add(1)
 	default:
-		t.m[k] = *v
+		t.m.set(k, v)
 		t.gen++
 		t.mu.Unlock()
 		if exists {
@@ -812,7 +812,7 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 			return false
 		}
 	}
-	var fresh map[K]V
+	var fresh *store[K, V]
 	var order []K
 	var st ResyncStats
 	for {
@@ -871,16 +871,22 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 			w.sp.side.discard()
 		}
 		w.barrier()
-		fresh = make(map[K]V, max(w.table.Len(), 64))
+		// Slots come in chunks: a dump of n entries costs n/1024
+		// allocations, not n.
+		if fresh == nil {
+			fresh = newStore[K, V](w.sp.group)
+		} else {
+			fresh.reset() // a retry
+		}
 		order = order[:0]
 		collisions := 0
 		err = w.sp.dump(w.ctx, w.req, func(v *V) error {
 			if w.sp.keep(v) {
 				k := w.sp.key(v)
-				if _, dup := fresh[k]; dup {
+				if fresh.has(k) {
 					if w.sp.copyOf == nil {
 						collisions++
-						fresh[k] = *v
+						fresh.set(k, v)
 						return nil
 					}
 					// Twins (rtnl.RouteKey.Copy), where the kernel can
@@ -893,14 +899,14 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 						if c, _ := w.sp.copyOf(k, n); n == 255 {
 							k = c
 							break
-						} else if _, taken := fresh[c]; !taken {
+						} else if !fresh.has(c) {
 							k = c
 							break
 						}
 					}
 				}
 				order = append(order, k)
-				fresh[k] = *v
+				fresh.set(k, v)
 			}
 			return nil
 		})
@@ -967,19 +973,19 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 	t := &w.table
 	t.mu.Lock()
 	for _, k := range order {
-		v := fresh[k]
-		old, ok := t.m[k]
+		v := fresh.ref(k)
+		old := t.m.ref(k)
 		switch {
-		case !ok:
-			evs = append(evs, Event[V]{Kind: Added, Value: v, Synthetic: synthetic})
+		case old == nil:
+			evs = append(evs, Event[V]{Kind: Added, Value: *v, Synthetic: synthetic})
 			st.Added++
-		case !w.sp.equal(&old, &v):
-			evs = append(evs, Event[V]{Kind: Changed, Value: v, Old: old, Synthetic: synthetic})
+		case !w.sp.equal(old, v):
+			evs = append(evs, Event[V]{Kind: Changed, Value: *v, Old: *old, Synthetic: synthetic})
 			st.Changed++
 		}
 	}
-	for k := range t.m {
-		if _, ok := fresh[k]; !ok {
+	for k := range t.m.all() {
+		if !fresh.has(k) {
 			gone = append(gone, k)
 		}
 	}
@@ -987,15 +993,16 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 		slices.SortFunc(gone, w.sp.compare)
 	}
 	for _, k := range gone {
-		evs = append(evs, Event[V]{Kind: Deleted, Value: t.m[k], Synthetic: synthetic})
+		evs = append(evs, Event[V]{Kind: Deleted, Value: t.m.val(k), Synthetic: synthetic})
 		st.Deleted++
 	}
 	t.m = fresh
 	if w.sp.side != nil {
-		w.sp.side.reindex(t.m, order, nil)
+		// The dump built the table in its own order: nothing to reorder.
+		w.sp.side.reindex(t.m, nil, nil)
 	}
 	t.gen++
-	st.Entries = len(fresh)
+	st.Entries = t.m.Len()
 	t.mu.Unlock()
 	st.Took = time.Since(start)
 
@@ -1114,8 +1121,8 @@ func (w *Watcher[K, V]) replay(msgs []drained) *tracker[K, V] {
 }
 
 // soleMember is members for a side whose groups are single entries.
-func soleMember[K comparable, V any](t map[K]V, g K, buf []K) []K {
-	if _, ok := t[g]; ok {
+func soleMember[K comparable, V any](t *store[K, V], g K, buf []K) []K {
+	if t.has(g) {
 		buf = append(buf, g)
 	}
 	return buf
@@ -1128,12 +1135,12 @@ func (w *Watcher[K, V]) groupState(g K, buf *[]K) map[K]V {
 	if w.sp.side != nil {
 		keys = w.sp.side.members(t, g, (*buf)[:0])
 		*buf = keys
-	} else if _, ok := t[g]; ok {
+	} else if t.has(g) {
 		keys = []K{g}
 	}
 	s := make(map[K]V, len(keys))
 	for _, k := range keys {
-		s[k] = t[k]
+		s[k] = t.val(k)
 	}
 	return s
 }
@@ -1165,7 +1172,7 @@ func (w *Watcher[K, V]) sameState(a, b map[K]V) bool {
 //
 // Applying the notifications to the dump instead would apply twice what
 // the dump shows already, which a route's replace does not survive.
-func (w *Watcher[K, V]) verifyAgainst(fresh map[K]V, order []K, inflight []drained, quiet bool, st ResyncStats, start time.Time) bool {
+func (w *Watcher[K, V]) verifyAgainst(fresh *store[K, V], order []K, inflight []drained, quiet bool, st ResyncStats, start time.Time) bool {
 	tr := w.replay(inflight)
 	w.mu.Lock()
 	excused := w.excused
@@ -1188,7 +1195,8 @@ func (w *Watcher[K, V]) verifyAgainst(fresh map[K]V, order []K, inflight []drain
 	w.provisional, w.early, w.earlySide = nil, nil, false
 
 	var evs []Event[V]
-	var set []K // the keys of the entries added or changed
+	var set []K               // the keys of the entries added or changed
+	added := make(map[K]bool) // the groups to order: those that gained entries
 	repairs := 0
 	unexplained := false
 	repaired := func(g K) {
@@ -1213,7 +1221,7 @@ func (w *Watcher[K, V]) verifyAgainst(fresh map[K]V, order []K, inflight []drain
 				s = make(map[K]V)
 				dumped[g] = s
 			}
-			s[k] = fresh[k]
+			s[k] = fresh.val(k)
 		}
 	}
 	for g := range tr.touched {
@@ -1246,29 +1254,30 @@ func (w *Watcher[K, V]) verifyAgainst(fresh map[K]V, order []K, inflight []drain
 			continue
 		}
 		keys = append(keys, k)
-		v := fresh[k]
-		old, ok := t.m[k]
+		v := fresh.ref(k)
+		old := t.m.ref(k)
 		switch {
-		case !ok:
-			evs = append(evs, Event[V]{Kind: Added, Value: v, Synthetic: synthetic})
+		case old == nil:
+			evs = append(evs, Event[V]{Kind: Added, Value: *v, Synthetic: synthetic})
 			set = append(set, k)
+			added[g] = true
 			st.Added++
 			repaired(g)
-		case !w.sp.equal(&old, &v):
-			evs = append(evs, Event[V]{Kind: Changed, Value: v, Old: old, Synthetic: synthetic})
+		case !w.sp.equal(old, v):
+			evs = append(evs, Event[V]{Kind: Changed, Value: *v, Old: *old, Synthetic: synthetic})
 			set = append(set, k)
 			st.Changed++
 			repaired(g)
 		}
 	}
 	var gone []K
-	for k := range t.m {
+	for k := range t.m.all() {
 		g := w.groupOf(k)
 		if tr.touched[g] {
 			place(g)
 			continue
 		}
-		if _, ok := fresh[k]; !ok {
+		if !fresh.has(k) {
 			gone = append(gone, k)
 		}
 	}
@@ -1276,21 +1285,29 @@ func (w *Watcher[K, V]) verifyAgainst(fresh map[K]V, order []K, inflight []drain
 		slices.SortFunc(gone, w.sp.compare)
 	}
 	for _, k := range gone {
-		evs = append(evs, Event[V]{Kind: Deleted, Value: t.m[k], Synthetic: synthetic})
+		evs = append(evs, Event[V]{Kind: Deleted, Value: t.m.val(k), Synthetic: synthetic})
 		st.Deleted++
 		repaired(w.groupOf(k))
-		delete(t.m, k)
+		t.m.del(k)
 	}
 	for _, k := range set {
-		t.m[k] = fresh[k]
+		t.m.set(k, fresh.ref(k))
 	}
 	if w.sp.side != nil {
+		// The groups of more than one entry take the order of keys (an
+		// entry added went last in its group); the others have one.
+		for i := 1; i < len(keys); i++ {
+			if g := w.groupOf(keys[i]); g == w.groupOf(keys[i-1]) {
+				added[g] = true
+			}
+		}
+		keys = slices.DeleteFunc(keys, func(k K) bool { return !added[w.groupOf(k)] })
 		w.sp.side.reindex(t.m, keys, func(g K) bool { return tr.touched[g] })
 	}
 	if len(evs) > 0 {
 		t.gen++
 	}
-	st.Entries = len(t.m)
+	st.Entries = t.m.Len()
 	t.mu.Unlock()
 	st.Took = time.Since(start)
 	for _, e := range evs {

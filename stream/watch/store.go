@@ -1,0 +1,332 @@
+package watch
+
+import "iter"
+
+// store holds a table's entries. Entries live in slots, allocated in
+// chunks that never move, and each group of entries (spec.group: the
+// routes one notification can change) is a chain of slots in the kernel's
+// order, found through one map keyed by the group. So a route that joins,
+// leaves or changes its group costs one map lookup of a small,
+// pointer-free entry, and no allocation once the table has reached its
+// size: a map of routes would store each route (256 bytes, more than a Go
+// map keeps inline) in an allocation of its own, and keep the group's
+// order in a second map.
+//
+// A store without a group function makes each key its own group.
+type store[K comparable, V any] struct {
+	head   map[K]int32 // group → the first slot of its chain
+	group  func(K) K
+	chunks [][]slot[K, V]
+	free   int32 // the first free slot, chained through next; -1: none
+	used   int32 // slots handed out so far (free ones included)
+	n      int   // live entries
+}
+
+type slot[K comparable, V any] struct {
+	key  K
+	val  V
+	next int32 // the next slot of the group, or of the free list; -1: none
+	live bool
+}
+
+const (
+	chunkBits = 10
+	chunkSize = 1 << chunkBits
+)
+
+func newStore[K comparable, V any](group func(K) K) *store[K, V] {
+	return &store[K, V]{head: make(map[K]int32), group: group, free: -1}
+}
+
+// reset empties s, keeping its memory.
+func (s *store[K, V]) reset() {
+	clear(s.head)
+	for _, c := range s.chunks {
+		clear(c)
+	}
+	s.free, s.used, s.n = -1, 0, 0
+}
+
+func (s *store[K, V]) at(i int32) *slot[K, V] {
+	return &s.chunks[i>>chunkBits][i&(chunkSize-1)]
+}
+
+func (s *store[K, V]) groupOf(k K) K {
+	if s.group == nil {
+		return k
+	}
+	return s.group(k)
+}
+
+func (s *store[K, V]) alloc(k K, v *V) int32 {
+	i := s.free
+	if i >= 0 {
+		s.free = s.at(i).next
+	} else {
+		i = s.used
+		s.used++
+		if int(i>>chunkBits) == len(s.chunks) {
+			s.chunks = append(s.chunks, make([]slot[K, V], chunkSize))
+		}
+	}
+	e := s.at(i)
+	e.key, e.val, e.next, e.live = k, *v, -1, true
+	s.n++
+	return i
+}
+
+func (s *store[K, V]) release(i int32) {
+	e := s.at(i)
+	*e = slot[K, V]{next: s.free}
+	s.free = i
+	s.n--
+}
+
+// find returns the slot of k and the slot before it in its group's chain
+// (-1: k is first), or -1 and the group's last slot (-1: the group is
+// empty).
+func (s *store[K, V]) find(g, k K) (i, prev int32) {
+	i, ok := s.head[g]
+	if !ok {
+		return -1, -1
+	}
+	prev = -1
+	for i >= 0 {
+		e := s.at(i)
+		if e.key == k {
+			return i, prev
+		}
+		prev, i = i, e.next
+	}
+	return -1, prev
+}
+
+// Len returns the number of entries.
+func (s *store[K, V]) Len() int { return s.n }
+
+// get returns the entry under k.
+func (s *store[K, V]) get(k K) (V, bool) {
+	if i, _ := s.find(s.groupOf(k), k); i >= 0 {
+		return s.at(i).val, true
+	}
+	var zero V
+	return zero, false
+}
+
+// val returns the entry under k, or the zero V.
+func (s *store[K, V]) val(k K) V {
+	v, _ := s.get(k)
+	return v
+}
+
+// ref returns the entry under k in place, valid until it is removed; nil
+// if there is none.
+func (s *store[K, V]) ref(k K) *V {
+	if i, _ := s.find(s.groupOf(k), k); i >= 0 {
+		return &s.at(i).val
+	}
+	return nil
+}
+
+// has reports whether there is an entry under k.
+func (s *store[K, V]) has(k K) bool {
+	i, _ := s.find(s.groupOf(k), k)
+	return i >= 0
+}
+
+// set stores v under k: in place if k is there, else at the end of its
+// group.
+func (s *store[K, V]) set(k K, v *V) {
+	g := s.groupOf(k)
+	i, prev := s.find(g, k)
+	if i >= 0 {
+		s.at(i).val = *v
+		return
+	}
+	s.link(g, s.alloc(k, v), prev)
+}
+
+// link puts slot i after slot prev of group g (-1: at the front).
+func (s *store[K, V]) link(g K, i, prev int32) {
+	if prev < 0 {
+		if h, ok := s.head[g]; ok {
+			s.at(i).next = h
+		}
+		s.head[g] = i
+		return
+	}
+	p := s.at(prev)
+	s.at(i).next = p.next
+	p.next = i
+}
+
+// insert adds v under k, which must not be there, at position pos of its
+// group (0 first; -1 or past the end: last).
+func (s *store[K, V]) insert(k K, v *V, pos int) {
+	g := s.groupOf(k)
+	i := s.alloc(k, v)
+	h, ok := s.head[g]
+	if !ok || pos == 0 {
+		s.link(g, i, -1)
+		return
+	}
+	prev := h
+	for n := 1; n != pos; n++ {
+		next := s.at(prev).next
+		if next < 0 {
+			break
+		}
+		prev = next
+	}
+	s.link(g, i, prev)
+}
+
+// add stores v under k, which must not be there, as its group's first
+// entry if front, else its last; it reports whether the group was empty.
+// It is insert for the hot path: one walk of the group.
+func (s *store[K, V]) add(k K, v *V, front bool) (alone bool) {
+	g := s.groupOf(k)
+	h, ok := s.head[g]
+	i := s.alloc(k, v)
+	switch {
+	case !ok:
+		s.head[g] = i
+		return true
+	case front:
+		s.at(i).next = h
+		s.head[g] = i
+	default:
+		last := h
+		for s.at(last).next >= 0 {
+			last = s.at(last).next
+		}
+		s.at(last).next = i
+	}
+	return false
+}
+
+// del removes the entry under k and returns its position in its group,
+// or -1 if there is none.
+func (s *store[K, V]) del(k K) int {
+	g := s.groupOf(k)
+	h, ok := s.head[g]
+	if !ok {
+		return -1
+	}
+	prev := int32(-1)
+	for i, pos := h, 0; i >= 0; i, pos = s.at(i).next, pos+1 {
+		e := s.at(i)
+		if e.key != k {
+			prev = i
+			continue
+		}
+		s.unlink(g, i, prev)
+		s.release(i)
+		return pos
+	}
+	return -1
+}
+
+// unlink takes slot i, after slot prev (-1: first), out of group g's
+// chain, which it leaves non-empty or not there.
+func (s *store[K, V]) unlink(g K, i, prev int32) {
+	e := s.at(i)
+	switch {
+	case prev >= 0:
+		s.at(prev).next = e.next
+	case e.next >= 0:
+		s.head[g] = e.next
+	default:
+		delete(s.head, g)
+	}
+	e.next = -1
+}
+
+// rename gives the entry under old the key k, in old's place in its group,
+// if k is not taken and belongs to the same group; else it reports false.
+func (s *store[K, V]) rename(old, k K) bool {
+	g := s.groupOf(old)
+	if s.groupOf(k) != g {
+		return false
+	}
+	i, _ := s.find(g, old)
+	if i < 0 {
+		return false
+	}
+	if j, _ := s.find(g, k); j >= 0 {
+		return false
+	}
+	s.at(i).key = k
+	return true
+}
+
+// first returns the key of group g's first entry.
+func (s *store[K, V]) first(g K) (K, bool) {
+	if i, ok := s.head[g]; ok {
+		return s.at(i).key, true
+	}
+	var zero K
+	return zero, false
+}
+
+// keys appends the keys of group g to buf, in order.
+func (s *store[K, V]) keys(g K, buf []K) []K {
+	i, ok := s.head[g]
+	if !ok {
+		return buf
+	}
+	for ; i >= 0; i = s.at(i).next {
+		buf = append(buf, s.at(i).key)
+	}
+	return buf
+}
+
+// order puts the entries of keys first in their groups, in keys's order;
+// the other entries of those groups follow, in the order they had. Keys
+// that are not in s, or that came before in keys, are skipped.
+func (s *store[K, V]) order(keys []K) {
+	if len(keys) == 0 {
+		return
+	}
+	tails := make(map[K]int32)     // group → the last slot placed so far
+	placed := make(map[int32]bool) // the slots placed
+	for _, k := range keys {
+		g := s.groupOf(k)
+		i, prev := s.find(g, k)
+		if i < 0 || placed[i] {
+			continue
+		}
+		placed[i] = true
+		tail, ok := tails[g]
+		if !ok {
+			tail = -1
+		}
+		if prev != tail {
+			s.unlink(g, i, prev)
+			s.link(g, i, tail)
+		}
+		tails[g] = i
+	}
+}
+
+// all yields the entries, in the order of their slots (deterministic for a
+// given history, though no order a user can rely on).
+func (s *store[K, V]) all() iter.Seq2[K, *V] {
+	return func(yield func(K, *V) bool) {
+		for i := int32(0); i < s.used; i++ {
+			e := s.at(i)
+			if e.live && !yield(e.key, &e.val) {
+				return
+			}
+		}
+	}
+}
+
+// toMap copies the entries into a map.
+func (s *store[K, V]) toMap() map[K]V {
+	m := make(map[K]V, s.n)
+	for k, v := range s.all() {
+		m[k] = *v
+	}
+	return m
+}
