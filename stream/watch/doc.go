@@ -6,7 +6,10 @@
 // watcher (WithNetNS, WithPoller…); Events() is its stream (subscribe with
 // stream.ForEach, or compose with operators), WaitReady waits for the
 // snapshot, Table() reads the copy at any time, Stats() counts, Close ends
-// it. Event.IsChange tells changes from the in-band markers.
+// it. Event.IsChange tells changes from the in-band markers. New watches
+// any other table the kernel dumps and notifies, described by a Spec (its
+// dump, groups, decoder and key), with the same guarantees; the silent
+// changes the typed watchers follow (below) are theirs alone.
 //
 // A watcher subscribes to the table's multicast groups first, sets aside
 // what they queued so far (it is older than the dump), dumps the table,

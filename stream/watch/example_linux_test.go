@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/netip"
 	"time"
 
 	"github.com/nlrx/nlrx/nl"
@@ -100,4 +101,63 @@ func ExampleWithPoller() {
 	}
 	fmt.Println(links.Table().Len(), "link,", addrs.Table().Len(), "addresses")
 	// Output: 1 link, 0 addresses
+}
+
+// A table described by a Spec, for what nlrx has no watcher of its own:
+// here the IPv4 addresses of the namespace, keyed by prefix. The watcher
+// subscribes first, dumps, and dumps again after a loss, as the typed
+// watchers do.
+func ExampleNew() {
+	ns, err := nl.NewNetNS()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ns.Close()
+	w, err := watch.New(watch.Spec[netip.Prefix, rtnl.Address]{
+		Name:   "ipv4-addresses",
+		Groups: []uint32{rtnl.GroupIPv4Address},
+		Dump: func(ctx context.Context, c *nl.Conn, fn func(*rtnl.Address) error) error {
+			return rtnl.ForEachAddress(ctx, c, rtnl.AddressFilter{Family: rtnl.FamilyInet}, fn)
+		},
+		Decode: func(m nl.Message, a *rtnl.Address) (del, ok bool, err error) {
+			switch m.Header.Type {
+			case rtnl.TypeNewAddress, rtnl.TypeDelAddress:
+				*a, err = rtnl.DecodeAddress(m)
+				return m.Header.Type == rtnl.TypeDelAddress, true, err
+			}
+			return false, false, nil
+		},
+		Key:   func(a *rtnl.Address) netip.Prefix { return a.Prefix },
+		Equal: func(a, b *rtnl.Address) bool { return a.Index == b.Index && a.Label == b.Label && a.Flags == b.Flags },
+	}, watch.WithNetNS(ns.Path()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.Close()
+	c, err := nl.DialRoute(nl.WithNetNS(ns.Path()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	p := netip.MustParsePrefix("192.0.2.7/24")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = stream.ForEach(ctx, w.Events(), func(e watch.Event[rtnl.Address]) error {
+		switch e.Kind {
+		case watch.SnapshotComplete: // ip addr add 192.0.2.7/24 dev lo
+			return rtnl.AddAddress(ctx, c, rtnl.Address{Family: rtnl.FamilyInet, Index: 1, Prefix: p})
+		case watch.Added:
+			fmt.Println("added", e.Value.Prefix)
+			return stream.ErrStop
+		}
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, ok := w.Table().Get(p)
+	fmt.Println(w.Table().Len(), ok)
+	// Output:
+	// added 192.0.2.7/24
+	// 1 true
 }

@@ -29,8 +29,10 @@ func WithPoller(p *poller.Poller) Option { return func(c *config) { c.poller = p
 
 // spec is what distinguishes one table from another.
 type spec[K comparable, V any] struct {
-	name   string
-	groups []uint32
+	name string
+	// protocol is the sockets' netlink protocol: NETLINK_ROUTE if 0.
+	protocol int
+	groups   []uint32
 	// noFamily and noTable say that WithFamily and WithTable do not apply
 	// to this table: asking for them is an error.
 	noFamily, noTable bool
@@ -230,11 +232,14 @@ func newWatcher[K comparable, V any](sp spec[K, V], opts []Option) (*Watcher[K, 
 	// Only the poller reads it, so it is a blocking socket: out of the Go
 	// runtime's netpoller, which would otherwise wake for every event as
 	// well (the poller reads with MSG_DONTWAIT regardless).
-	ev, err := nl.DialRoute(append(nlopts, nl.WithBlocking(), nl.WithGroups(sp.groups...), nl.WithReadBuffer(cfg.readBuffer))...)
+	if sp.protocol == 0 {
+		sp.protocol = unix.NETLINK_ROUTE
+	}
+	ev, err := nl.Dial(sp.protocol, nl.Addr{}, append(nlopts, nl.WithBlocking(), nl.WithGroups(sp.groups...), nl.WithReadBuffer(cfg.readBuffer))...)
 	if err != nil {
 		return nil, fmt.Errorf("watch %s: event socket: %w", sp.name, err)
 	}
-	req, err := nl.DialRoute(nlopts...)
+	req, err := nl.Dial(sp.protocol, nl.Addr{}, nlopts...)
 	if err != nil {
 		ev.Close()
 		return nil, fmt.Errorf("watch %s: request socket: %w", sp.name, err)
@@ -699,6 +704,9 @@ func (w *Watcher[K, V]) emitSide() {
 // flushes the routes that go with it, all under that lock, while route
 // dumps do not take it; a dump that follows the barrier shows the flush.
 func (w *Watcher[K, V]) barrier() {
+	if w.sp.protocol != unix.NETLINK_ROUTE {
+		return // no request of other families is known to wait for the lock
+	}
 	rtnl.LinkByIndex(w.ctx, w.req, 1) // the loopback; an error changes nothing
 }
 
