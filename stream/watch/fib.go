@@ -277,16 +277,17 @@ func (f *fib) apply(t *routes, v *rtnl.Route, flags uint16, del bool, fn change)
 		f.apply6(t, v, flags, del, fn)
 		return
 	}
-	// One walk of the group says where k is, or where it goes.
+	// One walk of the group's chain says where k is, or where it goes.
 	k := v.Key()
 	g := k.Group()
-	i, prev := t.find(g, k)
+	h := t.hash(g)
+	i, prev := t.find(h, k)
 	if i >= 0 {
 		e := t.at(i)
 		if del {
 			f.prev = e.val
 			delete(f.sib, k)
-			t.unlink(g, i, prev)
+			t.unlink(h, i, prev)
 			t.release(i)
 			fn(&f.prev, nil)
 			return
@@ -302,24 +303,24 @@ func (f *fib) apply(t *routes, v *rtnl.Route, flags uint16, del bool, fn change)
 	if del {
 		return
 	}
-	h, ok := t.head[g]
+	first := int32(-1)
+	if prev >= 0 { // a chain: the group's first, if any
+		first = t.firstOf(h, g)
+	}
 	switch {
-	case flags&nl.FlagReplace != 0 && ok:
+	case flags&nl.FlagReplace != 0 && first >= 0:
 		// It replaces the group's first route, whose key differs (a
 		// replace that changed the next hop, say): it takes its place.
-		e := t.at(h)
+		e := t.at(first)
 		f.prev = e.val
 		delete(f.sib, e.key)
 		e.key, e.val = k, *v
 		fn(&f.prev, v)
-	case !ok:
-		t.head[g] = t.alloc(k, v)
-		fn(nil, v)
-	case flags&nl.FlagAppend != 0:
-		t.link(g, t.alloc(k, v), prev) // prev: the group's last
+	case flags&nl.FlagAppend != 0 || first < 0:
+		t.link(h, t.alloc(k, v), prev) // prev: the chain's last
 		fn(nil, v)
 	default:
-		t.link(g, t.alloc(k, v), -1)
+		t.link(h, t.alloc(k, v), -1)
 		fn(nil, v)
 	}
 }

@@ -80,8 +80,10 @@ func route(t *testing.T, s string) rtnl.Route {
 // group's own order) as strings.
 func (f *fib) lines(t *routes) []string {
 	var groups []rtnl.RouteKey
-	for g := range t.head {
-		groups = append(groups, g)
+	for k := range t.all() {
+		if g := k.Group(); !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
 	}
 	slices.SortFunc(groups, compareRouteKeys)
 	var out []string
@@ -228,17 +230,37 @@ func TestFIBAppliesNotificationsByTheKernelsRules(t *testing.T) {
 			{"replace", "10.9.0.0/24 nhid 1 via 10.6.0.2 dev 5"},
 		}, []string{"10.9.0.0/24 nhid 1 via 10.6.0.2 dev if5"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f, tab := newFIB(), newRoutes()
-			for _, s := range tc.steps {
-				r := route(t, s.route)
-				f.apply(tab, &r, stepFlags[s.op], s.op == "del", func(_, _ *rtnl.Route) {})
-				checkIndex(t, f, tab)
-			}
-			if got := f.lines(tab); !slices.Equal(got, tc.want) {
-				t.Errorf("table:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
-			}
-		})
+		// Also on a store whose groups all share one chain: the model
+		// must see only its group's routes in a walk.
+		for _, colliding := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/colliding=%v", tc.name, colliding), func(t *testing.T) {
+				f, tab := newFIB(), newRoutes()
+				var others []rtnl.Route
+				if colliding {
+					tab.hash = func(rtnl.RouteKey) uint64 { return 0 }
+					for _, o := range []string{"192.0.2.0/24 dev 9", "198.51.100.0/24 dev 9"} {
+						others = append(others, route(t, o))
+					}
+				}
+				for _, s := range tc.steps {
+					// Routes of other groups at the front of the chain.
+					for _, o := range others {
+						tab.del(o.Key())
+						tab.add(o.Key(), &o, true)
+					}
+					r := route(t, s.route)
+					f.apply(tab, &r, stepFlags[s.op], s.op == "del", func(_, _ *rtnl.Route) {})
+					checkIndex(t, f, tab)
+				}
+				want := tc.want
+				if colliding {
+					want = append(slices.Clone(want), "192.0.2.0/24 dev if9", "198.51.100.0/24 dev if9")
+				}
+				if got := f.lines(tab); !sameLines(got, want) || !slices.Equal(withoutDev9(got), tc.want) {
+					t.Errorf("table:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+				}
+			})
+		}
 	}
 }
 
@@ -404,7 +426,11 @@ func TestFIBFollowsWhatTheKernelDoesSilently(t *testing.T) {
 func checkIndex(t *testing.T, f *fib, tab *routes) {
 	t.Helper()
 	checkStore(t, tab)
-	for g := range tab.head {
+	groups := map[rtnl.RouteKey]bool{}
+	for k := range tab.all() {
+		groups[k.Group()] = true
+	}
+	for g := range groups {
 		copies := map[rtnl.RouteKey]uint8{}
 		for _, k := range tab.keys(g, nil) {
 			if want := copies[k.WithCopy(0)]; k.Copy() != want {
@@ -413,6 +439,10 @@ func checkIndex(t *testing.T, f *fib, tab *routes) {
 			copies[k.WithCopy(0)]++
 		}
 	}
+}
+
+func withoutDev9(lines []string) []string {
+	return slices.DeleteFunc(slices.Clone(lines), func(l string) bool { return strings.HasSuffix(l, "dev if9") })
 }
 
 func sameLines(a, b []string) bool {

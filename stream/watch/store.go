@@ -1,21 +1,30 @@
 package watch
 
-import "iter"
+import (
+	"hash/maphash"
+	"iter"
+)
 
 // store holds a table's entries. Entries live in slots, allocated in
 // chunks that never move, and each group of entries (spec.group: the
 // routes one notification can change) is a chain of slots in the kernel's
-// order, found through one map keyed by the group. So a route that joins,
-// leaves or changes its group costs one map lookup of a small,
-// pointer-free entry, and no allocation once the table has reached its
-// size: a map of routes would store each route (256 bytes, more than a Go
-// map keeps inline) in an allocation of its own, and keep the group's
-// order in a second map.
+// order, found through one map keyed by the group's 64-bit hash. So a
+// route that joins, leaves or changes its group costs one lookup of a
+// small, pointer-free map entry, and no allocation once the table has
+// reached its size. (A map of routes would store each route, 256 bytes,
+// more than a Go map keeps inline, in an allocation of its own; a map keyed
+// by an 80-byte rtnl.RouteKey costs several times a map keyed by its hash,
+// in probing and comparing wide slots.)
+//
+// Groups whose hashes collide share a chain: every walk of a chain looks
+// at the entries of its group only, in their order, so a collision costs
+// time, never a wrong answer.
 //
 // A store without a group function makes each key its own group.
 type store[K comparable, V any] struct {
-	head   map[K]int32 // group → the first slot of its chain
+	head   map[uint64]int32 // a group's hash → the first slot of its chain
 	group  func(K) K
+	hash   func(K) uint64
 	chunks [][]slot[K, V]
 	free   int32 // the first free slot, chained through next; -1: none
 	used   int32 // slots handed out so far (free ones included)
@@ -25,7 +34,7 @@ type store[K comparable, V any] struct {
 type slot[K comparable, V any] struct {
 	key  K
 	val  V
-	next int32 // the next slot of the group, or of the free list; -1: none
+	next int32 // the next slot of the chain, or of the free list; -1: none
 	live bool
 }
 
@@ -35,7 +44,9 @@ const (
 )
 
 func newStore[K comparable, V any](group func(K) K) *store[K, V] {
-	return &store[K, V]{head: make(map[K]int32), group: group, free: -1}
+	seed := maphash.MakeSeed()
+	return &store[K, V]{head: make(map[uint64]int32), group: group, free: -1,
+		hash: func(k K) uint64 { return maphash.Comparable(seed, k) }}
 }
 
 // reset empties s, keeping its memory.
@@ -82,11 +93,13 @@ func (s *store[K, V]) release(i int32) {
 	s.n--
 }
 
-// find returns the slot of k and the slot before it in its group's chain
-// (-1: k is first), or -1 and the group's last slot (-1: the group is
-// empty).
-func (s *store[K, V]) find(g, k K) (i, prev int32) {
-	i, ok := s.head[g]
+// in reports whether slot i holds an entry of group g.
+func (s *store[K, V]) in(i int32, g K) bool { return s.groupOf(s.at(i).key) == g }
+
+// find returns the slot of k and the slot before it in the chain of k's
+// group g (-1: first), or -1 and the chain's last slot (-1: no chain).
+func (s *store[K, V]) find(h uint64, k K) (i, prev int32) {
+	i, ok := s.head[h]
 	if !ok {
 		return -1, -1
 	}
@@ -101,12 +114,23 @@ func (s *store[K, V]) find(g, k K) (i, prev int32) {
 	return -1, prev
 }
 
+// firstOf returns the first slot of group g in chain h, or -1.
+func (s *store[K, V]) firstOf(h uint64, g K) int32 {
+	i, ok := s.head[h]
+	if !ok {
+		return -1
+	}
+	for ; i >= 0 && !s.in(i, g); i = s.at(i).next {
+	}
+	return i
+}
+
 // Len returns the number of entries.
 func (s *store[K, V]) Len() int { return s.n }
 
 // get returns the entry under k.
 func (s *store[K, V]) get(k K) (V, bool) {
-	if i, _ := s.find(s.groupOf(k), k); i >= 0 {
+	if i, _ := s.find(s.hash(s.groupOf(k)), k); i >= 0 {
 		return s.at(i).val, true
 	}
 	var zero V
@@ -122,7 +146,7 @@ func (s *store[K, V]) val(k K) V {
 // ref returns the entry under k in place, valid until it is removed; nil
 // if there is none.
 func (s *store[K, V]) ref(k K) *V {
-	if i, _ := s.find(s.groupOf(k), k); i >= 0 {
+	if i, _ := s.find(s.hash(s.groupOf(k)), k); i >= 0 {
 		return &s.at(i).val
 	}
 	return nil
@@ -130,29 +154,29 @@ func (s *store[K, V]) ref(k K) *V {
 
 // has reports whether there is an entry under k.
 func (s *store[K, V]) has(k K) bool {
-	i, _ := s.find(s.groupOf(k), k)
+	i, _ := s.find(s.hash(s.groupOf(k)), k)
 	return i >= 0
 }
 
 // set stores v under k: in place if k is there, else at the end of its
 // group.
 func (s *store[K, V]) set(k K, v *V) {
-	g := s.groupOf(k)
-	i, prev := s.find(g, k)
+	h := s.hash(s.groupOf(k))
+	i, last := s.find(h, k)
 	if i >= 0 {
 		s.at(i).val = *v
 		return
 	}
-	s.link(g, s.alloc(k, v), prev)
+	s.link(h, s.alloc(k, v), last)
 }
 
-// link puts slot i after slot prev of group g (-1: at the front).
-func (s *store[K, V]) link(g K, i, prev int32) {
+// link puts slot i after slot prev of chain h (-1: at the front).
+func (s *store[K, V]) link(h uint64, i, prev int32) {
 	if prev < 0 {
-		if h, ok := s.head[g]; ok {
-			s.at(i).next = h
+		if first, ok := s.head[h]; ok {
+			s.at(i).next = first
 		}
-		s.head[g] = i
+		s.head[h] = i
 		return
 	}
 	p := s.at(prev)
@@ -160,86 +184,95 @@ func (s *store[K, V]) link(g K, i, prev int32) {
 	p.next = i
 }
 
+// unlink takes slot i, after slot prev (-1: first), out of chain h, which
+// it leaves non-empty or not there.
+func (s *store[K, V]) unlink(h uint64, i, prev int32) {
+	e := s.at(i)
+	switch {
+	case prev >= 0:
+		s.at(prev).next = e.next
+	case e.next >= 0:
+		s.head[h] = e.next
+	default:
+		delete(s.head, h)
+	}
+	e.next = -1
+}
+
 // insert adds v under k, which must not be there, at position pos of its
 // group (0 first; -1 or past the end: last).
 func (s *store[K, V]) insert(k K, v *V, pos int) {
 	g := s.groupOf(k)
+	h := s.hash(g)
 	i := s.alloc(k, v)
-	h, ok := s.head[g]
-	if !ok || pos == 0 {
-		s.link(g, i, -1)
+	if pos == 0 {
+		s.link(h, i, -1)
 		return
 	}
-	prev := h
-	for n := 1; n != pos; n++ {
-		next := s.at(prev).next
-		if next < 0 {
-			break
+	// After the entry of g at pos-1, or the chain's last.
+	after, n := int32(-1), 0
+	for j, ok := s.head[h]; ok && j >= 0; j = s.at(j).next {
+		after = j
+		if s.in(j, g) {
+			if n++; n == pos {
+				break
+			}
 		}
-		prev = next
 	}
-	s.link(g, i, prev)
+	s.link(h, i, after)
 }
 
 // add stores v under k, which must not be there, as its group's first
 // entry if front, else its last; it reports whether the group was empty.
-// It is insert for the hot path: one walk of the group.
+// It is insert for the hot path: one walk of the chain, if any.
 func (s *store[K, V]) add(k K, v *V, front bool) (alone bool) {
 	g := s.groupOf(k)
-	h, ok := s.head[g]
+	h := s.hash(g)
+	first, ok := s.head[h]
 	i := s.alloc(k, v)
-	switch {
-	case !ok:
-		s.head[g] = i
+	if !ok {
+		s.head[h] = i
 		return true
-	case front:
-		s.at(i).next = h
-		s.head[g] = i
-	default:
-		last := h
-		for s.at(last).next >= 0 {
-			last = s.at(last).next
-		}
-		s.at(last).next = i
 	}
-	return false
+	alone = true
+	last := first
+	for j := first; j >= 0; j = s.at(j).next {
+		last = j
+		if alone && s.in(j, g) {
+			alone = false
+		}
+	}
+	if front {
+		s.link(h, i, -1)
+	} else {
+		s.link(h, i, last)
+	}
+	return alone
 }
 
 // del removes the entry under k and returns its position in its group,
 // or -1 if there is none.
 func (s *store[K, V]) del(k K) int {
 	g := s.groupOf(k)
-	h, ok := s.head[g]
+	h := s.hash(g)
+	first, ok := s.head[h]
 	if !ok {
 		return -1
 	}
-	prev := int32(-1)
-	for i, pos := h, 0; i >= 0; i, pos = s.at(i).next, pos+1 {
+	prev, pos := int32(-1), 0
+	for i := first; i >= 0; i = s.at(i).next {
 		e := s.at(i)
-		if e.key != k {
-			prev = i
-			continue
+		if e.key == k {
+			s.unlink(h, i, prev)
+			s.release(i)
+			return pos
 		}
-		s.unlink(g, i, prev)
-		s.release(i)
-		return pos
+		if s.in(i, g) {
+			pos++
+		}
+		prev = i
 	}
 	return -1
-}
-
-// unlink takes slot i, after slot prev (-1: first), out of group g's
-// chain, which it leaves non-empty or not there.
-func (s *store[K, V]) unlink(g K, i, prev int32) {
-	e := s.at(i)
-	switch {
-	case prev >= 0:
-		s.at(prev).next = e.next
-	case e.next >= 0:
-		s.head[g] = e.next
-	default:
-		delete(s.head, g)
-	}
-	e.next = -1
 }
 
 // rename gives the entry under old the key k, in old's place in its group,
@@ -249,11 +282,12 @@ func (s *store[K, V]) rename(old, k K) bool {
 	if s.groupOf(k) != g {
 		return false
 	}
-	i, _ := s.find(g, old)
+	h := s.hash(g)
+	i, _ := s.find(h, old)
 	if i < 0 {
 		return false
 	}
-	if j, _ := s.find(g, k); j >= 0 {
+	if j, _ := s.find(h, k); j >= 0 {
 		return false
 	}
 	s.at(i).key = k
@@ -262,7 +296,7 @@ func (s *store[K, V]) rename(old, k K) bool {
 
 // first returns the key of group g's first entry.
 func (s *store[K, V]) first(g K) (K, bool) {
-	if i, ok := s.head[g]; ok {
+	if i := s.firstOf(s.hash(g), g); i >= 0 {
 		return s.at(i).key, true
 	}
 	var zero K
@@ -271,12 +305,14 @@ func (s *store[K, V]) first(g K) (K, bool) {
 
 // keys appends the keys of group g to buf, in order.
 func (s *store[K, V]) keys(g K, buf []K) []K {
-	i, ok := s.head[g]
+	i, ok := s.head[s.hash(g)]
 	if !ok {
 		return buf
 	}
 	for ; i >= 0; i = s.at(i).next {
-		buf = append(buf, s.at(i).key)
+		if s.in(i, g) {
+			buf = append(buf, s.at(i).key)
+		}
 	}
 	return buf
 }
@@ -292,7 +328,8 @@ func (s *store[K, V]) order(keys []K) {
 	placed := make(map[int32]bool) // the slots placed
 	for _, k := range keys {
 		g := s.groupOf(k)
-		i, prev := s.find(g, k)
+		h := s.hash(g)
+		i, prev := s.find(h, k)
 		if i < 0 || placed[i] {
 			continue
 		}
@@ -302,8 +339,8 @@ func (s *store[K, V]) order(keys []K) {
 			tail = -1
 		}
 		if prev != tail {
-			s.unlink(g, i, prev)
-			s.link(g, i, tail)
+			s.unlink(h, i, prev)
+			s.link(h, i, tail)
 		}
 		tails[g] = i
 	}

@@ -28,8 +28,8 @@ func checkStore[K comparable, V any](t interface {
 				t.Fatalf("group %v chains free slot %d", g, i)
 			case seen[i]:
 				t.Fatalf("slot %d chained twice (group %v)", i, g)
-			case s.groupOf(e.key) != g:
-				t.Fatalf("slot %d (%v) chained in group %v, its group is %v", i, e.key, g, s.groupOf(e.key))
+			case s.hash(s.groupOf(e.key)) != g:
+				t.Fatalf("slot %d (%v) chained under hash %#x, its group's is %#x", i, e.key, g, s.hash(s.groupOf(e.key)))
 			}
 			seen[i] = true
 		}
@@ -63,10 +63,33 @@ func tkGroup(k tk) tk { return k / 10 * 10 }
 
 func keysOf(s *store[tk, string], g tk) []tk { return s.keys(g, nil) }
 
+// hashes are the stores the tests run on: with the real hash, and with one
+// that makes groups collide (three chains for all), which only costs time.
+var hashes = []struct {
+	name string
+	hash func(tk) uint64
+}{
+	{"maphash", nil},
+	{"colliding", func(k tk) uint64 { return uint64(k/10) % 3 }},
+}
+
+func newTestStore(hash func(tk) uint64) *store[tk, string] {
+	s := newStore[tk, string](tkGroup)
+	if hash != nil {
+		s.hash = hash
+	}
+	return s
+}
+
 // Each group keeps its order through inserts at any position, removals,
 // renames and reordering.
 func TestStoreKeepsEachGroupsOrder(t *testing.T) {
-	s := newStore[tk, string](tkGroup)
+	for _, h := range hashes {
+		t.Run(h.name, func(t *testing.T) { testStoreOrder(t, newTestStore(h.hash)) })
+	}
+}
+
+func testStoreOrder(t *testing.T, s *store[tk, string]) {
 	v := "x"
 	s.insert(12, &v, -1) // [12]
 	s.insert(11, &v, 0)  // [11 12]
@@ -135,8 +158,13 @@ func TestStoreSteadySizeAllocatesNothing(t *testing.T) {
 // Random operations on a store and on a plain model (a map of groups, each
 // an ordered list) agree.
 func TestStoreMatchesAModel(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
-		s := newStore[tk, string](tkGroup)
+	for _, h := range hashes {
+		t.Run(h.name, func(t *testing.T) { rapid.Check(t, func(t *rapid.T) { testStoreModel(t, newTestStore(h.hash)) }) })
+	}
+}
+
+func testStoreModel(t *rapid.T, s *store[tk, string]) {
+	{
 		model := map[tk][]tk{} // group → keys in order
 		vals := map[tk]string{}
 		key := rapid.Custom(func(t *rapid.T) tk { return tk(rapid.IntRange(0, 59).Draw(t, "key")) })
@@ -245,5 +273,5 @@ func TestStoreMatchesAModel(t *testing.T) {
 				t.Fatalf("all yields %d entries, model %d", n, len(vals))
 			}
 		}
-	})
+	}
 }
