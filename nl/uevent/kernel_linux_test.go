@@ -34,7 +34,6 @@ type netEvents struct {
 	mu     sync.Mutex
 	events []uevent.Event
 	gaps   int
-	bad    int
 	change chan struct{}
 }
 
