@@ -623,13 +623,15 @@ func (c *Conn) Drain(fn func(m Message)) (int, error) {
 // the last message of a datagram is a multipart part (NLM_F_MULTI) it reads
 // on, up to and including NLMSG_DONE. It returns every message, DONE
 // included, and, if one of them is NLMSG_ERROR or DONE carrying an errno,
-// that kernel error as an *Error. The socket's Framing decides what ends a
-// reply and carries an error (Framing.EndsReply, Framing.CheckMessage): on
-// a connector socket DONE is an ordinary message, and on a raw one
-// (uevents) each datagram is one message and the whole reply. It is the counterpart of Guile-Netlink's
+// that kernel error as an *Error. It is the counterpart of Guile-Netlink's
 // receive-and-decode-msg; unlike it, it honours ctx and checks the sender.
 // It does not match sequence numbers: use Execute for request/reply. It
 // waits as Receive does, for as long as ctx allows.
+//
+// The socket's Framing decides what ends a reply and carries an error
+// (Framing.EndsReply, Framing.CheckMessage): on a connector socket DONE is
+// an ordinary message, and on a raw one (uevents) each datagram is one
+// message and the whole reply.
 func (c *Conn) ReceiveAndDecode(ctx context.Context) ([]Message, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
