@@ -28,7 +28,8 @@ const (
 // (nl.Stats.Spoofed). GroupUdev needs datagrams from udevd's port, so the
 // socket accepts any sender (nl.WithAnySender) and Decode marks libudev
 // messages SourceUdev, and fails kernel-format ones from user space with
-// ErrSpoofed.
+// ErrSpoofed. A poller checks senders itself: register a GroupUdev socket
+// with poller.WithAnySender.
 //
 // Events of network devices go to the network namespace the device lives
 // in; other devices' to the initial namespace (and those owned by the

@@ -316,3 +316,67 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	}
 	t.Logf("%d seeds", n)
 }
+
+// TestUdevRebroadcastIsFlagged plays udevd: a process with CAP_NET_ADMIN
+// in the namespace sends a libudev message to GroupUdev. A GroupUdev socket
+// read through a poller (which must accept any sender too) delivers it
+// marked SourceUdev, never as the kernel's.
+func TestUdevRebroadcastIsFlagged(t *testing.T) {
+	ns := nstest.New(t)
+	c, err := uevent.Dial(uevent.GroupUdev, nl.WithNetNS(ns.Path()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, err := poller.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { p.Close(); <-p.Done() }()
+	got := make(chan uevent.Event, 1)
+	bad := make(chan error, 1)
+	r, err := p.Add(c, func(b *poller.Batch) {
+		for _, m := range b.Messages {
+			e, err := uevent.Decode(m)
+			if err != nil {
+				bad <- err
+				continue
+			}
+			got <- e
+		}
+	}, poller.WithAnySender())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Remove()
+
+	var fd int
+	err = ns.Do(func() error {
+		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_KOBJECT_UEVENT)
+		if err != nil {
+			return err
+		}
+		return unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	msg := libudev("ACTION=add\x00DEVPATH=/devices/virtual/net/uu0\x00SUBSYSTEM=net\x00SEQNUM=9\x00TAGS=:systemd:\x00")
+	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: uevent.GroupUdev}); err != nil {
+		if errors.Is(err, unix.EPERM) {
+			t.Skipf("sending to the udev group needs CAP_NET_ADMIN in the namespace: %v", err)
+		}
+		t.Fatal(err)
+	}
+	select {
+	case e := <-got:
+		if e.Source != uevent.SourceUdev || e.Trusted() || e.DevPath != "/devices/virtual/net/uu0" || e.Seqnum != 9 {
+			t.Errorf("udev message decoded as %v (trusted %v)", e, e.Trusted())
+		}
+	case err := <-bad:
+		t.Fatalf("udev message rejected: %v", err)
+	case <-time.After(wait):
+		t.Fatal("udev message not delivered")
+	}
+}
