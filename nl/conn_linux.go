@@ -32,6 +32,7 @@ type Conn struct {
 	f        *os.File
 	rc       syscall.RawConn
 	protocol int
+	framing  Framing
 	local    Addr
 	cfg      config
 	seq      atomic.Uint32
@@ -89,7 +90,10 @@ type stats struct {
 
 // Dial opens a netlink socket for protocol (unix.NETLINK_ROUTE,
 // NETLINK_GENERIC, NETLINK_KOBJECT_UEVENT …) and binds it to local. It is the
-// counterpart of Guile-Netlink's connect.
+// counterpart of Guile-Netlink's connect. The protocol decides how
+// datagrams are read (ProtocolFraming, Conn.Framing): uevents are not
+// netlink-framed and the connector's messages all have the type
+// NLMSG_DONE, and every receive path follows that.
 //
 // The socket is close-on-exec and nonblocking (it parks in the Go runtime's
 // netpoller), NETLINK_EXT_ACK and NETLINK_CAP_ACK are set, and for
@@ -205,6 +209,7 @@ func newConn(fd, protocol int, local Addr, cfg config) (*Conn, error) {
 		f:        f,
 		rc:       rc,
 		protocol: protocol,
+		framing:  ProtocolFraming(protocol),
 		local:    Addr{PortID: nsa.Pid, Groups: nsa.Groups},
 		cfg:      cfg,
 	}
@@ -220,6 +225,9 @@ func newConn(fd, protocol int, local Addr, cfg config) (*Conn, error) {
 // init sets up what every Conn has once c.read is set: the first receive
 // buffer, the control buffer, the sequence numbers.
 func (c *Conn) init() {
+	if c.cfg.framingSet {
+		c.framing = c.cfg.framing
+	}
 	c.bufs = append(c.bufs, make([]byte, c.cfg.datagramSize))
 	if c.cfg.listenAllNSID {
 		c.oob = make([]byte, unix.CmsgSpace(4)*2)
@@ -233,6 +241,10 @@ func (c *Conn) init() {
 
 // Protocol returns the netlink protocol the socket was opened for.
 func (c *Conn) Protocol() int { return c.protocol }
+
+// Framing returns how the socket's datagrams are read: the protocol's
+// framing (ProtocolFraming) unless WithFraming gave another.
+func (c *Conn) Framing() Framing { return c.framing }
 
 // LocalAddr returns the socket's bound address; PortID is the one the
 // kernel assigned.
@@ -466,7 +478,9 @@ func (c *Conn) readErr(err error) error {
 }
 
 // Receive blocks until one datagram from the kernel arrives and returns its
-// messages. It is the counterpart of Guile-Netlink's receive-msg.
+// messages. It is the counterpart of Guile-Netlink's receive-msg. On a
+// socket whose datagrams are not netlink-framed (FramingRaw: uevents) the
+// datagram is one message, made by RawMessage.
 //
 // Datagrams from senders other than the kernel are dropped and counted in
 // Stats.Spoofed. A truncated datagram returns ErrTruncated (and the buffer
@@ -502,6 +516,10 @@ func (c *Conn) ReceiveFrom() ([]Message, int32, error) {
 	if d.trunc {
 		return nil, d.nsid, fmt.Errorf("nl: receive: %w", ErrTruncated)
 	}
+	if c.framing == FramingRaw {
+		c.stats.messages.Add(1)
+		return []Message{RawMessage(b, d.fromPid)}, d.nsid, nil
+	}
 	ms, err := AppendMessages(nil, b)
 	c.stats.messages.Add(uint64(len(ms)))
 	if err != nil {
@@ -534,6 +552,10 @@ func (c *Conn) ReceiveFunc(fn func(m Message, nsid int32) error) error {
 	}
 	c.unlockPlain(nil) // fn may use c; buf stays ours
 	defer c.putBuf(buf)
+	if c.framing == FramingRaw {
+		c.stats.messages.Add(1)
+		return fn(RawMessage(d.b, d.fromPid), d.nsid)
+	}
 	it := NewMessageIter(d.b)
 	for it.Next() {
 		c.stats.messages.Add(1)
@@ -583,10 +605,15 @@ func (c *Conn) Drain(fn func(m Message)) (int, error) {
 			continue
 		}
 		c.unlockPlain(nil)
-		it := NewMessageIter(d.b)
-		for it.Next() {
+		if c.framing == FramingRaw {
 			c.stats.messages.Add(1)
-			fn(it.Message())
+			fn(RawMessage(d.b, d.fromPid))
+		} else {
+			it := NewMessageIter(d.b)
+			for it.Next() {
+				c.stats.messages.Add(1)
+				fn(it.Message())
+			}
 		}
 		c.putBuf(buf)
 	}
@@ -600,6 +627,11 @@ func (c *Conn) Drain(fn func(m Message)) (int, error) {
 // receive-and-decode-msg; unlike it, it honours ctx and checks the sender.
 // It does not match sequence numbers: use Execute for request/reply. It
 // waits as Receive does, for as long as ctx allows.
+//
+// The socket's Framing decides what ends a reply and carries an error
+// (Framing.EndsReply, Framing.CheckMessage): on a connector socket DONE is
+// an ordinary message, and on a raw one (uevents) each datagram is one
+// message and the whole reply.
 func (c *Conn) ReceiveAndDecode(ctx context.Context) ([]Message, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -623,6 +655,10 @@ func (c *Conn) ReceiveAndDecode(ctx context.Context) ([]Message, error) {
 			return out, fmt.Errorf("nl: receive: %w", ErrTruncated)
 		}
 		b := append([]byte(nil), d.b...)
+		if c.framing == FramingRaw {
+			c.stats.messages.Add(1)
+			return append(out, RawMessage(b, d.fromPid)), nil
+		}
 		n := len(out)
 		out, err = AppendMessages(out, b)
 		c.stats.messages.Add(uint64(len(out) - n))
@@ -633,12 +669,12 @@ func (c *Conn) ReceiveAndDecode(ctx context.Context) ([]Message, error) {
 			continue
 		}
 		for _, m := range out[n:] {
-			if e := CheckMessage(m); e != nil && kerr == nil {
+			if e := c.framing.CheckMessage(m); e != nil && kerr == nil {
 				kerr = e
 			}
 		}
-		last := out[len(out)-1].Header
-		if last.Flags&FlagMulti == 0 || last.Type == TypeDone || last.Type == TypeError {
+		last := out[len(out)-1]
+		if last.Header.Flags&FlagMulti == 0 || c.framing.EndsReply(last) {
 			return out, kerr
 		}
 	}

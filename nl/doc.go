@@ -36,6 +36,14 @@
 // NLMSG_DONE and the extended-ACK text are reported as *Error;
 // NLM_F_DUMP_INTR is reported as ErrDumpInterrupted.
 //
+// Two protocols do not follow netlink's framing, and every receive path
+// knows it (Framing, chosen by Dial from the protocol): uevents
+// (NETLINK_KOBJECT_UEVENT) are bare datagrams, each delivered as one
+// Message with the sender's port id in its made-up header (RawMessage), and
+// the connector (NETLINK_CONNECTOR: process events) gives every message
+// the type NLMSG_DONE, which there is a message, not the end of a reply.
+// Package nl/uevent and nl/cnproc decode them.
+//
 // Sockets are Linux only; the codec (Message, MessageIter, the attribute
 // encoder and decoder, Error) compiles everywhere.
 //

@@ -20,7 +20,8 @@ import (
 // Errors: the kernel's error as an *Error (errno, extended-ACK text and
 // offset), from NLMSG_ERROR or from the errno in NLMSG_DONE;
 // ErrDumpInterrupted (with every reply received, which the caller may use or
-// discard) if any reply had NLM_F_DUMP_INTR; ErrTruncated if a datagram was
+// discard) if any reply had NLM_F_DUMP_INTR; ErrNoReplies on a socket whose
+// protocol has no request/reply (Framing: connector, uevents); ErrTruncated if a datagram was
 // cut (the dump is still read to its end so the socket stays usable); ctx's
 // error if it ends first, whether Execute is waiting for the kernel or for
 // another request on the socket (see Conn for how requests share it). The
@@ -53,6 +54,9 @@ func (c *Conn) Execute(ctx context.Context, m Message) ([]Message, error) {
 func (c *Conn) ExecuteFunc(ctx context.Context, m Message, fn func(r Message) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if c.framing != FramingNetlink {
+		return fmt.Errorf("nl: execute on a %s socket: %w", c.framing, ErrNoReplies)
 	}
 	m.Header.Flags |= FlagRequest
 	dump := m.Header.Flags&FlagDump == FlagDump
@@ -162,6 +166,9 @@ func (c *Conn) finish(kerr error, intr, trunc bool) error {
 func (c *Conn) ExecuteBatch(ctx context.Context, reqs []Message, fn func(i int, err error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if c.framing != FramingNetlink {
+		return fmt.Errorf("nl: execute on a %s socket: %w", c.framing, ErrNoReplies)
 	}
 	r := c.newRequest(ctx)
 	defer c.done(r, true) // every window is read to its last reply

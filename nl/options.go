@@ -14,6 +14,8 @@ type config struct {
 	noStrict      bool
 	anySender     bool
 	listenAllNSID bool
+	framing       Framing
+	framingSet    bool
 }
 
 // The sizes of a Conn's user-space receive buffer. MinDatagramSize and
@@ -93,3 +95,10 @@ func WithAnySender() Option { return func(c *config) { c.anySender = true } }
 // multicast messages from every namespace that has an id in the socket's
 // namespace, each tagged with that id (see Conn.ReceiveFrom).
 func WithListenAllNSID() Option { return func(c *config) { c.listenAllNSID = true } }
+
+// WithFraming overrides the framing Dial picks from the protocol
+// (ProtocolFraming): how the socket's datagrams are read. Needed only for a
+// protocol this package does not know, or for a test.
+func WithFraming(f Framing) Option {
+	return func(c *config) { c.framing, c.framingSet = f, true }
+}

@@ -22,7 +22,8 @@
 //   - Count: BufferCount.
 //   - Netlink: TakeUntilDone and CollectUntilDone (the multipart rule: up to
 //     and including NLMSG_DONE, with the kernel's error and
-//     nl.ErrDumpInterrupted), FilterType, FilterFamily, FilterGroup and
+//     nl.ErrDumpInterrupted; WithFraming for a connector socket, where DONE
+//     is the message type and ends nothing), FilterType, FilterFamily, FilterGroup and
 //     RouteGroup (rtnetlink multicast group of a message), FilterGroupBy.
 //   - Loss: OnGap removes gaps, for consumers that accept loss explicitly.
 //

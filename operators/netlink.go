@@ -17,9 +17,15 @@ import (
 // nl.ErrDumpInterrupted; otherwise it completes. A source that completes
 // first (FromExecute, which stops at DONE itself and does not emit it)
 // completes it too. Runs inline; no goroutine, no allocation per message.
-func TakeUntilDone(src stream.Observable[nl.Message]) stream.Observable[nl.Message] {
+//
+// The option WithFraming gives the framing of the socket the messages come
+// from (nl.Conn.Framing): with nl.FramingConnector, NLMSG_DONE is the
+// protocol's message type, so only NLMSG_ERROR ends the stream; with
+// nl.FramingRaw nothing does.
+func TakeUntilDone(src stream.Observable[nl.Message], opts ...Option) stream.Observable[nl.Message] {
+	framing := newConfig(opts).framing
 	return stream.Create(func(ctx context.Context, o stream.Observer[nl.Message]) error {
-		u := &untilDone{down: o}
+		u := &untilDone{down: o, framing: framing}
 		if err := src.Subscribe(ctx, u); err != nil || u.stopped {
 			return err
 		}
@@ -35,21 +41,20 @@ func TakeUntilDone(src stream.Observable[nl.Message]) stream.Observable[nl.Messa
 
 type untilDone struct {
 	down    stream.Observer[nl.Message]
+	framing nl.Framing
 	intr    bool  // a message had NLM_F_DUMP_INTR
 	ended   bool  // the terminating message was seen
 	kerr    error // the kernel's error in it
 	stopped bool  // the downstream returned an error
 }
 
-func ends(m *nl.Message) bool { return m.Header.Type == nl.TypeDone || m.Header.Type == nl.TypeError }
-
 func (u *untilDone) see(m *nl.Message) {
 	if m.Header.Flags&nl.FlagDumpIntr != 0 {
 		u.intr = true
 	}
-	if ends(m) {
+	if u.framing.EndsReply(*m) {
 		u.ended = true
-		u.kerr = nl.CheckMessage(*m)
+		u.kerr = u.framing.CheckMessage(*m)
 	}
 }
 
@@ -97,10 +102,11 @@ func (u *untilDone) Gap(g stream.Gap) error {
 // kernel's error, nl.ErrDumpInterrupted, or the stream's error. The
 // messages are copied as they arrive into shared 64 KiB arenas, so they stay
 // valid however the source's buffers are reused (about one allocation per
-// 64 KiB of payload, plus the slice's growth). A Gap fails it.
-func CollectUntilDone(ctx context.Context, src stream.Observable[nl.Message]) ([]nl.Message, error) {
+// 64 KiB of payload, plus the slice's growth). A Gap fails it. It takes
+// TakeUntilDone's options (WithFraming).
+func CollectUntilDone(ctx context.Context, src stream.Observable[nl.Message], opts ...Option) ([]nl.Message, error) {
 	c := &arenaCollector{}
-	err := TakeUntilDone(src).Subscribe(ctx, c)
+	err := TakeUntilDone(src, opts...).Subscribe(ctx, c)
 	return c.out, err
 }
 
@@ -131,7 +137,9 @@ func (c *arenaCollector) Gap(g stream.Gap) error { return g }
 
 // isControl reports whether m is a netlink control message (NLMSG_NOOP,
 // ERROR, DONE, OVERRUN), which the netlink filters always let through so
-// that a reply's end and the kernel's errors are never filtered away.
+// that a reply's end and the kernel's errors are never filtered away. (The
+// filters by type and family are for rtnetlink-like streams: on a
+// connector stream every message has the type DONE and passes.)
 func isControl(m nl.Message) bool { return m.Header.Type < nl.MinType }
 
 // FilterType keeps the messages whose type is one of types (RTM_NEWROUTE,

@@ -136,6 +136,33 @@ func TestTakeUntilDoneSurfacesTheKernelsError(t *testing.T) {
 	}
 }
 
+// procEvent is a proc connector message: type NLMSG_DONE, flags 0, and a
+// payload (cn_msg) whose first word, read as an errno, is not zero.
+func procEvent() nl.Message { return msg(nl.TypeDone, 0, 1, 0, 0, 0, 1, 0, 0, 0) }
+
+func TestTakeUntilDoneOnAConnectorStreamPassesDone(t *testing.T) {
+	in := []nl.Message{procEvent(), procEvent(), procEvent()}
+	for _, batch := range []int{1, 10} {
+		var delivered int
+		got, err := operators.CollectUntilDone(testContext(t), msgSource(in, batch, &delivered), operators.WithFraming(nl.FramingConnector))
+		if err != nil || types(got) != "[3 3 3]" {
+			t.Fatalf("batch %d: got types %s, %v; want [3 3 3], nil", batch, types(got), err)
+		}
+		// The same stream read as netlink-framed stops at the first
+		// message with a nonsense errno: what the option prevents.
+		got, err = operators.CollectUntilDone(testContext(t), msgSource(in, batch, &delivered))
+		var ne *nl.Error
+		if types(got) != "[3]" || !errors.As(err, &ne) {
+			t.Fatalf("batch %d, netlink framing: got types %s, %v; want [3] and an *nl.Error", batch, types(got), err)
+		}
+	}
+	in = []nl.Message{procEvent(), errMsg(syscall.EPERM), procEvent()}
+	got, err := operators.CollectUntilDone(testContext(t), msgSource(in, 1, new(int)), operators.WithFraming(nl.FramingConnector))
+	if types(got) != "[3 2]" || !errors.Is(err, syscall.EPERM) {
+		t.Fatalf("NLMSG_ERROR on a connector stream: got types %s, %v; want [3 2], EPERM", types(got), err)
+	}
+}
+
 func TestCollectUntilDoneCopiesAliasedPayloads(t *testing.T) {
 	buf := make([]byte, 4) // one buffer reused for every message, as a socket's
 	s := stream.Create(func(ctx context.Context, o stream.Observer[nl.Message]) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/nlrx/nlrx/nl"
 	"github.com/nlrx/nlrx/stream"
 )
 
@@ -18,6 +19,7 @@ type config struct {
 	badCount   *atomic.Uint64
 	maxGroups  int
 	concurrent int
+	framing    nl.Framing
 }
 
 func newConfig(opts []Option) config {
@@ -46,6 +48,13 @@ func WithClock(c Clock) Option {
 func DropInvalid(count *atomic.Uint64) Option {
 	return func(cfg *config) { cfg.dropBad, cfg.badCount = true, count }
 }
+
+// WithFraming tells TakeUntilDone and CollectUntilDone the framing of the
+// socket their messages come from (nl.Conn.Framing, nl.FramingNetlink by
+// default), which decides what ends a reply: on a connector socket
+// (nl.FramingConnector) every message has the type NLMSG_DONE and none
+// ends it; only NLMSG_ERROR does.
+func WithFraming(f nl.Framing) Option { return func(cfg *config) { cfg.framing = f } }
 
 // DefaultMaxGroups is the number of live groups GroupBy allows by default.
 const DefaultMaxGroups = 4096

@@ -33,7 +33,9 @@ type Batch struct {
 	Source *Registration
 	// Messages holds the messages of the accepted datagrams, in order.
 	// Headers are bounds-checked (nl.MessageIter); a datagram from a
-	// sender other than the kernel is never here.
+	// sender other than the kernel is never here (unless WithAnySender).
+	// A registration whose framing is nl.FramingRaw gets one message per
+	// datagram (nl.RawMessage).
 	Messages []nl.Message
 	// Events holds the in-order events of this read, sorted by At. Most
 	// batches have none.

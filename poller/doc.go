@@ -19,7 +19,9 @@
 // Each datagram is checked once: its sender must be the kernel (port id 0,
 // from the socket address, never the forgeable header), or it is dropped
 // and counted; a datagram cut short (MSG_TRUNC) becomes a Truncated event
-// and the buffers grow; message headers are bounds-checked. A multicast
+// and the buffers grow; message headers are bounds-checked, except on a
+// socket whose protocol is not netlink-framed (nl.FramingRaw: uevents),
+// where each datagram is delivered whole as one message. A multicast
 // overrun (ENOBUFS, which epoll shows as EPOLLERR) becomes an Overrun
 // event in the same stream, and the socket keeps working: the consumer
 // decides how to resync.

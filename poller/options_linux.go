@@ -2,7 +2,11 @@
 
 package poller
 
-import "log/slog"
+import (
+	"log/slog"
+
+	"github.com/nlrx/nlrx/nl"
+)
 
 // Defaults, chosen from the batch-grid benchmark recorded in
 // bench/poller/RESULTS.md.
@@ -126,6 +130,13 @@ func WithData(v any) AddOption { return func(r *Registration) { r.data = v } }
 // a datagram whose sender port id is not 0 is dropped and counted in
 // Stats.Spoofed, since anything in it can be forged.
 func WithAnySender() AddOption { return func(r *Registration) { r.anySender = true } }
+
+// WithFraming sets how the registration's datagrams are read (see
+// nl.Framing): nl.FramingRaw delivers each datagram as one message
+// (nl.RawMessage, with the sender's port id in its header), for protocols
+// that are not netlink-framed such as NETLINK_KOBJECT_UEVENT. Add takes the
+// Conn's framing by itself; this option is for AddFD, or to override it.
+func WithFraming(f nl.Framing) AddOption { return func(r *Registration) { r.framing = f } }
 
 // WithLogger makes the poller log, at Warn and once per delivered batch
 // with the counts, what it drops or reports instead of messages: datagrams

@@ -86,6 +86,7 @@ type Registration struct {
 	h         Handler
 	data      any
 	anySender bool
+	framing   nl.Framing
 	fd        int
 	rc        syscall.RawConn // nil for AddFD
 	read      func(fd uintptr)
@@ -187,7 +188,7 @@ func (p *Poller) Add(c *nl.Conn, h Handler, opts ...AddOption) (*Registration, e
 	if err != nil {
 		return nil, fmt.Errorf("poller: add: %w", err)
 	}
-	r := p.newRegistration(h, opts)
+	r := p.newRegistration(h, append([]AddOption{WithFraming(c.Framing())}, opts...))
 	r.rc = rc
 	r.read = func(fd uintptr) { p.got, p.errno = p.arena.recvmmsg(int(fd), p.want) }
 	var rerr error
@@ -201,7 +202,8 @@ func (p *Poller) Add(c *nl.Conn, h Handler, opts ...AddOption) (*Registration, e
 }
 
 // AddFD registers a netlink socket the caller opened itself (for instance
-// with unix.Socket, so the Go runtime's netpoller never saw it). The fd
+// with unix.Socket, so the Go runtime's netpoller never saw it). Its
+// datagrams are read as netlink-framed unless WithFraming says otherwise. The fd
 // must be nonblocking or not: reads always pass MSG_DONTWAIT. The caller
 // keeps ownership: Remove the registration before closing fd, since the
 // poller cannot tell a closed and reused fd number from the original.
@@ -356,6 +358,11 @@ func (p *Poller) wake() {
 
 // Data returns the value given with WithData, or nil.
 func (r *Registration) Data() any { return r.data }
+
+// Framing returns how the poller reads r's datagrams: the Conn's framing
+// (nl.Conn.Framing) for Add, the one given with WithFraming for AddFD
+// (nl.FramingNetlink by default).
+func (r *Registration) Framing() nl.Framing { return r.framing }
 
 // Poller returns the poller r is registered with.
 func (r *Registration) Poller() *Poller { return r.p }
@@ -635,6 +642,10 @@ func (p *Poller) collect(r *Registration, k int, st *Stats) {
 			continue
 		}
 		st.Bytes += uint64(n)
+		if r.framing == nl.FramingRaw {
+			p.msgs = append(p.msgs, nl.RawMessage(a.datagram(i, n), a.names[i].Pid))
+			continue
+		}
 		it := nl.NewMessageIter(a.datagram(i, n))
 		for it.Next() {
 			p.msgs = append(p.msgs, it.Message())
