@@ -65,8 +65,17 @@
 // 100,000-route dump then costs a few hundred allocations in all, none per
 // route. Filters (RouteFilter …) go to the kernel, which applies them on
 // sockets with NETLINK_GET_STRICT_CHK (nl's default), and are checked again
-// on each value. A dump the kernel flags as inconsistent returns everything
-// it received together with an error matching nl.ErrDumpInterrupted.
+// on each value.
+//
+// A dump the kernel flags as inconsistent (NLM_F_DUMP_INTR: the table
+// changed while it was dumped) is dumped again from scratch by the List*
+// and Append* forms, up to DefaultDumpAttempts times (DumpAttempts(n)
+// changes the count; DumpAttempts(1) takes the first dump as it is); if
+// every attempt is interrupted, they return the last one whole, with an
+// error matching nl.ErrDumpInterrupted. The ForEach* forms and the
+// sequences do not dump again, since their callback or loop has already
+// seen the entries of the first attempt: they deliver each entry once and
+// report the interruption with the same error after the last.
 //
 // # Changing the kernel's tables
 //
