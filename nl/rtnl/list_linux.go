@@ -196,10 +196,11 @@ func linkRequest(typ, flags uint16, l *Link) nl.Message {
 }
 
 // ForEachLink dumps every link and calls fn for each; *l is valid only until
-// fn returns. Link statistics are not requested (RTEXT_FILTER_SKIP_STATS),
-// which keeps the kernel's messages small, nor are virtual functions (see
-// LinkFilter for both). No allocation per link. An interrupted dump is
-// reported, not retried, as ForEachRoute says.
+// fn returns. The per-family counters are not requested
+// (RTEXT_FILTER_SKIP_STATS), which keeps the kernel's messages small, nor
+// are the virtual functions of SR-IOV devices (see LinkFilter.VF). No
+// allocation per link. An interrupted dump is reported, not retried, as
+// ForEachRoute says.
 func ForEachLink(ctx context.Context, c *nl.Conn, fn func(l *Link) error) error {
 	return ForEachLinkMatching(ctx, c, LinkFilter{}, fn)
 }
