@@ -145,7 +145,7 @@ func TestMarshalJSONUsesIPJSONFieldNames(t *testing.T) {
 // only through pointers, and inside slices and structs.
 // fullLink is a device link with every field that ip shows only with
 // -details or -stats.
-func fullLink(t *testing.T) *rtnl.Link {
+func fullLink(t testing.TB) *rtnl.Link {
 	l := &rtnl.Link{Index: 2, Name: rtnl.MakeName("eth0"), Type: 1,
 		Flags: rtnl.LinkBroadcast | rtnl.LinkMulticast | rtnl.LinkUp | rtnl.LinkRunning | rtnl.LinkLowerUp, MTU: 1500, OperState: rtnl.OperUp,
 		TxQLen: 1000, Address: mustHW(t, "02:00:00:00:00:09"), Broadcast: mustHW(t, "ff:ff:ff:ff:ff:ff"),

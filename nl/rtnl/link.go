@@ -93,7 +93,7 @@ type Link struct {
 	HasStats bool
 
 	altNames       string // IFLA_PROP_LIST's IFLA_ALT_IFNAMEs, each ended by a NUL
-	sent           uint16 // the counts (linkCounts) the kernel sent, a bit each
+	zeros          uint16 // the counts (linkCounts) the kernel sent as 0, a bit each
 	linkNetNSID    int32  // IFLA_LINK_NETNSID, if hasLinkNetNSID
 	hasLinkNetNSID bool
 }
@@ -266,8 +266,11 @@ func (l *Link) decode(b []byte) error {
 			iflaTSOMaxSize, iflaTSOMaxSegs, iflaGSOIPv4MaxSize, iflaGROIPv4MaxSize, iflaNumVF:
 			for i, f := range l.counts() {
 				if linkCounts[i].attr == d.Type() {
-					*f = d.Uint32()
-					l.sent |= 1 << i
+					if *f = d.Uint32(); *f == 0 {
+						l.zeros |= 1 << i
+					} else {
+						l.zeros &^= 1 << i
+					}
 				}
 			}
 		case iflaStats64:
@@ -439,9 +442,11 @@ func (l *Link) counts() [len(linkCounts)]*uint32 {
 }
 
 // hasCount reports whether count i (of linkCounts) is to be encoded and
-// printed: the kernel sent it, or it is not 0. ip prints what the kernel
-// sent, zeros included (a loopback's min_mtu 0).
-func (l *Link) hasCount(i int) bool { return l.sent&(1<<i) != 0 || *l.counts()[i] != 0 }
+// printed: it is not 0, or the kernel sent it as 0. ip prints what the
+// kernel sent, zeros included (a loopback's min_mtu 0). Only the zeros are
+// marked, so that a Link built with the kernel's values equals the
+// decoded one.
+func (l *Link) hasCount(i int) bool { return l.zeros&(1<<i) != 0 || *l.counts()[i] != 0 }
 
 // withoutState returns l without what appendState encodes but the
 // offload limits that rtnl_create_link takes (the GSO and GRO sizes and
@@ -452,7 +457,7 @@ func (l Link) withoutState() Link {
 	l.NumTxQueues, l.NumRxQueues, l.NumVF = 0, 0, 0
 	l.TSOMaxSize, l.TSOMaxSegs = 0, 0
 	const offload = 1<<4 | 1<<5 | 1<<8 | 1<<9 | 1<<10 // GSO and GRO sizes, GSO segments
-	l.sent &= offload
+	l.zeros &= offload
 	l.Stats, l.HasStats, l.altNames = LinkStats{}, false, ""
 	return l
 }
