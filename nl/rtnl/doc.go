@@ -14,7 +14,9 @@
 //	AddRoute, ReplaceRoute, DeleteRoute: one change; AddRoutes…: many at once
 //
 // Links also have LinkByName and LinkByIndex, SetLink with its settings,
-// AddVeth and AddLink. The Decode* functions, AppendBinary and Message are
+// AddVeth and AddLink, AddAltNames and DeleteAltNames; their counters
+// come with every link (Link.Stats) and, cheaper, from RTM_GETSTATS
+// (GetLinkStats, ListLinkStats, ForEachLinkStats). The Decode* functions, AppendBinary and Message are
 // for code that reads or builds messages itself (a poller's handler, say).
 //
 // # Values
@@ -26,7 +28,9 @@
 // link-layer addresses are held inline (Name, HardwareAddr), addresses are
 // netip values, and a single-path IPv4 or IPv6 Route decodes with no
 // allocation at all; a multipath route allocates its []NextHop. Link,
-// Address, Neighbor and RouteKey are comparable with ==; Route has Equal.
+// Address, Neighbor and RouteKey are comparable with ==; Route has Equal,
+// and so has Link, which leaves out the traffic counters (they move
+// without a notification).
 // Route.Key identifies a route as the kernel does (table, family,
 // destination, source, TOS, priority, and type for IPv4) for use as a map
 // key.

@@ -10,8 +10,11 @@ import (
 )
 
 // Link is one network interface: a struct ifinfomsg and the attributes of
-// RTM_NEWLINK that most programs need. Decoding does not allocate (names and
-// addresses are held inline), except for an alias.
+// RTM_NEWLINK that most programs need, the details `ip -details` shows and
+// the counters of `ip -stats` among them. Decoding does not allocate (names
+// and addresses are held inline), except for an alias, the alternative
+// names and the parent device's names. Link is comparable with ==; Equal
+// compares all but the traffic counters.
 //
 // A bridge also sends RTM_NEWLINK and RTM_DELLINK messages of its own
 // about each of its ports, with ifi_family AF_BRIDGE (Family is
@@ -201,7 +204,8 @@ func (l *Link) Equal(o *Link) bool {
 func (l *Link) Up() bool { return l.Flags&LinkUp != 0 }
 
 // DecodeLink decodes an RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK or
-// RTM_SETLINK message. It allocates only for an alias.
+// RTM_SETLINK message. It allocates only for an alias, alternative names
+// and the parent device's names.
 func DecodeLink(m nl.Message) (Link, error) {
 	var l Link
 	switch m.Header.Type {
@@ -215,7 +219,7 @@ func DecodeLink(m nl.Message) (Link, error) {
 
 // UnmarshalBinary decodes the payload of a link message (struct ifinfomsg
 // and attributes) into l, replacing all of l. It allocates only for an
-// alias.
+// alias, alternative names and the parent device's names.
 func (l *Link) UnmarshalBinary(b []byte) error {
 	*l = Link{}
 	return l.decode(b)
