@@ -265,18 +265,36 @@ func (l *Link) decode(b []byte) error {
 			l.ParentDev = d.String()
 		case iflaParentDevBusName:
 			l.ParentBus = d.String()
-		case iflaMinMTU, iflaMaxMTU, iflaCarrierChanges, iflaCarrierUpCount, iflaCarrierDownCount,
-			iflaNumTxQueues, iflaNumRxQueues, iflaGSOMaxSize, iflaGSOMaxSegs, iflaGROMaxSize,
-			iflaTSOMaxSize, iflaTSOMaxSegs, iflaGSOIPv4MaxSize, iflaGROIPv4MaxSize, iflaNumVF:
-			for i, f := range l.counts() {
-				if linkCounts[i].attr == d.Type() {
-					if *f = d.Uint32(); *f == 0 {
-						l.zeros |= 1 << i
-					} else {
-						l.zeros &^= 1 << i
-					}
-				}
-			}
+		case iflaMinMTU:
+			l.MinMTU = l.count(&d, 0)
+		case iflaMaxMTU:
+			l.MaxMTU = l.count(&d, 1)
+		case iflaNumTxQueues:
+			l.NumTxQueues = l.count(&d, 2)
+		case iflaNumRxQueues:
+			l.NumRxQueues = l.count(&d, 3)
+		case iflaGSOMaxSize:
+			l.GSOMaxSize = l.count(&d, 4)
+		case iflaGSOMaxSegs:
+			l.GSOMaxSegs = l.count(&d, 5)
+		case iflaTSOMaxSize:
+			l.TSOMaxSize = l.count(&d, 6)
+		case iflaTSOMaxSegs:
+			l.TSOMaxSegs = l.count(&d, 7)
+		case iflaGROMaxSize:
+			l.GROMaxSize = l.count(&d, 8)
+		case iflaGSOIPv4MaxSize:
+			l.GSOIPv4MaxSize = l.count(&d, 9)
+		case iflaGROIPv4MaxSize:
+			l.GROIPv4MaxSize = l.count(&d, 10)
+		case iflaNumVF:
+			l.NumVF = l.count(&d, 11)
+		case iflaCarrierChanges:
+			l.CarrierChanges = l.count(&d, countCarrierChanges)
+		case iflaCarrierUpCount:
+			l.CarrierUpCount = l.count(&d, 13)
+		case iflaCarrierDownCount:
+			l.CarrierDownCount = l.count(&d, 14)
 		case iflaStats64:
 			l.Stats.decode(d.Bytes())
 			l.HasStats = true
@@ -443,6 +461,17 @@ func (l *Link) counts() [len(linkCounts)]*uint32 {
 		&l.GSOMaxSize, &l.GSOMaxSegs, &l.TSOMaxSize, &l.TSOMaxSegs, &l.GROMaxSize,
 		&l.GSOIPv4MaxSize, &l.GROIPv4MaxSize, &l.NumVF,
 		&l.CarrierChanges, &l.CarrierUpCount, &l.CarrierDownCount}
+}
+
+// count reads the u32 of count i (of linkCounts), marking it if 0.
+func (l *Link) count(d *nl.AttributeDecoder, i int) uint32 {
+	v := d.Uint32()
+	if v == 0 {
+		l.zeros |= 1 << i
+	} else {
+		l.zeros &^= 1 << i
+	}
+	return v
 }
 
 // hasCount reports whether count i (of linkCounts) is to be encoded and
