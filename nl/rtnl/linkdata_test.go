@@ -42,13 +42,13 @@ func TestDecodeLinkReadsDetailsCountersAndAltNames(t *testing.T) {
 		e.Uint32(21, 7)      // IFLA_NUM_VF
 		e.Raw(1, []byte{2, 0, 0, 0, 0, 9})
 		e.Raw(54, []byte{0, 0x1b, 0x21, 0xa, 0xb, 0xc}) // IFLA_PERM_ADDRESS
-		e.String(56, "0000:01:00.0")                   // IFLA_PARENT_DEV_NAME
-		e.String(57, "pci")                            // IFLA_PARENT_DEV_BUS_NAME
-		e.Raw(7, make([]byte, 96))                     // IFLA_STATS: the 32-bit counters, ignored
-		e.Raw(42, nil)                                 // IFLA_PAD before the 64-bit counters
-		e.Raw(23, stats64(25))                         // IFLA_STATS64
-		m := e.BeginNested(52)                         // IFLA_PROP_LIST
-		e.String(53, "enp1s0")                         // IFLA_ALT_IFNAME
+		e.String(56, "0000:01:00.0")                    // IFLA_PARENT_DEV_NAME
+		e.String(57, "pci")                             // IFLA_PARENT_DEV_BUS_NAME
+		e.Raw(7, make([]byte, 96))                      // IFLA_STATS: the 32-bit counters, ignored
+		e.Raw(42, nil)                                  // IFLA_PAD before the 64-bit counters
+		e.Raw(23, stats64(25))                          // IFLA_STATS64
+		m := e.BeginNested(52)                          // IFLA_PROP_LIST
+		e.String(53, "enp1s0")                          // IFLA_ALT_IFNAME
 		e.String(53, strings.Repeat("x", 127))
 		e.EndNested(m)
 	})
