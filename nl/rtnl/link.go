@@ -179,8 +179,10 @@ func (l *Link) HasAltName(name string) bool {
 }
 
 // SetAltNames sets what AltNames returns (names with a NUL, or empty, are
-// left out). It allocates one string for them all. Link requests do not
-// carry them: add and remove them with AddAltNames and DeleteAltNames.
+// left out). It allocates one string for them all. AppendBinary encodes
+// them as the kernel sends them (IFLA_PROP_LIST), but NewLinkRequest
+// leaves them out: the kernel adds and removes them with AddAltNames and
+// DeleteAltNames.
 func (l *Link) SetAltNames(names ...string) {
 	var b []byte
 	for _, n := range names {
@@ -348,7 +350,9 @@ func hwAttr(d *nl.AttributeDecoder) HardwareAddr {
 
 // AppendBinary appends the payload of a link message (struct ifinfomsg and
 // the attributes of the non-zero fields, IFLA_LINK_NETNSID if
-// SetLinkNetNSID set one) to b (encoding.BinaryAppender).
+// SetLinkNetNSID set one, IFLA_STATS64 if HasStats, the counts the kernel
+// sent as 0) to b (encoding.BinaryAppender): the message the kernel would
+// send, which decodes to l again.
 // Kind goes in IFLA_LINKINFO; for links that need IFLA_INFO_DATA (a veth's
 // peer, a VLAN id) use NewLinkRequest. It allocates only if b lacks
 // capacity, or for a long alias.

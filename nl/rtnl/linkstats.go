@@ -43,10 +43,6 @@ const (
 
 	rtextFilterVF = 1 << 0 // RTEXT_FILTER_VF: add the virtual functions of SR-IOV devices
 
-	// AltNameLen is ALTIFNAMSIZ: the longest alternative name and its
-	// NUL.
-	altNameLen = 128
-
 	iflaStatsLink64   = 1  // IFLA_STATS_LINK_64
 	sizeofIfStatsMsg  = 12 // struct if_stats_msg
 	sizeofLinkStats64 = 25 * 8
@@ -54,7 +50,7 @@ const (
 
 // AltNameLen is ALTIFNAMSIZ, the size of an alternative name with its NUL:
 // alternative names have 1 to AltNameLen-1 bytes.
-const AltNameLen = altNameLen
+const AltNameLen = 128
 
 // LinkStats is struct rtnl_link_stats64: a link's counters, as
 // IFLA_STATS64 in a link message and IFLA_STATS_LINK_64 in RTM_NEWSTATS
