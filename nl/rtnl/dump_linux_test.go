@@ -209,3 +209,22 @@ func TestRealInterruptedDumpsAreReportedAndRetried(t *testing.T) {
 		}
 	})
 }
+
+// The kernel may flag only NLMSG_DONE (netlink_dump_done checks the
+// table's generation too): the entries were all read, and the dump is
+// still retried.
+func TestListRetriesADumpFlaggedOnlyOnDone(t *testing.T) {
+	payloads := fakeRoutes(t, 40)
+	var n atomic.Int32
+	c, _ := dialFake(t, func(req nl.Message) []nltest.Datagram {
+		ds := nltest.Multipart(req, unix.RTM_NEWROUTE, payloads, 30)
+		if n.Add(1) == 1 {
+			ds = flagFrom(ds, len(ds)-1)
+		}
+		return ds
+	})
+	routes, err := rtnl.ListRoutes(testCtx(t), c, rtnl.RouteFilter{})
+	if err != nil || len(routes) != 40 || n.Load() != 2 {
+		t.Fatalf("%d routes in %d dumps, %v; want 40 in 2 and no error", len(routes), n.Load(), err)
+	}
+}
