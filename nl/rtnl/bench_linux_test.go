@@ -176,3 +176,47 @@ func BenchmarkRouteDump(b *testing.B) {
 		b.ReportMetric(float64(nlrxTime)/float64(rawTime), "nlrx/raw")
 	})
 }
+
+// BenchmarkLinkCounters reads the counters of 501 links (250 veth pairs
+// and lo) the two ways a poller can: a link dump (every attribute of every
+// link, the counters among them) and an RTM_GETSTATS dump (the counters
+// alone).
+func BenchmarkLinkCounters(b *testing.B) {
+	ns := nstest.New(b)
+	var lines []string
+	for i := range 250 {
+		lines = append(lines, fmt.Sprintf("link add c%da type veth peer name c%db", i, i))
+	}
+	ns.Batch(lines)
+	c := ns.Dial()
+	ctx := context.Background()
+	const want = 501
+	b.Run("link-dump", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			n := 0
+			var rx uint64
+			if err := rtnl.ForEachLink(ctx, c, func(l *rtnl.Link) error {
+				n++
+				rx += l.Stats.RxBytes
+				return nil
+			}); err != nil || n != want {
+				b.Fatalf("%d links, %v", n, err)
+			}
+		}
+	})
+	b.Run("stats-dump", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			n := 0
+			var rx uint64
+			if err := rtnl.ForEachLinkStats(ctx, c, func(s *rtnl.IfStats) error {
+				n++
+				rx += s.Link64.RxBytes
+				return nil
+			}); err != nil || n != want {
+				b.Fatalf("%d links, %v", n, err)
+			}
+		}
+	})
+}

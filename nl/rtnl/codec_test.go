@@ -408,6 +408,7 @@ func TestLinkRoundTrips(t *testing.T) {
 			Kind: rtnl.MakeName("veth"), MTU: 9000, Master: 7, Link: 2, Group: 3, OperState: rtnl.OperUp,
 			Address: mustHW(t, "82:8f:1e:b2:67:f3"), Broadcast: mustHW(t, "ff:ff:ff:ff:ff:ff")},
 		{Index: 9, Type: 32, Name: rtnl.MakeName("ib0"), Address: mustHW(t, "00:00:00:67:fe:80:00:00:00:00:00:00:00:02:c9:03:00:0b:4e:1b")},
+		*fullLink(t),
 	} {
 		m, err := l.Message(rtnl.TypeNewLink, 0)
 		if err != nil {

@@ -448,7 +448,7 @@ const (
 	iflaInfoKind  = 1  // IFLA_INFO_KIND
 	iflaInfoData  = 2  // IFLA_INFO_DATA
 
-	rtextFilterSkipStats = 1 << 3 // RTEXT_FILTER_SKIP_STATS: leave out the 64-bit counters
+	rtextFilterSkipStats = 1 << 3 // RTEXT_FILTER_SKIP_STATS: leave out the per-family counters of IFLA_AF_SPEC (IPv6, ICMPv6)
 
 	vethInfoPeer     = 1 // VETH_INFO_PEER: a struct ifinfomsg and the peer's attributes
 	vlanAttrID       = 1 // IFLA_VLAN_ID

@@ -28,6 +28,7 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	ns.IP("link", "add", "br0", "type", "bridge")
 	ns.IP("link", "add", "v2", "type", "veth", "peer", "name", "v3")
 	ns.IP("link", "set", "v2", "master", "br0", "mtu", "9000", "group", "3")
+	ns.IP("link", "property", "add", "dev", "v0", "altname", "v0-alternative-name")
 	ns.IP("addr", "add", "10.0.0.1/24", "dev", "v0", "label", "v0:x")
 	ns.IP("addr", "add", "10.0.9.1", "peer", "10.0.9.2/32", "dev", "v1")
 	ns.IP("addr", "add", "10.0.1.1/24", "dev", "v1")
@@ -83,6 +84,7 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	}
 	write("FuzzDecodeRoute", dump(rtnl.TypeGetRoute, make([]byte, 12)), 40)
 	write("FuzzDecodeLink", dump(rtnl.TypeGetLink, make([]byte, 16)), 10)
+	write("FuzzDecodeIfStats", dump(rtnl.TypeGetStats, rtnl.StatsRequest(0, rtnl.StatsLink64|rtnl.StatsAFSpec).Data), 5)
 	write("FuzzDecodeAddress", dump(rtnl.TypeGetAddress, make([]byte, 8)), 20)
 	write("FuzzDecodeNeighbor", append(dump(rtnl.TypeGetNeighbor, make([]byte, 12)),
 		dump(rtnl.TypeGetNeighbor, []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, rtnl.NeighFlagProxy, 0})...), 20)

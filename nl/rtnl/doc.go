@@ -14,7 +14,9 @@
 //	AddRoute, ReplaceRoute, DeleteRoute: one change; AddRoutes…: many at once
 //
 // Links also have LinkByName and LinkByIndex, SetLink with its settings,
-// AddVeth and AddLink. The Decode* functions, AppendBinary and Message are
+// AddVeth and AddLink, AddAltNames and DeleteAltNames; their counters
+// come with every link (Link.Stats) and, cheaper, from RTM_GETSTATS
+// (GetLinkStats, ListLinkStats, ForEachLinkStats). The Decode* functions, AppendBinary and Message are
 // for code that reads or builds messages itself (a poller's handler, say).
 //
 // # Values
@@ -26,7 +28,9 @@
 // link-layer addresses are held inline (Name, HardwareAddr), addresses are
 // netip values, and a single-path IPv4 or IPv6 Route decodes with no
 // allocation at all; a multipath route allocates its []NextHop. Link,
-// Address, Neighbor and RouteKey are comparable with ==; Route has Equal.
+// Address, Neighbor and RouteKey are comparable with ==; Route has Equal,
+// and so has Link, which leaves out the traffic counters (they move
+// without a notification).
 // Route.Key identifies a route as the kernel does (table, family,
 // destination, source, TOS, priority, and type for IPv4) for use as a map
 // key.
@@ -65,8 +69,17 @@
 // 100,000-route dump then costs a few hundred allocations in all, none per
 // route. Filters (RouteFilter …) go to the kernel, which applies them on
 // sockets with NETLINK_GET_STRICT_CHK (nl's default), and are checked again
-// on each value. A dump the kernel flags as inconsistent returns everything
-// it received together with an error matching nl.ErrDumpInterrupted.
+// on each value.
+//
+// A dump the kernel flags as inconsistent (NLM_F_DUMP_INTR: the table
+// changed while it was dumped) is dumped again from scratch by the List*
+// and Append* forms, up to DefaultDumpAttempts times (DumpAttempts(n)
+// changes the count; DumpAttempts(1) takes the first dump as it is); if
+// every attempt is interrupted, they return the last one whole, with an
+// error matching nl.ErrDumpInterrupted. The ForEach* forms and the
+// sequences do not dump again, since their callback or loop has already
+// seen the entries of the first attempt: they deliver each entry once and
+// report the interruption with the same error after the last.
 //
 // # Changing the kernel's tables
 //

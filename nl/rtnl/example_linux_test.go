@@ -154,3 +154,36 @@ func ExampleGetRoute() {
 	fmt.Println(r.Dst, "via", r.Gateway, "dev", dev, "src", r.PrefSrc, "table", rtnl.TableName(r.Table))
 	// Output: 10.9.1.1/32 via 10.0.0.2 dev v0 src 10.0.0.1 table main
 }
+
+// Give a link an alternative name (`ip link property add dev v0 altname
+// uplink-to-the-rack`), find it by that name, and read its counters the
+// cheap way (RTM_GETSTATS), as a poller would.
+func ExampleAddAltNames() {
+	ctx := context.Background()
+	c, ns := privateConn()
+	defer ns.Close()
+	defer c.Close()
+	if err := rtnl.AddVeth(ctx, c, "v0", "v1"); err != nil {
+		log.Fatal(err)
+	}
+	v0, err := rtnl.LinkIndex(ctx, c, "v0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := rtnl.AddAltNames(ctx, c, v0, "uplink-to-the-rack"); err != nil {
+		log.Fatal(err)
+	}
+	l, err := rtnl.LinkByIndex(ctx, c, v0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(l.Name, l.AltNames(), l.MinMTU, l.MaxMTU)
+	s, err := rtnl.GetLinkStats(ctx, c, v0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("rx bytes", s.RxBytes, "tx bytes", s.TxBytes)
+	// Output:
+	// v0 [uplink-to-the-rack] 68 65535
+	// rx bytes 0 tx bytes 0
+}

@@ -17,3 +17,12 @@ func SetResyncHook(f func()) (reset func()) {
 	waitResync = f
 	return func() { waitResync = nil }
 }
+
+// SetDumpHook makes the List* dumps call f with the attempt's number (from
+// 1) when the first entry of each attempt arrives, so that a test can
+// change the table in the middle of a dump. It returns a function that
+// removes the hook.
+func SetDumpHook(f func(attempt int)) (reset func()) {
+	dumpEntered = f
+	return func() { dumpEntered = nil }
+}

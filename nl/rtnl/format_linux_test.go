@@ -41,6 +41,8 @@ func formsNS(t *testing.T) *nstest.NS {
 		"link set v3 master br0",
 		"link set v2 up mtu 9000 txqueuelen 50 group 7",
 		"link set v1 alias uplink-port",
+		"link property add dev v0 altname v0-alt altname an-alternative-name-longer-than-ifnamsiz",
+		"link property add dev br0 altname bridge-zero",
 
 		"addr add 10.0.0.1/24 brd + dev v0",
 		"addr add 10.0.0.2/24 dev v0 label v0:lab",
@@ -115,9 +117,9 @@ var (
 	lineBreak = regexp.MustCompile(`\\\s*|\s*\n\s+`)
 	spaces    = regexp.MustCompile(`\s+`)
 	// Words of ip's text that no value holds: the queueing discipline, the
-	// link mode, the alternative names, M-DOWN (the state of a link's
-	// peer); the expiry and lifetimes, which count down between two dumps.
-	ipOnly     = regexp.MustCompile(` qdisc \S+| mode \S+| altname \S+|,M-DOWN`)
+	// link mode, M-DOWN (the state of a link's peer); the expiry and
+	// lifetimes, which count down between two dumps.
+	ipOnly     = regexp.MustCompile(` qdisc \S+| mode \S+|,M-DOWN`)
 	countdowns = regexp.MustCompile(`(expires|valid_lft|preferred_lft) -?[0-9]+sec`)
 )
 
@@ -284,19 +286,86 @@ func TestTextAndJSONMatchIP(t *testing.T) {
 			t.Fatal(err)
 		}
 		f := newFormCheck("links")
+		// Ours beyond ip's: the carrier counters at the top level, and,
+		// before iproute2 6.3, the IPv4 offload sizes.
+		drop := []string{"carrier_changes", "carrier_up_count", "carrier_down_count", "stats64"}
+		if !ipVersionAtLeast(t, 6, 3) {
+			drop = append(drop, "gso_ipv4_max_size", "gro_ipv4_max_size")
+		}
+		before := map[string]*rtnl.LinkStats{}
+		alt := 0
 		for i := range links {
 			l := &links[i]
 			plain, _ := json.Marshal(l)
-			f.add(t, l.AppendTextNames(nil, name), l.AppendJSONNames(nil, name), plain, names, "linkinfo")
+			f.add(t, l.AppendTextNames(nil, name), l.AppendJSONNames(nil, name), plain, names, drop...)
+			if !l.HasStats {
+				t.Errorf("%s: no IFLA_STATS64 in the dump", l.Name)
+			}
+			if l.CarrierUpCount+l.CarrierDownCount != l.CarrierChanges {
+				t.Errorf("%s: carrier up %d + down %d != changes %d", l.Name, l.CarrierUpCount, l.CarrierDownCount, l.CarrierChanges)
+			}
+			before[l.Name.String()] = &l.Stats
+			alt += len(l.AltNames())
+		}
+		if alt != 3 {
+			t.Errorf("%d alternative names in the dump, want 3", alt)
 		}
 		f.want = textLines(ns.IP("-oneline", "link", "show"))
-		for _, j := range ipJSON(t, ns, "link", "show") {
+		ipStats := map[string]map[string]any{}
+		for _, j := range ipJSON(t, ns, "-details", "-stats", "-stats", "link", "show") {
+			ipStats[str(j["ifname"])], _ = j["stats64"].(map[string]any)
 			if fl, ok := j["flags"].([]any); ok {
 				j["flags"] = slicesDelete(fl, "M-DOWN")
 			}
-			f.addIP(t, j, "qdisc", "linkmode", "altnames")
+			if li, ok := j["linkinfo"].(map[string]any); ok {
+				j["linkinfo"] = map[string]any{"info_kind": li["info_kind"]}
+			}
+			f.addIP(t, j, "qdisc", "linkmode", "promiscuity", "allmulti", "inet6_addr_gen_mode", "stats64")
 		}
 		f.check(t)
+
+		// The counters move between two dumps: ip's lie between ours
+		// before and after, field by field, as JSON.
+		after, err := rtnl.ListLinks(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range after {
+			l := &after[i]
+			b := before[l.Name.String()]
+			if b == nil {
+				t.Fatalf("%s appeared", l.Name)
+			}
+			var lo, hi map[string]any
+			bl, al := *l, *l
+			bl.Stats = *b
+			lo = decodeObject(t, bl.AppendJSONNames(nil, name))["stats64"].(map[string]any)
+			hi = decodeObject(t, al.AppendJSONNames(nil, name))["stats64"].(map[string]any)
+			ips := ipStats[l.Name.String()]
+			if ips == nil {
+				t.Fatalf("%s: no stats64 from ip", l.Name)
+			}
+			for _, dir := range []string{"rx", "tx"} {
+				ipd, lod, hid := ips[dir].(map[string]any), lo[dir].(map[string]any), hi[dir].(map[string]any)
+				for k, v := range ipd {
+					x, a, z := v.(float64), lod[k], hid[k]
+					if a == nil {
+						a = 0.0 // printed only when not 0
+					}
+					if z == nil {
+						z = 0.0
+					}
+					if x < a.(float64) || x > z.(float64) {
+						t.Errorf("%s: ip's stats64.%s.%s %v, ours %v before and %v after", l.Name, dir, k, x, a, z)
+					}
+				}
+				for k := range hid {
+					if _, ok := ipd[k]; !ok {
+						t.Errorf("%s: stats64.%s.%s, which ip does not print", l.Name, dir, k)
+					}
+				}
+			}
+		}
 	})
 
 	t.Run("addresses", func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/nlrx/nlrx/nl"
 	"github.com/nlrx/nlrx/nl/rtnl"
 )
 
@@ -79,6 +80,7 @@ func FuzzDecodeLink(f *testing.F) {
 	for _, l := range []rtnl.Link{
 		{Index: 3, Type: 1, Flags: rtnl.LinkUp, Name: rtnl.MakeName("v0"), Kind: rtnl.MakeName("veth"), MTU: 1500, Master: 4, Link: 2},
 		{Index: 1, Type: 772, Name: rtnl.MakeName("lo"), TxQLen: 1000, OperState: rtnl.OperUnknown, Group: 1},
+		*fullLink(f),
 	} {
 		b, err := l.MarshalBinary()
 		if err != nil {
@@ -86,13 +88,28 @@ func FuzzDecodeLink(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// A loopback's MTU range, sent as zeros; a short IFLA_STATS64; an
+	// IFLA_PROP_LIST with an empty name and one without its NUL.
+	f.Add(ifinfomsg(0, 1, 0, 0, func(e *nl.AttributeEncoder) {
+		e.Uint32(50, 0)
+		e.Uint32(51, 0)
+		e.Raw(23, make([]byte, 13))
+		m := e.BeginNested(52)
+		e.Raw(53, nil)
+		e.Raw(53, []byte("alt"))
+		e.EndNested(m)
+	}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var l rtnl.Link
 		if err := l.UnmarshalBinary(b); err != nil {
 			return
 		}
 		_ = l.Name.String() + l.Kind.String() + l.Address.String() + l.OperState.String()
+		_ = l.AltNames()
 		checkForms(t, &l)
+		if !l.Equal(&l) {
+			t.Fatalf("%+v is not Equal to itself", l)
+		}
 		enc, err := l.MarshalBinary()
 		if err != nil {
 			t.Fatalf("decoded %+v but cannot encode it: %v", l, err)
@@ -103,6 +120,33 @@ func FuzzDecodeLink(f *testing.F) {
 		}
 		if back != l {
 			t.Fatalf("round trip changed the link:\n got  %+v\n want %+v", back, l)
+		}
+	})
+}
+
+func FuzzDecodeIfStats(f *testing.F) {
+	for _, s := range []rtnl.IfStats{
+		{Index: 2, Mask: rtnl.StatsLink64, HasLink64: true, Link64: fullLink(f).Stats},
+		{Index: 3, Mask: rtnl.StatsLink64 | rtnl.StatsLinkXStats},
+	} {
+		b, err := s.AppendBinary(nil)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s rtnl.IfStats
+		if err := s.UnmarshalBinary(b); err != nil {
+			return
+		}
+		enc, err := s.AppendBinary(nil)
+		if err != nil {
+			t.Fatalf("decoded %+v but cannot encode it: %v", s, err)
+		}
+		var back rtnl.IfStats
+		if err := back.UnmarshalBinary(enc); err != nil || back != s {
+			t.Fatalf("round trip: %+v, %v; want %+v", back, err, s)
 		}
 	})
 }

@@ -22,7 +22,8 @@ import (
 // Each yields a copy of every entry (keep it as long as you like; its
 // slices are its own), then, if the dump failed, one zero entry with the
 // error: the same error ForEach* would return, so an interrupted dump
-// (nl.ErrDumpInterrupted) comes last, after every entry it delivered.
+// (nl.ErrDumpInterrupted) comes last, after every entry it delivered; as
+// with ForEach*, it is not dumped again (the loop has seen its entries).
 // Breaking out of the loop stops reading; the rest of the dump is drained
 // by the next request on c. The loop's body may make other requests on c.
 // Cost: one copy of the entry per step over ForEach* (256 bytes for a

@@ -3,6 +3,7 @@ package rtnl
 import (
 	"net/netip"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -332,9 +333,15 @@ func (w *jsonWriter) linkAddr(k string, a *HardwareAddr, typ uint16) {
 // "MULTICAST","UP","LOWER_UP"],"mtu":1500,"master_index":5,"operstate":
 // "UP","group":"default","txqlen":1000,"link_type":"ether","address":
 // "02:00:00:00:00:01","broadcast":"ff:ff:ff:ff:ff:ff"}, and, beyond what
-// ip prints without -details, the kind as `ip -json -details` has it,
-// "linkinfo":{"info_kind":"veth"}. The parent or peer and the master are
-// indexes (see AppendJSONNames). It never fails; one allocation.
+// ip prints without -details, what `ip -json -details -stats -stats`
+// adds that Link holds: the kind ("linkinfo":{"info_kind":"veth"}), the
+// MTU range, queue counts and offload limits ("min_mtu", "num_tx_queues",
+// "gso_max_size" …, each when the kernel sent it or it is not 0),
+// "parentbus", "parentdev", and, when HasStats, "stats64". Beyond ip, the
+// carrier counters are also top-level fields ("carrier_changes",
+// "carrier_up_count", "carrier_down_count"), and so is "num_vf". The
+// parent or peer and the master are indexes (see AppendJSONNames). It
+// never fails; one allocation.
 func (l Link) MarshalJSON() ([]byte, error) {
 	return l.appendJSON(make([]byte, 0, 256), nil), nil
 }
@@ -395,12 +402,18 @@ func (l *Link) appendJSON(b []byte, names func(index uint32) string) []byte {
 		}
 		w.linkAddr("broadcast", &l.Broadcast, l.Type)
 	}
+	if l.permDiffers() {
+		w.linkAddr("permaddr", &l.PermAddress, l.Type)
+	}
 	if l.hasLinkNetNSID {
 		w.key("link_netnsid", "")
 		w.int(int64(l.linkNetNSID))
 	}
-	if l.Alias != "" {
-		w.fstr("ifalias", l.Alias)
+	counts := l.counts()
+	for i := range 2 { // min_mtu, max_mtu: before linkinfo, as in ip
+		if l.hasCount(i) {
+			w.fuint(linkCounts[i].json, uint64(*counts[i]))
+		}
 	}
 	if !l.Kind.IsZero() {
 		w.key("linkinfo", "")
@@ -409,8 +422,87 @@ func (l *Link) appendJSON(b []byte, names func(index uint32) string) []byte {
 		w.strBytes(l.Kind.b[:l.Kind.Len()])
 		w.end('}')
 	}
+	for i := 2; i < len(counts); i++ {
+		if l.hasCount(i) {
+			w.fuint(linkCounts[i].json, uint64(*counts[i]))
+		}
+	}
+	if l.ParentBus != "" {
+		w.fstr("parentbus", l.ParentBus)
+	}
+	if l.ParentDev != "" {
+		w.fstr("parentdev", l.ParentDev)
+	}
+	if l.Alias != "" {
+		w.fstr("ifalias", l.Alias)
+	}
+	if l.HasStats {
+		w.linkStats(&l.Stats, l.CarrierChanges, l.hasCount(countCarrierChanges))
+	}
+	if l.altNames != "" {
+		w.key("altnames", "")
+		w.begin('[')
+		for s := l.altNames; s != ""; {
+			i := strings.IndexByte(s, 0)
+			w.str(s[:i])
+			s = s[i+1:]
+		}
+		w.end(']')
+	}
 	w.end('}')
 	return w.b
+}
+
+// linkStats writes the counters as `ip -json -stats -stats` prints them:
+// "stats64":{"rx":{…},"tx":{…}}, with the compressed, nohandler and
+// otherhost counters only when not 0, and the carrier changes (which the
+// kernel sends apart from the counters) last in "tx".
+func (w *jsonWriter) linkStats(s *LinkStats, carrierChanges uint32, hasCarrier bool) {
+	w.key("stats64", "")
+	w.begin('{')
+	w.key("rx", "")
+	w.begin('{')
+	w.fuint("bytes", s.RxBytes)
+	w.fuint("packets", s.RxPackets)
+	w.fuint("errors", s.RxErrors)
+	w.fuint("dropped", s.RxDropped)
+	w.fuint("over_errors", s.RxOverErrors)
+	w.fuint("multicast", s.Multicast)
+	if s.RxCompressed != 0 {
+		w.fuint("compressed", s.RxCompressed)
+	}
+	w.fuint("length_errors", s.RxLengthErrors)
+	w.fuint("crc_errors", s.RxCRCErrors)
+	w.fuint("frame_errors", s.RxFrameErrors)
+	w.fuint("fifo_errors", s.RxFIFOErrors)
+	w.fuint("missed_errors", s.RxMissedErrors)
+	if s.RxNoHandler != 0 {
+		w.fuint("nohandler", s.RxNoHandler)
+	}
+	if s.RxOtherhostDropped != 0 {
+		w.fuint("otherhost", s.RxOtherhostDropped)
+	}
+	w.end('}')
+	w.key("tx", "")
+	w.begin('{')
+	w.fuint("bytes", s.TxBytes)
+	w.fuint("packets", s.TxPackets)
+	w.fuint("errors", s.TxErrors)
+	w.fuint("dropped", s.TxDropped)
+	w.fuint("carrier_errors", s.TxCarrierErrors)
+	w.fuint("collisions", s.Collisions)
+	if s.TxCompressed != 0 {
+		w.fuint("compressed", s.TxCompressed)
+	}
+	w.fuint("aborted_errors", s.TxAbortedErrors)
+	w.fuint("fifo_errors", s.TxFIFOErrors)
+	w.fuint("window_errors", s.TxWindowErrors)
+	w.fuint("heartbeat_errors", s.TxHeartbeatErrors)
+	if hasCarrier {
+		w.fuint("carrier_changes", uint64(carrierChanges))
+	}
+	w.end('}')
+	w.end('}')
 }
 
 // MarshalJSON returns the address as `ip -json -oneline addr show` prints

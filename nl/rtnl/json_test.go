@@ -63,10 +63,21 @@ func TestMarshalJSONUsesIPJSONFieldNames(t *testing.T) {
 			OperState: rtnl.OperUp, TxQLen: 1000, Address: hw, Broadcast: mustHW(t, "ff:ff:ff:ff:ff:ff"), Alias: "up\"link\""},
 			`{"ifindex":3,"link_index":2,"ifname":"v0","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"master_index":4,` +
 				`"operstate":"UP","group":"default","txqlen":1000,"link_type":"ether","address":"02:00:00:00:00:09",` +
-				`"broadcast":"ff:ff:ff:ff:ff:ff","ifalias":"up\"link\"","linkinfo":{"info_kind":"veth"}}`,
+				`"broadcast":"ff:ff:ff:ff:ff:ff","linkinfo":{"info_kind":"veth"},"ifalias":"up\"link\""}`,
 			`{"ifindex":3,"link":"v1","ifname":"v0","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"master":"br0",` +
 				`"operstate":"UP","group":"default","txqlen":1000,"link_type":"ether","address":"02:00:00:00:00:09",` +
-				`"broadcast":"ff:ff:ff:ff:ff:ff","ifalias":"up\"link\"","linkinfo":{"info_kind":"veth"}}`},
+				`"broadcast":"ff:ff:ff:ff:ff:ff","linkinfo":{"info_kind":"veth"},"ifalias":"up\"link\""}`},
+		{"a device with its details and counters", fullLink(t),
+			`{"ifindex":2,"ifname":"eth0","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"operstate":"UP","group":"default",` +
+				`"txqlen":1000,"link_type":"ether","address":"02:00:00:00:00:09","broadcast":"ff:ff:ff:ff:ff:ff","permaddr":"00:1b:21:0a:0b:0c",` +
+				`"min_mtu":68,"max_mtu":9702,"num_tx_queues":8,"num_rx_queues":8,"gso_max_size":65536,"gso_max_segs":65535,` +
+				`"tso_max_size":65536,"tso_max_segs":65535,"gro_max_size":65536,"gso_ipv4_max_size":65536,"gro_ipv4_max_size":65536,` +
+				`"carrier_changes":3,"carrier_up_count":2,"carrier_down_count":1,"parentbus":"pci","parentdev":"0000:01:00.0",` +
+				`"stats64":{"rx":{"bytes":1000,"packets":10,"errors":1,"dropped":2,"over_errors":3,"multicast":4,` +
+				`"length_errors":5,"crc_errors":6,"frame_errors":7,"fifo_errors":8,"missed_errors":9,"nohandler":11},` +
+				`"tx":{"bytes":2000,"packets":20,"errors":21,"dropped":22,"carrier_errors":23,"collisions":24,` +
+				`"aborted_errors":25,"fifo_errors":26,"window_errors":27,"heartbeat_errors":28,"carrier_changes":3}},` +
+				`"altnames":["enp1s0","enp1s0np0"]}`, ""},
 		{"peer in another namespace", &peerNS,
 			`{"ifindex":3,"link_index":2,"ifname":"v0","flags":[],"operstate":"UP","group":"default","link_type":"ether","link_netnsid":0}`, ""},
 		{"point-to-point, unknown state", &rtnl.Link{Index: 8, Name: rtnl.MakeName("tun0"), Type: 776, Flags: rtnl.LinkPointToPt | rtnl.LinkUp,
@@ -132,6 +143,24 @@ func TestMarshalJSONUsesIPJSONFieldNames(t *testing.T) {
 
 // TestMarshalJSONOfValuesAndSlices: the value types marshal as values, not
 // only through pointers, and inside slices and structs.
+// fullLink is a device link with every field that ip shows only with
+// -details or -stats.
+func fullLink(t testing.TB) *rtnl.Link {
+	l := &rtnl.Link{Index: 2, Name: rtnl.MakeName("eth0"), Type: 1,
+		Flags: rtnl.LinkBroadcast | rtnl.LinkMulticast | rtnl.LinkUp | rtnl.LinkRunning | rtnl.LinkLowerUp, MTU: 1500, OperState: rtnl.OperUp,
+		TxQLen: 1000, Address: mustHW(t, "02:00:00:00:00:09"), Broadcast: mustHW(t, "ff:ff:ff:ff:ff:ff"),
+		PermAddress: mustHW(t, "00:1b:21:0a:0b:0c"), ParentDev: "0000:01:00.0", ParentBus: "pci",
+		MinMTU: 68, MaxMTU: 9702, NumTxQueues: 8, NumRxQueues: 8, CarrierChanges: 3, CarrierUpCount: 2, CarrierDownCount: 1,
+		GSOMaxSize: 65536, GSOMaxSegs: 65535, GROMaxSize: 65536, TSOMaxSize: 65536, TSOMaxSegs: 65535,
+		GSOIPv4MaxSize: 65536, GROIPv4MaxSize: 65536, HasStats: true,
+		Stats: rtnl.LinkStats{RxBytes: 1000, RxPackets: 10, RxErrors: 1, RxDropped: 2, RxOverErrors: 3, Multicast: 4,
+			RxLengthErrors: 5, RxCRCErrors: 6, RxFrameErrors: 7, RxFIFOErrors: 8, RxMissedErrors: 9, RxNoHandler: 11,
+			TxBytes: 2000, TxPackets: 20, TxErrors: 21, TxDropped: 22, TxCarrierErrors: 23, Collisions: 24,
+			TxAbortedErrors: 25, TxFIFOErrors: 26, TxWindowErrors: 27, TxHeartbeatErrors: 28}}
+	l.SetAltNames("enp1s0", "enp1s0np0")
+	return l
+}
+
 func TestMarshalJSONOfValuesAndSlices(t *testing.T) {
 	r := rtnl.Route{Family: rtnl.FamilyInet, Protocol: rtnl.ProtoBoot, Dst: pfx("10.0.0.0/8"), OIF: 2}
 	b, err := json.Marshal(struct {

@@ -1,15 +1,20 @@
 package rtnl
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"strings"
 
 	"github.com/nlrx/nlrx/nl"
 )
 
 // Link is one network interface: a struct ifinfomsg and the attributes of
-// RTM_NEWLINK that most programs need. Decoding does not allocate (names and
-// addresses are held inline), except for an alias.
+// RTM_NEWLINK that most programs need, the details `ip -details` shows and
+// the counters of `ip -stats` among them. Decoding does not allocate (names
+// and addresses are held inline), except for an alias, the alternative
+// names and the parent device's names. Link is comparable with ==; Equal
+// compares all but the traffic counters.
 //
 // A bridge also sends RTM_NEWLINK and RTM_DELLINK messages of its own
 // about each of its ports, with ifi_family AF_BRIDGE (Family is
@@ -43,7 +48,56 @@ type Link struct {
 	// request that creates a link: set it afterwards with WithAlias.
 	Alias string
 
-	linkNetNSID    int32 // IFLA_LINK_NETNSID, if hasLinkNetNSID
+	// PermAddress is IFLA_PERM_ADDRESS: the address the device came
+	// with (from its hardware), when it has one; Address may since have
+	// been changed.
+	PermAddress HardwareAddr
+	// ParentDev and ParentBus are IFLA_PARENT_DEV_NAME and
+	// IFLA_PARENT_DEV_BUS_NAME: the device the link belongs to and its
+	// bus ("0000:01:00.0" on "pci"), for links of hardware. Decoding
+	// allocates them when present.
+	ParentDev, ParentBus string
+
+	MinMTU uint32 // IFLA_MIN_MTU: the smallest MTU the device takes
+	MaxMTU uint32 // IFLA_MAX_MTU: the largest
+
+	// The carrier counters: how often the link's carrier changed
+	// (IFLA_CARRIER_CHANGES), came up (IFLA_CARRIER_UP_COUNT) and went
+	// down (IFLA_CARRIER_DOWN_COUNT). Each change is announced, so they
+	// are state, not traffic counters.
+	CarrierChanges, CarrierUpCount, CarrierDownCount uint32
+
+	NumTxQueues uint32 // IFLA_NUM_TX_QUEUES
+	NumRxQueues uint32 // IFLA_NUM_RX_QUEUES
+
+	// Segmentation offload limits: IFLA_GSO_MAX_SIZE, IFLA_GSO_MAX_SEGS,
+	// IFLA_GRO_MAX_SIZE, IFLA_TSO_MAX_SIZE, IFLA_TSO_MAX_SEGS (what the
+	// device can do), and the IPv4 sizes IFLA_GSO_IPV4_MAX_SIZE and
+	// IFLA_GRO_IPV4_MAX_SIZE (Linux 6.3).
+	GSOMaxSize, GSOMaxSegs, GROMaxSize uint32
+	TSOMaxSize, TSOMaxSegs             uint32
+	GSOIPv4MaxSize, GROIPv4MaxSize     uint32
+
+	// NumVF is IFLA_NUM_VF, the SR-IOV virtual functions of the device;
+	// the kernel sends it only to a dump that asks for them
+	// (LinkFilter.VF). The VFs' own attributes (IFLA_VFINFO_LIST) are
+	// not decoded.
+	NumVF uint32
+
+	// Stats holds the counters of IFLA_STATS64 when HasStats is set,
+	// as they were when the kernel wrote the message: it sends them in
+	// every message about a link (dumps, RTM_GETLINK, notifications),
+	// but not in a bridge's about its ports. They move with every packet
+	// and the kernel announces none of their changes, so Equal leaves
+	// them out and a table kept from notifications (package watch) holds
+	// none. Poll them with ListLinks, or, cheaper, with GetLinkStats or
+	// ListLinkStats, which make the kernel fill nothing else.
+	Stats    LinkStats
+	HasStats bool
+
+	altNames       string // IFLA_PROP_LIST's IFLA_ALT_IFNAMEs, each ended by a NUL
+	zeros          uint16 // the counts (linkCounts) the kernel sent as 0, a bit each
+	linkNetNSID    int32  // IFLA_LINK_NETNSID, if hasLinkNetNSID
 	hasLinkNetNSID bool
 }
 
@@ -99,11 +153,61 @@ func LinkMovedTo(m nl.Message) (nsid int32, index uint32, moved bool) {
 	return nsid, index, true
 }
 
+// AltNames returns the link's alternative names (IFLA_PROP_LIST; `ip link
+// property add dev DEV altname NAME`), in the kernel's order. It allocates
+// the slice, not the names.
+func (l *Link) AltNames() []string {
+	var out []string
+	for s := l.altNames; s != ""; {
+		i := strings.IndexByte(s, 0)
+		out, s = append(out, s[:i]), s[i+1:]
+	}
+	return out
+}
+
+// HasAltName reports whether name is one of the link's alternative names.
+// It does not allocate.
+func (l *Link) HasAltName(name string) bool {
+	for s := l.altNames; s != ""; {
+		i := strings.IndexByte(s, 0)
+		if s[:i] == name {
+			return true
+		}
+		s = s[i+1:]
+	}
+	return false
+}
+
+// SetAltNames sets what AltNames returns (names with a NUL, or empty, are
+// left out). It allocates one string for them all. AppendBinary encodes
+// them as the kernel sends them (IFLA_PROP_LIST), but NewLinkRequest
+// leaves them out: the kernel adds and removes them with AddAltNames and
+// DeleteAltNames.
+func (l *Link) SetAltNames(names ...string) {
+	var b []byte
+	for _, n := range names {
+		if n != "" && strings.IndexByte(n, 0) < 0 {
+			b = append(append(b, n...), 0)
+		}
+	}
+	l.altNames = string(b)
+}
+
+// Equal reports whether l and o are the same link in the same state:
+// every field but the traffic counters (Stats and HasStats), which move
+// without notice. It does not allocate.
+func (l *Link) Equal(o *Link) bool {
+	x, y := *l, *o
+	x.Stats, y.Stats, x.HasStats, y.HasStats = LinkStats{}, LinkStats{}, false, false
+	return x == y
+}
+
 // Up reports whether the link is administratively up (IFF_UP).
 func (l *Link) Up() bool { return l.Flags&LinkUp != 0 }
 
 // DecodeLink decodes an RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK or
-// RTM_SETLINK message. It allocates only for an alias.
+// RTM_SETLINK message. It allocates only for an alias, alternative names
+// and the parent device's names.
 func DecodeLink(m nl.Message) (Link, error) {
 	var l Link
 	switch m.Header.Type {
@@ -117,7 +221,7 @@ func DecodeLink(m nl.Message) (Link, error) {
 
 // UnmarshalBinary decodes the payload of a link message (struct ifinfomsg
 // and attributes) into l, replacing all of l. It allocates only for an
-// alias.
+// alias, alternative names and the parent device's names.
 func (l *Link) UnmarshalBinary(b []byte) error {
 	*l = Link{}
 	return l.decode(b)
@@ -157,6 +261,47 @@ func (l *Link) decode(b []byte) error {
 			l.Alias = d.String()
 		case iflaLinkNetNSID:
 			l.SetLinkNetNSID(d.Int32(), true)
+		case iflaPermAddress:
+			l.PermAddress = hwAttr(&d)
+		case iflaParentDevName:
+			l.ParentDev = d.String()
+		case iflaParentDevBusName:
+			l.ParentBus = d.String()
+		case iflaMinMTU:
+			l.MinMTU = l.count(&d, 0)
+		case iflaMaxMTU:
+			l.MaxMTU = l.count(&d, 1)
+		case iflaNumTxQueues:
+			l.NumTxQueues = l.count(&d, 2)
+		case iflaNumRxQueues:
+			l.NumRxQueues = l.count(&d, 3)
+		case iflaGSOMaxSize:
+			l.GSOMaxSize = l.count(&d, 4)
+		case iflaGSOMaxSegs:
+			l.GSOMaxSegs = l.count(&d, 5)
+		case iflaTSOMaxSize:
+			l.TSOMaxSize = l.count(&d, 6)
+		case iflaTSOMaxSegs:
+			l.TSOMaxSegs = l.count(&d, 7)
+		case iflaGROMaxSize:
+			l.GROMaxSize = l.count(&d, 8)
+		case iflaGSOIPv4MaxSize:
+			l.GSOIPv4MaxSize = l.count(&d, 9)
+		case iflaGROIPv4MaxSize:
+			l.GROIPv4MaxSize = l.count(&d, 10)
+		case iflaNumVF:
+			l.NumVF = l.count(&d, 11)
+		case iflaCarrierChanges:
+			l.CarrierChanges = l.count(&d, countCarrierChanges)
+		case iflaCarrierUpCount:
+			l.CarrierUpCount = l.count(&d, 13)
+		case iflaCarrierDownCount:
+			l.CarrierDownCount = l.count(&d, 14)
+		case iflaStats64:
+			l.Stats.decode(d.Bytes())
+			l.HasStats = true
+		case iflaPropList:
+			l.altNames = altNamesFrom(&d)
 		case iflaLinkInfo:
 			info := d.Nested()
 			for info.Next() {
@@ -173,6 +318,28 @@ func (l *Link) decode(b []byte) error {
 	return nil
 }
 
+// altNamesFrom reads the IFLA_ALT_IFNAMEs of IFLA_PROP_LIST, each with a
+// NUL after it, into one string: one allocation.
+func altNamesFrom(d *nl.AttributeDecoder) string {
+	var buf [256]byte
+	b := buf[:0]
+	p := d.Nested()
+	for p.Next() {
+		if p.Type() != iflaAltIfname {
+			continue
+		}
+		n := p.Bytes()
+		if i := bytes.IndexByte(n, 0); i >= 0 {
+			n = n[:i]
+		}
+		if len(n) > 0 {
+			b = append(append(b, n...), 0)
+		}
+	}
+	d.Propagate(p.Err())
+	return string(b)
+}
+
 func hwAttr(d *nl.AttributeDecoder) HardwareAddr {
 	a, err := HardwareAddrFrom(d.Bytes())
 	if err != nil {
@@ -183,7 +350,9 @@ func hwAttr(d *nl.AttributeDecoder) HardwareAddr {
 
 // AppendBinary appends the payload of a link message (struct ifinfomsg and
 // the attributes of the non-zero fields, IFLA_LINK_NETNSID if
-// SetLinkNetNSID set one) to b (encoding.BinaryAppender).
+// SetLinkNetNSID set one, IFLA_STATS64 if HasStats, the counts the kernel
+// sent as 0) to b (encoding.BinaryAppender): the message the kernel would
+// send, which decodes to l again.
 // Kind goes in IFLA_LINKINFO; for links that need IFLA_INFO_DATA (a veth's
 // peer, a VLAN id) use NewLinkRequest. It allocates only if b lacks
 // capacity, or for a long alias.
@@ -227,12 +396,107 @@ func (l *Link) AppendBinary(b []byte) ([]byte, error) {
 	if l.hasLinkNetNSID {
 		e.Int32(iflaLinkNetNSID, l.linkNetNSID)
 	}
+	l.appendState(e)
 	if !l.Kind.IsZero() {
 		m := e.BeginNested(iflaLinkInfo)
 		putName(e, iflaInfoKind, l.Kind)
 		e.EndNested(m)
 	}
 	return e.Bytes()
+}
+
+// appendState appends the attributes of what the kernel reports about a
+// link but does not take in a request (or takes only at creation, as the
+// offload limits): NewLinkRequest and the other requests leave them out.
+func (l *Link) appendState(e *nl.AttributeEncoder) {
+	if !l.PermAddress.IsZero() {
+		e.Raw(iflaPermAddress, l.PermAddress.Bytes())
+	}
+	if l.ParentDev != "" {
+		e.String(iflaParentDevName, l.ParentDev)
+	}
+	if l.ParentBus != "" {
+		e.String(iflaParentDevBusName, l.ParentBus)
+	}
+	for i, f := range l.counts() {
+		if l.hasCount(i) {
+			e.Uint32(linkCounts[i].attr, *f)
+		}
+	}
+	if l.HasStats {
+		var buf [sizeofLinkStats64]byte
+		e.Raw(iflaStats64, l.Stats.append(buf[:0]))
+	}
+	if l.altNames != "" {
+		m := e.BeginNested(iflaPropList)
+		for s := l.altNames; s != ""; {
+			i := strings.IndexByte(s, 0)
+			e.String(iflaAltIfname, s[:i])
+			s = s[i+1:]
+		}
+		e.EndNested(m)
+	}
+}
+
+// linkCounts are the u32 attributes of Link's counts (see counts), in
+// the order in which ip -details prints them, with the names it gives
+// them in JSON (or, for those it does not print, ours).
+var linkCounts = [...]struct {
+	attr uint16
+	json string
+}{
+	{iflaMinMTU, "min_mtu"}, {iflaMaxMTU, "max_mtu"},
+	{iflaNumTxQueues, "num_tx_queues"}, {iflaNumRxQueues, "num_rx_queues"},
+	{iflaGSOMaxSize, "gso_max_size"}, {iflaGSOMaxSegs, "gso_max_segs"},
+	{iflaTSOMaxSize, "tso_max_size"}, {iflaTSOMaxSegs, "tso_max_segs"},
+	{iflaGROMaxSize, "gro_max_size"},
+	{iflaGSOIPv4MaxSize, "gso_ipv4_max_size"}, {iflaGROIPv4MaxSize, "gro_ipv4_max_size"},
+	{iflaNumVF, "num_vf"},
+	{iflaCarrierChanges, "carrier_changes"}, {iflaCarrierUpCount, "carrier_up_count"},
+	{iflaCarrierDownCount, "carrier_down_count"},
+}
+
+// countCarrierChanges is the index of IFLA_CARRIER_CHANGES in linkCounts.
+const countCarrierChanges = 12
+
+// counts returns the fields of linkCounts, in its order.
+func (l *Link) counts() [len(linkCounts)]*uint32 {
+	return [...]*uint32{&l.MinMTU, &l.MaxMTU, &l.NumTxQueues, &l.NumRxQueues,
+		&l.GSOMaxSize, &l.GSOMaxSegs, &l.TSOMaxSize, &l.TSOMaxSegs, &l.GROMaxSize,
+		&l.GSOIPv4MaxSize, &l.GROIPv4MaxSize, &l.NumVF,
+		&l.CarrierChanges, &l.CarrierUpCount, &l.CarrierDownCount}
+}
+
+// count reads the u32 of count i (of linkCounts), marking it if 0.
+func (l *Link) count(d *nl.AttributeDecoder, i int) uint32 {
+	v := d.Uint32()
+	if v == 0 {
+		l.zeros |= 1 << i
+	} else {
+		l.zeros &^= 1 << i
+	}
+	return v
+}
+
+// hasCount reports whether count i (of linkCounts) is to be encoded and
+// printed: it is not 0, or the kernel sent it as 0. ip prints what the
+// kernel sent, zeros included (a loopback's min_mtu 0). Only the zeros are
+// marked, so that a Link built with the kernel's values equals the
+// decoded one.
+func (l *Link) hasCount(i int) bool { return l.zeros&(1<<i) != 0 || *l.counts()[i] != 0 }
+
+// withoutState returns l without what appendState encodes but the
+// offload limits that rtnl_create_link takes (the GSO and GRO sizes and
+// GSO segments).
+func (l Link) withoutState() Link {
+	l.PermAddress, l.ParentDev, l.ParentBus = HardwareAddr{}, "", ""
+	l.MinMTU, l.MaxMTU, l.CarrierChanges, l.CarrierUpCount, l.CarrierDownCount = 0, 0, 0, 0, 0
+	l.NumTxQueues, l.NumRxQueues, l.NumVF = 0, 0, 0
+	l.TSOMaxSize, l.TSOMaxSegs = 0, 0
+	const offload = 1<<4 | 1<<5 | 1<<8 | 1<<9 | 1<<10 // GSO and GRO sizes, GSO segments
+	l.zeros &= offload
+	l.Stats, l.HasStats, l.altNames = LinkStats{}, false, ""
+	return l
 }
 
 // MarshalBinary returns the payload of a link message

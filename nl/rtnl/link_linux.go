@@ -53,9 +53,14 @@ func SetLink(ctx context.Context, c *nl.Conn, index uint32, settings ...LinkSett
 
 // ForEachLinkMatching calls fn for each link that passes f (`ip link show`
 // with filters); *l is valid only until fn returns. A Name or Master that
-// no link has selects nothing, without an error. Costs: one dump, or one request for a Name;
-// no allocation per link.
+// no link has selects nothing, without an error. Costs: one dump, or one
+// request for a Name; no allocation per link. An interrupted dump is
+// reported, not retried, as ForEachRoute says.
 func ForEachLinkMatching(ctx context.Context, c *nl.Conn, f LinkFilter, fn func(l *Link) error) error {
+	return forEachLink(ctx, c, f, false, fn)
+}
+
+func forEachLink(ctx context.Context, c *nl.Conn, f LinkFilter, restart bool, fn func(l *Link) error) error {
 	if len(f.Name) >= NameLen {
 		return nil // no link can have such a name
 	}
@@ -64,6 +69,9 @@ func ForEachLinkMatching(ctx context.Context, c *nl.Conn, f LinkFilter, fn func(
 	err := c.ExecuteFunc(ctx, f.Request(), func(m nl.Message) error {
 		if m.Header.Type != TypeNewLink {
 			return nil
+		}
+		if interrupted(restart, m) {
+			return errRestart
 		}
 		if err := l.UnmarshalBinary(m.Data); err != nil {
 			decErr = joinCapped(decErr, err)
@@ -85,14 +93,12 @@ func ForEachLinkMatching(ctx context.Context, c *nl.Conn, f LinkFilter, fn func(
 }
 
 // ListLinksMatching returns the links that pass f, in the kernel's order
-// (by index). It allocates the slice.
-func ListLinksMatching(ctx context.Context, c *nl.Conn, f LinkFilter) ([]Link, error) {
-	var out []Link
-	err := ForEachLinkMatching(ctx, c, f, func(l *Link) error {
-		out = append(out, *l)
-		return nil
+// (by index). It allocates the slice. An interrupted dump is retried as
+// AppendRoutes says.
+func ListLinksMatching(ctx context.Context, c *nl.Conn, f LinkFilter, opts ...DumpOption) ([]Link, error) {
+	return collect[Link](nil, opts, func(restart bool, fn func(*Link) error) error {
+		return forEachLink(ctx, c, f, restart, fn)
 	})
-	return out, err
 }
 
 // LinkIndex returns the index of the link named name (Guile's

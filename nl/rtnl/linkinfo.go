@@ -42,7 +42,7 @@ func (Veth) LinkKind() string { return "veth" }
 // AppendLinkData appends VETH_INFO_PEER: a struct ifinfomsg and the peer's
 // attributes.
 func (v Veth) AppendLinkData(e *nl.AttributeEncoder) error {
-	p := v.Peer
+	p := v.Peer.withoutState()
 	p.Index, p.Kind = 0, Name{}
 	if p.Change == 0 {
 		p.Change = p.Flags
@@ -195,11 +195,16 @@ func (n Namespace) put(e *nl.AttributeEncoder) {
 // NewLinkRequest returns the RTM_NEWLINK request that creates l
 // (NLM_F_CREATE|NLM_F_EXCL): l's struct ifinfomsg and attributes, then
 // IFLA_LINKINFO with info's kind and data. With a nil info, l.Kind alone is
-// sent (enough for kinds that need no options, such as "bridge"). Flags
+// sent (enough for kinds that need no options, such as "bridge"). Of what
+// the kernel reports about a link, only the offload limits it takes at
+// creation are sent (GSOMaxSize, GSOMaxSegs, GROMaxSize, GSOIPv4MaxSize,
+// GROIPv4MaxSize); the rest (PermAddress, Stats, alternative names …)
+// is left out, so a Link from a dump can serve as a template. Flags
 // given in l.Flags are applied (LinkUp creates the link up); a zero
 // l.Change is taken as l.Flags, so that only those flags change. One
 // allocation for the payload, and one for info's data.
 func NewLinkRequest(l Link, info LinkInfo) (nl.Message, error) {
+	l = l.withoutState()
 	kind := l.Kind
 	l.Kind = Name{}
 	if p, ok := info.(parented); ok {
@@ -412,11 +417,21 @@ type LinkFilter struct {
 	// alone cannot mean "any".
 	Group      uint32
 	MatchGroup bool
+
+	// VF asks for the SR-IOV virtual functions of each device
+	// (RTEXT_FILTER_VF; Link.NumVF). It is off by default, as in ip
+	// without -s -d on a VF-capable device: filling the VFs' attributes
+	// costs the kernel much more than the rest of the link and is done
+	// holding RTNL, for every link of the dump.
+	VF bool
 }
 
 // Request returns the request for the filter: an RTM_GETLINK for Name, or
-// an RTM_GETLINK dump carrying Master and Kind. Statistics are not
-// requested (RTEXT_FILTER_SKIP_STATS). One allocation.
+// an RTM_GETLINK dump carrying Master and Kind, with IFLA_EXT_MASK saying
+// what else to send: RTEXT_FILTER_SKIP_STATS, which leaves out the
+// per-family counters of IFLA_AF_SPEC (IPv6's and ICMPv6's, which Link
+// does not hold; IFLA_STATS64 comes regardless), and RTEXT_FILTER_VF if
+// VF. One allocation.
 func (f LinkFilter) Request() nl.Message {
 	b := make([]byte, sizeofIfinfomsg, sizeofIfinfomsg+48)
 	e := nl.NewAttributeEncoder(b)
@@ -434,7 +449,11 @@ func (f LinkFilter) Request() nl.Message {
 			e.EndNested(mark)
 		}
 	}
-	e.Uint32(iflaExtMask, rtextFilterSkipStats)
+	mask := uint32(rtextFilterSkipStats)
+	if f.VF {
+		mask |= rtextFilterVF
+	}
+	e.Uint32(iflaExtMask, mask)
 	b, _ = e.Bytes()
 	return nl.Message{Header: nl.Header{Type: TypeGetLink, Flags: flags}, Data: b}
 }

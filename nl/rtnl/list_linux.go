@@ -64,13 +64,24 @@ func multipathUses(r *Route, oif uint32) bool {
 // 100,000 IPv4 routes), no allocation per single-path route. Routes that fail
 // to decode are skipped and reported, joined, after the dump. If the kernel
 // flags the dump as interrupted, every route is still handed to fn and the
-// error matches nl.ErrDumpInterrupted.
+// error matches nl.ErrDumpInterrupted: ForEachRoute does not dump again,
+// since fn would see the routes of the first attempt a second time (the
+// flag comes with a datagram in the middle of the dump, never the first).
+// To retry, start over where fn's results are kept, or use AppendRoutes,
+// which retries by itself.
 func ForEachRoute(ctx context.Context, c *nl.Conn, f RouteFilter, fn func(r *Route) error) error {
+	return forEachRoute(ctx, c, f, false, fn)
+}
+
+func forEachRoute(ctx context.Context, c *nl.Conn, f RouteFilter, restart bool, fn func(r *Route) error) error {
 	var r Route
 	var decErr, fnErr error
 	err := c.ExecuteFunc(ctx, f.Request(), func(m nl.Message) error {
 		if m.Header.Type != TypeNewRoute {
 			return nil
+		}
+		if interrupted(restart, m) {
+			return errRestart
 		}
 		r = Route{}
 		if err := r.decode(m.Data); err != nil {
@@ -94,13 +105,32 @@ func ForEachRoute(ctx context.Context, c *nl.Conn, f RouteFilter, fn func(r *Rou
 // dump then allocates nothing per single-path route. The decoding is done
 // in place in dst, straight from the socket's receive buffer.
 //
-// On error, dst holds the routes received: with nl.ErrDumpInterrupted that
-// is the whole (possibly inconsistent) dump.
-func AppendRoutes(ctx context.Context, c *nl.Conn, dst []Route, f RouteFilter) ([]Route, error) {
+// A dump the kernel flags as interrupted (NLM_F_DUMP_INTR) is dropped and
+// dumped again from the start, up to DefaultDumpAttempts times in all
+// (DumpAttempts changes the count); an attempt stops at its first flagged
+// datagram. On error, dst holds the routes received: with
+// nl.ErrDumpInterrupted that is the whole (possibly inconsistent) last
+// dump.
+func AppendRoutes(ctx context.Context, c *nl.Conn, dst []Route, f RouteFilter, opts ...DumpOption) ([]Route, error) {
+	n := dumpAttempts(opts)
+	base := len(dst)
+	for attempt := 1; ; attempt++ {
+		var err error
+		dst, err = appendRoutes(ctx, c, dst[:base], f, attempt < n)
+		if !retrying(err, attempt, n) {
+			return dst, err
+		}
+	}
+}
+
+func appendRoutes(ctx context.Context, c *nl.Conn, dst []Route, f RouteFilter, restart bool) ([]Route, error) {
 	var decErr error
 	err := c.ExecuteFunc(ctx, f.Request(), func(m nl.Message) error {
 		if m.Header.Type != TypeNewRoute {
 			return nil
+		}
+		if interrupted(restart, m) {
+			return errRestart
 		}
 		n := len(dst)
 		if n == cap(dst) {
@@ -128,10 +158,11 @@ func AppendRoutes(ctx context.Context, c *nl.Conn, dst []Route, f RouteFilter) (
 }
 
 // ListRoutes returns the routes that pass f. It is AppendRoutes(ctx, c,
-// nil, f): the slice grows as the dump arrives (256 bytes per route); reuse
-// it through AppendRoutes to dump again without allocating.
-func ListRoutes(ctx context.Context, c *nl.Conn, f RouteFilter) ([]Route, error) {
-	return AppendRoutes(ctx, c, nil, f)
+// nil, f, opts...): the slice grows as the dump arrives (256 bytes per
+// route); reuse it through AppendRoutes to dump again without allocating.
+// An interrupted dump is retried as AppendRoutes says.
+func ListRoutes(ctx context.Context, c *nl.Conn, f RouteFilter, opts ...DumpOption) ([]Route, error) {
+	return AppendRoutes(ctx, c, nil, f, opts...)
 }
 
 // maxDecodeErrors bounds the decoding errors kept from one dump.
@@ -165,37 +196,19 @@ func linkRequest(typ, flags uint16, l *Link) nl.Message {
 }
 
 // ForEachLink dumps every link and calls fn for each; *l is valid only until
-// fn returns. Link statistics are not requested (RTEXT_FILTER_SKIP_STATS),
-// which keeps the kernel's messages small. No allocation per link.
+// fn returns. The per-family counters are not requested
+// (RTEXT_FILTER_SKIP_STATS), which keeps the kernel's messages small, nor
+// are the virtual functions of SR-IOV devices (see LinkFilter.VF). No
+// allocation per link. An interrupted dump is reported, not retried, as
+// ForEachRoute says.
 func ForEachLink(ctx context.Context, c *nl.Conn, fn func(l *Link) error) error {
-	var l Link
-	var decErr, fnErr error
-	err := c.ExecuteFunc(ctx, linkRequest(TypeGetLink, nl.FlagRequest|nl.FlagDump, &l), func(m nl.Message) error {
-		if m.Header.Type != TypeNewLink {
-			return nil
-		}
-		if err := l.UnmarshalBinary(m.Data); err != nil {
-			decErr = joinCapped(decErr, err)
-			return nil
-		}
-		fnErr = fn(&l)
-		return fnErr
-	})
-	if fnErr != nil {
-		return fnErr
-	}
-	return dumpErr("dump links", err, decErr)
+	return ForEachLinkMatching(ctx, c, LinkFilter{}, fn)
 }
 
 // ListLinks returns every link, in the kernel's order (by index). It
-// allocates the slice (136 bytes per link).
-func ListLinks(ctx context.Context, c *nl.Conn) ([]Link, error) {
-	var out []Link
-	err := ForEachLink(ctx, c, func(l *Link) error {
-		out = append(out, *l)
-		return nil
-	})
-	return out, err
+// allocates the slice. An interrupted dump is retried as AppendRoutes says.
+func ListLinks(ctx context.Context, c *nl.Conn, opts ...DumpOption) ([]Link, error) {
+	return ListLinksMatching(ctx, c, LinkFilter{}, opts...)
 }
 
 // LinkByIndex asks the kernel for one link (RTM_GETLINK). A missing link
@@ -250,13 +263,21 @@ func (f AddressFilter) Request() nl.Message {
 }
 
 // ForEachAddress dumps the addresses that pass f and calls fn for each; *a
-// is valid only until fn returns. No allocation per address.
+// is valid only until fn returns. No allocation per address. An
+// interrupted dump is reported, not retried, as ForEachRoute says.
 func ForEachAddress(ctx context.Context, c *nl.Conn, f AddressFilter, fn func(a *Address) error) error {
+	return forEachAddress(ctx, c, f, false, fn)
+}
+
+func forEachAddress(ctx context.Context, c *nl.Conn, f AddressFilter, restart bool, fn func(a *Address) error) error {
 	var a Address
 	var decErr, fnErr error
 	err := c.ExecuteFunc(ctx, f.Request(), func(m nl.Message) error {
 		if m.Header.Type != TypeNewAddress {
 			return nil
+		}
+		if interrupted(restart, m) {
+			return errRestart
 		}
 		if err := a.UnmarshalBinary(m.Data); err != nil {
 			decErr = joinCapped(decErr, err)
@@ -275,13 +296,11 @@ func ForEachAddress(ctx context.Context, c *nl.Conn, f AddressFilter, fn func(a 
 }
 
 // ListAddresses returns the addresses that pass f. It allocates the slice.
-func ListAddresses(ctx context.Context, c *nl.Conn, f AddressFilter) ([]Address, error) {
-	var out []Address
-	err := ForEachAddress(ctx, c, f, func(a *Address) error {
-		out = append(out, *a)
-		return nil
+// An interrupted dump is retried as AppendRoutes says.
+func ListAddresses(ctx context.Context, c *nl.Conn, f AddressFilter, opts ...DumpOption) ([]Address, error) {
+	return collect[Address](nil, opts, func(restart bool, fn func(*Address) error) error {
+		return forEachAddress(ctx, c, f, restart, fn)
 	})
-	return out, err
 }
 
 // NeighborFilter selects the neighbour entries of a dump. The zero value
@@ -312,13 +331,21 @@ func (f NeighborFilter) Request() nl.Message {
 }
 
 // ForEachNeighbor dumps the neighbour entries that pass f and calls fn for
-// each; *n is valid only until fn returns. No allocation per entry.
+// each; *n is valid only until fn returns. No allocation per entry. An
+// interrupted dump is reported, not retried, as ForEachRoute says.
 func ForEachNeighbor(ctx context.Context, c *nl.Conn, f NeighborFilter, fn func(n *Neighbor) error) error {
+	return forEachNeighbor(ctx, c, f, false, fn)
+}
+
+func forEachNeighbor(ctx context.Context, c *nl.Conn, f NeighborFilter, restart bool, fn func(n *Neighbor) error) error {
 	var n Neighbor
 	var decErr, fnErr error
 	err := c.ExecuteFunc(ctx, f.Request(), func(m nl.Message) error {
 		if m.Header.Type != TypeNewNeighbor {
 			return nil
+		}
+		if interrupted(restart, m) {
+			return errRestart
 		}
 		if err := n.UnmarshalBinary(m.Data); err != nil {
 			decErr = joinCapped(decErr, err)
@@ -338,12 +365,9 @@ func ForEachNeighbor(ctx context.Context, c *nl.Conn, f NeighborFilter, fn func(
 }
 
 // ListNeighbors returns the neighbour entries that pass f. It allocates the
-// slice.
-func ListNeighbors(ctx context.Context, c *nl.Conn, f NeighborFilter) ([]Neighbor, error) {
-	var out []Neighbor
-	err := ForEachNeighbor(ctx, c, f, func(n *Neighbor) error {
-		out = append(out, *n)
-		return nil
+// slice. An interrupted dump is retried as AppendRoutes says.
+func ListNeighbors(ctx context.Context, c *nl.Conn, f NeighborFilter, opts ...DumpOption) ([]Neighbor, error) {
+	return collect[Neighbor](nil, opts, func(restart bool, fn func(*Neighbor) error) error {
+		return forEachNeighbor(ctx, c, f, restart, fn)
 	})
-	return out, err
 }

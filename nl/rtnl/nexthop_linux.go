@@ -84,13 +84,20 @@ func (f NexthopFilter) Match(n *Nexthop) bool {
 // per single nexthop, one per group. Nexthops that fail to decode are
 // skipped and reported, joined, after the dump. If the kernel flags the
 // dump as interrupted, every nexthop is still handed to fn and the error
-// matches nl.ErrDumpInterrupted.
+// matches nl.ErrDumpInterrupted; it is not retried (see ForEachRoute).
 func ForEachNexthop(ctx context.Context, c *nl.Conn, f NexthopFilter, fn func(n *Nexthop) error) error {
+	return forEachNexthop(ctx, c, f, false, fn)
+}
+
+func forEachNexthop(ctx context.Context, c *nl.Conn, f NexthopFilter, restart bool, fn func(n *Nexthop) error) error {
 	var n Nexthop
 	var decErr, fnErr error
 	err := c.ExecuteFunc(ctx, f.Request(), func(m nl.Message) error {
 		if m.Header.Type != TypeNewNexthop {
 			return nil
+		}
+		if interrupted(restart, m) {
+			return errRestart
 		}
 		n = Nexthop{}
 		if err := n.decode(m.Data); err != nil {
@@ -111,14 +118,11 @@ func ForEachNexthop(ctx context.Context, c *nl.Conn, f NexthopFilter, fn func(n 
 
 // ListNexthops returns the nexthops that pass f, in the kernel's order (by
 // ID). It allocates the slice (112 bytes per nexthop) and each group's
-// members.
-func ListNexthops(ctx context.Context, c *nl.Conn, f NexthopFilter) ([]Nexthop, error) {
-	var out []Nexthop
-	err := ForEachNexthop(ctx, c, f, func(n *Nexthop) error {
-		out = append(out, *n)
-		return nil
+// members. An interrupted dump is retried as AppendRoutes says.
+func ListNexthops(ctx context.Context, c *nl.Conn, f NexthopFilter, opts ...DumpOption) ([]Nexthop, error) {
+	return collect[Nexthop](nil, opts, func(restart bool, fn func(*Nexthop) error) error {
+		return forEachNexthop(ctx, c, f, restart, fn)
 	})
-	return out, err
 }
 
 // nexthopIDRequest is the RTM_GETNEXTHOP or RTM_DELNEXTHOP request for one

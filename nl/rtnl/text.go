@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/netip"
 	"strconv"
+	"strings"
 )
 
 // The text forms of Route, Link, Address, Neighbor and Nexthop: what
@@ -378,13 +379,21 @@ func appendGroup(b []byte, g uint32) []byte {
 	return strconv.AppendUint(b, uint64(g), 10)
 }
 
+// permDiffers reports whether ip prints the permanent address: when the
+// link has one that is not its address.
+func (l *Link) permDiffers() bool {
+	return !l.PermAddress.IsZero() && l.PermAddress != l.Address
+}
+
 // String formats the link as `ip -oneline link show` prints it: "3:
 // v0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 master if5 state UP
 // group default qlen 1000 link/ether 02:00:00:00:00:01 brd
 // ff:ff:ff:ff:ff:ff link-netnsid 0", with interface indexes in place of the
-// names of the parent or peer and the master (see AppendTextNames). The
-// queueing discipline and link mode, which Link does not hold, are left
-// out, and so is Kind, which ip shows only with -details; the operational
+// names of the parent or peer and the master (see AppendTextNames), then
+// the permanent address where it differs, the alias and the alternative
+// names. The queueing discipline and link mode, which Link does not hold,
+// are left out, and so are what ip shows only with -details or -stats
+// (Kind, the MTU range, the offload limits, the counters); the operational
 // state and group print always, as the kernel always sends them. It
 // allocates the string.
 func (l Link) String() string {
@@ -458,6 +467,9 @@ func (l *Link) appendText(b []byte, names func(index uint32) string) []byte {
 		}
 		b = appendLinkAddr(b, &l.Broadcast, l.Type)
 	}
+	if l.permDiffers() {
+		b = appendLinkAddr(append(b, " permaddr "...), &l.PermAddress, l.Type)
+	}
 	if l.hasLinkNetNSID {
 		if l.linkNetNSID >= 0 {
 			b = strconv.AppendInt(append(b, " link-netnsid "...), int64(l.linkNetNSID), 10)
@@ -467,6 +479,11 @@ func (l *Link) appendText(b []byte, names func(index uint32) string) []byte {
 	}
 	if l.Alias != "" {
 		b = append(append(b, " alias "...), l.Alias...)
+	}
+	for s := l.altNames; s != ""; {
+		i := strings.IndexByte(s, 0)
+		b = append(append(b, " altname "...), s[:i]...)
+		s = s[i+1:]
 	}
 	return b
 }

@@ -36,9 +36,14 @@ type LinkWatcher = Watcher[uint32, rtnl.Link]
 // … netns NS`; a watcher of NS holds its Link 0), a link other than a veth
 // coming back to the namespace of its macvlans (they keep naming it
 // elsewhere), a link moving on from one other namespace to another, and a
-// change of alias or group while the link is down (netdev_state_change
-// announces it only while the link is up). The link's next notification
-// or a resync sets such an entry right.
+// change of alias, group or alternative names while the link is down
+// (netdev_state_change announces it only while the link is up). The
+// link's next notification or a resync sets such an entry right.
+//
+// The links hold no traffic counters (Stats is zero, HasStats false): the
+// kernel announces none of their changes. Poll them with
+// rtnl.ListLinkStats or rtnl.GetLinkStats. The carrier counters
+// (CarrierChanges …) are held: each of their changes is announced.
 func Links(opts ...Option) (*LinkWatcher, error) {
 	side := &linkSide{}
 	return newWatcher(spec[uint32, rtnl.Link]{
@@ -46,7 +51,10 @@ func Links(opts ...Option) (*LinkWatcher, error) {
 		groups:   []uint32{rtnl.GroupLink},
 		noFamily: true, noTable: true,
 		dump: func(ctx context.Context, c *nl.Conn, fn func(*rtnl.Link) error) error {
-			return rtnl.ForEachLink(ctx, c, fn)
+			return rtnl.ForEachLink(ctx, c, func(l *rtnl.Link) error {
+				noCounters(l)
+				return fn(l)
+			})
 		},
 		decode: func(m nl.Message, l *rtnl.Link) (del, ok bool, err error) {
 			switch m.Header.Type {
@@ -55,6 +63,7 @@ func Links(opts ...Option) (*LinkWatcher, error) {
 				// What this notification changed, not the link's state:
 				// a dump says 0.
 				l.Change = 0
+				noCounters(l)
 				side.decoded(m, l)
 				return m.Header.Type == rtnl.TypeDelLink, true, err
 			}
@@ -68,6 +77,12 @@ func Links(opts ...Option) (*LinkWatcher, error) {
 		side: side,
 	}, opts)
 }
+
+// noCounters clears a link's traffic counters (IFLA_STATS64): the kernel
+// sends them in every message about the link but announces none of their
+// changes, so a table would hold them as of the link's last notification
+// or the last resync, and a resync would find every link changed.
+func noCounters(l *rtnl.Link) { l.Stats, l.HasStats = rtnl.LinkStats{}, false }
 
 // linkSide keeps the links that point at others (a veth's peer, a
 // macvlan's lower device) in step when the kernel changes them silently.

@@ -24,7 +24,8 @@ func newLinkWatcher(t *testing.T, ns *nstest.NS, opts ...watch.Option) *watch.Li
 	return w
 }
 
-// kernelLinks dumps the links of ns.
+// kernelLinks dumps the links of ns, without their traffic counters,
+// which a links watcher does not hold.
 func kernelLinks(t *testing.T, ns *nstest.NS) map[uint32]rtnl.Link {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
@@ -35,6 +36,10 @@ func kernelLinks(t *testing.T, ns *nstest.NS) map[uint32]rtnl.Link {
 	}
 	m := make(map[uint32]rtnl.Link, len(links))
 	for _, l := range links {
+		if !l.HasStats {
+			t.Fatalf("%s: a dump without IFLA_STATS64", l.Name)
+		}
+		l.Stats, l.HasStats = rtnl.LinkStats{}, false
 		m[l.Index] = l
 	}
 	return m

@@ -336,7 +336,7 @@ func TestLinksAddressesAndNeighborsConverge(t *testing.T) {
 		t.Errorf("watcher has %d links, kernel %d", len(gotLinks), len(links))
 	}
 	for _, l := range links {
-		if g, ok := gotLinks[l.Index]; !ok || g != l {
+		if g, ok := gotLinks[l.Index]; !ok || !g.Equal(&l) || g.HasStats {
 			t.Errorf("link %s: watcher has %+v", l.Name, g)
 		}
 	}
