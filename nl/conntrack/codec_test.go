@@ -35,7 +35,7 @@ func kernelUDP(t testing.TB) []byte {
 	e := nl.NewAttributeEncoder([]byte{2, 0, 0, 0})
 	tuple(e, 1, "10.0.0.1", "10.0.0.2", 4000, 53)
 	tuple(e, 2, "10.0.0.2", "10.0.0.1", 53, 4000)
-	e.Raw(18, be16(7)) // CTA_ZONE
+	e.Raw(18, be16(7))                         // CTA_ZONE
 	e.Nested(9, func(e *nl.AttributeEncoder) { // CTA_COUNTERS_ORIG
 		e.Raw(1, be64(3))
 		e.Raw(2, be64(252))
@@ -48,10 +48,10 @@ func kernelUDP(t testing.TB) []byte {
 		e.Raw(1, be64(1_700_000_000_000_000_000))
 	})
 	e.Raw(3, be32(uint32(conntrack.StatusSeenReply|conntrack.StatusConfirmed))) // CTA_STATUS
-	e.Raw(8, be32(0x42))                                                         // CTA_MARK
-	e.Raw(12, be32(0xdeadbeef))                                                  // CTA_ID
-	e.Raw(11, be32(1))                                                           // CTA_USE
-	e.Raw(7, be32(29))                                                           // CTA_TIMEOUT
+	e.Raw(8, be32(0x42))                                                        // CTA_MARK
+	e.Raw(12, be32(0xdeadbeef))                                                 // CTA_ID
+	e.Raw(11, be32(1))                                                          // CTA_USE
+	e.Raw(7, be32(29))                                                          // CTA_TIMEOUT
 	labels := make([]byte, 16)
 	labels[0] = 0x05 // labels 0 and 2
 	e.Raw(22, labels)
@@ -271,7 +271,7 @@ func TestStatusString(t *testing.T) {
 	for s, want := range map[conntrack.Status]string{
 		0: "0",
 		conntrack.StatusSeenReply | conntrack.StatusAssured | conntrack.StatusConfirmed: "SEEN_REPLY|ASSURED|CONFIRMED",
-		conntrack.StatusHWOffload | 1<<20: "HW_OFFLOAD|0x100000",
+		conntrack.StatusHWOffload | 1<<20:                                               "HW_OFFLOAD|0x100000",
 	} {
 		if got := s.String(); got != want {
 			t.Errorf("Status(%#x).String() = %q, want %q", uint32(s), got, want)

@@ -57,16 +57,21 @@ func (e *Event) String() string {
 // does not alias m.Data; it does not allocate (a helper's name aside).
 func DecodeEvent(m nl.Message) (Event, error) {
 	var ev Event
+	err := ev.decode(&m)
+	return ev, err
+}
+
+// decode decodes m into e, which must be the zero Event.
+func (e *Event) decode(m *nl.Message) error {
 	switch {
 	case m.Header.Type == TypeDelete:
-		ev.Type = EventDestroy
+		e.Type = EventDestroy
 	case m.Header.Type == TypeNew && m.Header.Flags&(nl.FlagCreate|nl.FlagExcl) != 0:
-		ev.Type = EventNew
+		e.Type = EventNew
 	case m.Header.Type == TypeNew:
-		ev.Type = EventUpdate
+		e.Type = EventUpdate
 	default:
-		return ev, fmt.Errorf("%w: %#x is not a conntrack event", ErrMessageType, m.Header.Type)
+		return fmt.Errorf("%w: %#x is not a conntrack event", ErrMessageType, m.Header.Type)
 	}
-	err := ev.Flow.decode(m.Data)
-	return ev, err
+	return e.Flow.decode(m.Data)
 }

@@ -257,4 +257,3 @@ func sysctl(t *testing.T, ns *nstest.NS, name, value string) {
 		t.Skipf("sysctl net.netfilter.%s: %v", name, err)
 	}
 }
-
