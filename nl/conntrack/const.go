@@ -8,7 +8,7 @@ import (
 // Message types of ctnetlink: the subsystem (NFNL_SUBSYS_CTNETLINK, 1) in
 // the high byte, the operation (IPCTNL_MSG_CT_*) in the low byte.
 const (
-	TypeNew            uint16 = 1<<8 | 0 // IPCTNL_MSG_CT_NEW: a flow (dump reply, NEW and UPDATE events, create/update requests)
+	TypeNew            uint16 = 1 << 8   // IPCTNL_MSG_CT_NEW: a flow (dump reply, NEW and UPDATE events, create/update requests)
 	TypeGet            uint16 = 1<<8 | 1 // IPCTNL_MSG_CT_GET: get one flow, or dump them
 	TypeDelete         uint16 = 1<<8 | 2 // IPCTNL_MSG_CT_DELETE: delete one flow or flush; DESTROY events
 	TypeGetCtrZero     uint16 = 1<<8 | 3 // IPCTNL_MSG_CT_GET_CTRZERO: dump and zero the counters
