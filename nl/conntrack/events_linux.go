@@ -111,6 +111,13 @@ func handler(pub *stream.Publisher[Event], st *sourceStats) poller.Handler {
 
 // Source is the typed event stream of one DialEvents socket read by a
 // poller: a hot stream.Publisher of Events fed by Handler.
+//
+// Loss: once the socket's queue overflows, the kernel drops every event
+// until the queue is empty again (netlink's congestion state) and reports
+// it once, as the ENOBUFS that becomes a Gap. Events made between that
+// Gap and the moment the poller empties the queue are lost too, after the
+// Gap: state rebuilt from a dump at the Gap needs one more dump once the
+// queue has been read (Table does so).
 type Source struct {
 	pub  *stream.Publisher[Event]
 	reg  *poller.Registration
