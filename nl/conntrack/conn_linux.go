@@ -231,7 +231,9 @@ func changeRequest(f *Flow, flags uint16) (nl.Message, error) {
 // Timeout (the kernel refuses a new flow without one, with EINVAL); the
 // reply tuple defaults to the original one reversed. Status bits the
 // kernel sets itself (StatusUnchangeable) are not sent; Mark, Zone,
-// Labels and TCP are. A flow that exists already fails with an error
+// Labels and TCP are (the kernel keeps labels only in a namespace whose
+// ruleset uses connection labels, nftables' ct label, and drops them from
+// a create silently otherwise). A flow that exists already fails with an error
 // matching unix.EEXIST. The kernel sends a NEW event for it. One request
 // and its ACK.
 func Create(ctx context.Context, c *nl.Conn, f Flow) error {

@@ -30,7 +30,9 @@ type Filter struct {
 
 	// Status selects flows whose status bits, and-ed with StatusMask,
 	// equal Status (CTA_STATUS, CTA_STATUS_MASK; Linux 6.0). A zero
-	// StatusMask with Status set is Status: those bits set.
+	// StatusMask with Status set is Status: those bits set. A zero Status
+	// with a StatusMask selects the flows with none of the mask's bits
+	// (StatusMask: StatusAssured for the flows not yet assured).
 	Status, StatusMask Status
 
 	Zone      uint16 // CTA_ZONE, with MatchZone
@@ -147,7 +149,7 @@ func (f *Filter) appendRequest(b []byte, version uint8, kernelTuple bool) ([]byt
 		e.Uint32BE(ctaMark, f.Mark)
 		e.Uint32BE(ctaMarkMask, f.markMask())
 	}
-	if f.Status != 0 {
+	if f.Status != 0 || f.StatusMask != 0 {
 		e.Uint32BE(ctaStatus, uint32(f.Status))
 		e.Uint32BE(ctaStatusMask, uint32(f.statusMask()))
 	}

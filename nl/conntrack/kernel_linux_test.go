@@ -5,6 +5,7 @@ package conntrack_test
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/nlrx/nlrx/internal/nstest"
@@ -146,6 +147,7 @@ var filterCases = []struct {
 	{"mark and mask", conntrack.Filter{Mark: 0x5, MarkMask: 0xff}, []string{"--mark", "0x5/0xff"}},
 	{"zone", conntrack.Filter{Zone: 3, MatchZone: true}, []string{"--zone", "3"}},
 	{"status", conntrack.Filter{Status: conntrack.StatusAssured}, []string{"--status", "ASSURED"}},
+	{"status not set", conntrack.Filter{StatusMask: conntrack.StatusAssured}, nil},
 	{"udp to port 53", conntrack.Filter{Family: conntrack.FamilyIPv4, Proto: conntrack.ProtoUDP, DstPort: 53}, []string{"-f", "ipv4", "-p", "udp", "--dport", "53"}},
 	{"destination", conntrack.Filter{Dst: netip.MustParseAddr("10.0.0.2")}, []string{"-d", "10.0.0.2"}},
 	{"source and protocol", conntrack.Filter{Src: netip.MustParseAddr("10.0.0.1"), Proto: conntrack.ProtoTCP}, []string{"-s", "10.0.0.1", "-p", "tcp"}},
@@ -178,7 +180,9 @@ func TestDumpFiltersMatchConntrackTool(t *testing.T) {
 				t.Fatal(err)
 			}
 			sameLines(t, "List with the filter", flowLines(got), flowLines(want))
-			sameLines(t, "conntrack -L "+tc.f.Family.String(), conntrackList(t, ns, tc.args...), flowLines(want))
+			if tc.args != nil {
+				sameLines(t, "conntrack -L "+strings.Join(tc.args, " "), conntrackList(t, ns, tc.args...), flowLines(want))
+			}
 
 			// The kernel applied the filter itself, but for what it
 			// would get wrong (IPv6 addresses).
