@@ -129,7 +129,9 @@ type Source struct {
 // Listen registers c, a socket from DialEvents, with p and returns the
 // Source that publishes its events. With a nil p, Listen starts a poller
 // of its own (one goroutine), which Close closes. The Source does not
-// close c. opts configure the Publisher (see stream.NewPublisher).
+// close c: close the Source first (a socket closed while registered may
+// never end the stream; see poller.Poller.Add). opts configure the
+// Publisher (see stream.NewPublisher).
 func Listen(p *poller.Poller, c *nl.Conn, opts ...stream.PublisherOption[Event]) (*Source, error) {
 	s := &Source{pub: stream.NewPublisher(opts...), done: make(chan struct{})}
 	if p == nil {
