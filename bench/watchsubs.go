@@ -297,12 +297,7 @@ func openMdlSub(nsPath string, rcvbuf int, st *subState) (int, func(), error) {
 // childWatch is the subscriber process of the watch scenario.
 func childWatch() int {
 	name := os.Getenv(envWatchSub)
-	var sub *watchSub
-	for i := range watchSubs {
-		if watchSubs[i].name == name && watchSubs[i].open != nil {
-			sub = &watchSubs[i]
-		}
-	}
+	sub := lookupSub(name) // the watch scenario's subscribers, or the conntrack scenario's
 	if sub == nil {
 		fmt.Fprintf(os.Stderr, "no subscriber %q\n", name)
 		return 2
