@@ -976,6 +976,11 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 	}
 
 	var evs []Event[V]
+	if w.table.Len() == 0 {
+		// The first snapshot (or a table the kernel had emptied): an
+		// Added event per entry, made without regrowing the slice.
+		evs = make([]Event[V], 0, len(order))
+	}
 	var gone []K
 	const synthetic = true
 	t := &w.table
