@@ -74,7 +74,8 @@ func Routes(opts ...Option) (*RouteWatcher, error) {
 		copyOf: func(k rtnl.RouteKey, n uint8) (rtnl.RouteKey, bool) {
 			return k.WithCopy(n), k.Family() == rtnl.FamilyInet6
 		},
-		side: newRouteSide(),
+		side:      newRouteSide(),
+		disturbed: routesDisturbed,
 	}, opts)
 }
 

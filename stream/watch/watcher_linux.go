@@ -62,6 +62,12 @@ type spec[K comparable, V any] struct {
 	// for routes) and mirrors the changes the kernel makes to the table
 	// without a notification per entry.
 	side side[K, V]
+	// disturbed, when set, tells from the notifications that arrived
+	// while a dump ran which entries the dump may have missed or listed
+	// twice: a dump the kernel resumes by position rather than by key
+	// (the IPv6 FIB's) does that when the table changes between two of
+	// its datagrams, without flagging the dump interrupted.
+	disturbed func(inflight []drained) func(K) bool
 }
 
 // side follows what a table depends on without being part of it, and may
@@ -203,7 +209,10 @@ type Watcher[K comparable, V any] struct {
 	track *tracker[K, V]
 	// excused lists the groups a resync left uncertain: the verification
 	// that follows does not count their differences as repairs.
-	excused map[K]bool
+	// excusedAll, if set, excuses the entries a disturbed resync's dump
+	// may have missed or doubled (spec.disturbed).
+	excused    map[K]bool
+	excusedAll func(K) bool
 	// provisional counts, per group, the repairs a verification found;
 	// the verification that follows at once counts them in Stats.Repairs
 	// unless what arrived in between explains them: a notification that
@@ -1040,8 +1049,12 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 	// a replace takes the first route of its group, which may by then be
 	// another. A verification follows, and the groups they touched are not
 	// counted as repairs there: their difference is this pass's doing.
+	var disturbed func(K) bool
+	if w.sp.disturbed != nil {
+		disturbed = w.sp.disturbed(inflight)
+	}
 	tr := w.replay(inflight)
-	if len(tr.touched) > 0 {
+	if len(tr.touched) > 0 || disturbed != nil {
 		w.mu.Lock()
 		if w.excused == nil {
 			w.excused = make(map[K]bool)
@@ -1049,6 +1062,7 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 		for g := range tr.touched {
 			w.excused[g] = true
 		}
+		w.excusedAll = disturbed
 		w.again = true
 		w.mu.Unlock()
 	}
@@ -1186,10 +1200,14 @@ func (w *Watcher[K, V]) sameState(a, b map[K]V) bool {
 // Applying the notifications to the dump instead would apply twice what
 // the dump shows already, which a route's replace does not survive.
 func (w *Watcher[K, V]) verifyAgainst(fresh *store[K, V], order []K, inflight []drained, quiet bool, st ResyncStats, start time.Time) bool {
+	var disturbed func(K) bool
+	if w.sp.disturbed != nil {
+		disturbed = w.sp.disturbed(inflight)
+	}
 	tr := w.replay(inflight)
 	w.mu.Lock()
-	excused := w.excused
-	w.excused = nil
+	excused, excusedAll := w.excused, w.excusedAll
+	w.excused, w.excusedAll = nil, nil
 	w.mu.Unlock()
 	// The repairs the last verification found count now, unless what
 	// arrived since can explain them: a notification of their group, or a
@@ -1213,7 +1231,7 @@ func (w *Watcher[K, V]) verifyAgainst(fresh *store[K, V], order []K, inflight []
 	repairs := 0
 	unexplained := false
 	repaired := func(g K) {
-		if quiet && !excused[g] && (w.sp.side == nil || !w.sp.side.unsure(g)) {
+		if quiet && !excused[g] && (excusedAll == nil || !excusedAll(g)) && (w.sp.side == nil || !w.sp.side.unsure(g)) {
 			repairs++
 			if w.provisional == nil {
 				w.provisional = make(map[K]int)
@@ -1266,9 +1284,18 @@ func (w *Watcher[K, V]) verifyAgainst(fresh *store[K, V], order []K, inflight []
 			place(g)
 			continue
 		}
-		keys = append(keys, k)
 		v := fresh.ref(k)
 		old := t.m.ref(k)
+		if disturbed != nil && disturbed(g) {
+			// The dump may be wrong here: the model stays, and another
+			// verification follows if they differ.
+			if old == nil || !w.sp.equal(old, v) {
+				unexplained = true
+			}
+			place(g)
+			continue
+		}
+		keys = append(keys, k)
 		switch {
 		case old == nil:
 			evs = append(evs, Event[V]{Kind: Added, Value: *v, Synthetic: synthetic})
@@ -1291,6 +1318,11 @@ func (w *Watcher[K, V]) verifyAgainst(fresh *store[K, V], order []K, inflight []
 			continue
 		}
 		if !fresh.has(k) {
+			if disturbed != nil && disturbed(g) {
+				unexplained = true // perhaps skipped by the dump: kept
+				place(g)
+				continue
+			}
 			gone = append(gone, k)
 		}
 	}

@@ -1,0 +1,50 @@
+//go:build linux
+
+package watch
+
+import (
+	"github.com/nlrx/nlrx/nl"
+	"github.com/nlrx/nlrx/nl/rtnl"
+)
+
+// routesDisturbed tells which routes a dump may have missed or listed
+// twice, from the notifications that arrived while it ran. The kernel
+// dumps an IPv6 table by walking its tree and, when the table changed
+// between two datagrams of the dump, starts the walk again from the root,
+// skipping as many routes as it had sent (fib6_dump_table): a route
+// deleted before that point makes it skip one it never sent, one added
+// makes it send one twice. It does not flag the dump interrupted. The
+// table changes with every IPv6 route notified in it, and every IPv6
+// table with an IPv6 address added or deleted (rt_genid_bump_ipv6 gives
+// every node a new serial number). IPv4 dumps resume by key
+// (fib_table_dump): what they show of the routes a change did not touch is
+// right.
+func routesDisturbed(inflight []drained) func(rtnl.RouteKey) bool {
+	var tables map[uint32]bool
+	all := false
+	for _, m := range inflight {
+		if len(m.data) == 0 || m.data[0] != byte(rtnl.FamilyInet6) {
+			continue
+		}
+		switch m.h.Type {
+		case rtnl.TypeNewAddress, rtnl.TypeDelAddress:
+			all = true
+		case rtnl.TypeNewRoute, rtnl.TypeDelRoute:
+			r, err := rtnl.DecodeRoute(nl.Message{Header: m.h, Data: m.data})
+			if err != nil {
+				all = true
+				continue
+			}
+			if tables == nil {
+				tables = make(map[uint32]bool)
+			}
+			tables[r.Table] = true
+		}
+	}
+	if !all && tables == nil {
+		return nil
+	}
+	return func(k rtnl.RouteKey) bool {
+		return k.Family() == rtnl.FamilyInet6 && (all || tables[k.Table()])
+	}
+}
