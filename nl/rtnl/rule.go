@@ -66,7 +66,7 @@ func (a RuleAction) String() string {
 // Rule flags (fib_rule_hdr.flags, FIB_RULE_*). Only RuleInvert is a
 // selector; the kernel sets the others.
 const (
-	RulePermanent    uint32 = 0x01    // FIB_RULE_PERMANENT: cannot be deleted (the local rule)
+	RulePermanent    uint32 = 0x01    // FIB_RULE_PERMANENT: cannot be deleted (no rule of Linux's has it now)
 	RuleInvert       uint32 = 0x02    // FIB_RULE_INVERT: select the packets the selectors do not ("not")
 	RuleUnresolved   uint32 = 0x04    // FIB_RULE_UNRESOLVED: a goto with no rule at its target priority
 	RuleIIFDetached  uint32 = 0x08    // FIB_RULE_IIF_DETACHED: no device has the IIFName

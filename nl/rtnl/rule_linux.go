@@ -108,7 +108,9 @@ func ruleName(r *Rule) string {
 // below the first rule after priority 0, as ip does without pref), so a
 // rule of priority 0 cannot be added this way. A rule the kernel already
 // has with the same selectors, action and priority fails with an error
-// matching unix.EEXIST. Kernel errors come back as *nl.Error with the
+// matching unix.EEXIST; the kernel's check leaves the flags and the goto
+// target out, so a rule that differs from another only in RuleInvert is
+// refused too (AddDuplicateRule adds it). Kernel errors come back as *nl.Error with the
 // errno and the extended-ACK text. One request and its ACK.
 func AddRule(ctx context.Context, c *nl.Conn, r Rule) error {
 	r = ruleRequest(r)
@@ -133,8 +135,9 @@ func AddDuplicateRule(ctx context.Context, c *nl.Conn, r Rule) error {
 // any value, and the flags and the goto target are not compared, so that
 // of two rules that differ only there the first goes. A rule from a dump
 // deletes itself, or its first identical twin. A missing rule fails with
-// an error matching unix.ENOENT, a permanent one (the local rule) with
-// unix.EPERM. One request and its ACK.
+// an error matching unix.ENOENT, one flagged RulePermanent with
+// unix.EPERM (the default rules are not: the local rule may be deleted,
+// or moved, as VRF setups do). One request and its ACK.
 func DeleteRule(ctx context.Context, c *nl.Conn, r Rule) error {
 	r.Flags &= RuleInvert | RuleFindSrcAddr
 	b, err := r.AppendBinary(make([]byte, 0, 136))
