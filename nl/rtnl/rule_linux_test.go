@@ -5,6 +5,7 @@ package rtnl_test
 import (
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -67,6 +68,16 @@ var ruleShapes = map[string][]string{
 	},
 }
 
+// userUIDs rewrites the uid ranges of ip rule lines to 0-0 inside the
+// tests' user namespace, where only uid 0 is mapped (the kernel refuses a
+// range of unmapped uids).
+func userUIDs(lines string) string {
+	if !nstest.InUserNS() {
+		return lines
+	}
+	return regexp.MustCompile(`uidrange [0-9]+-[0-9]+`).ReplaceAllString(lines, "uidrange 0-0")
+}
+
 // rulesNS makes a namespace with the ruleShapes, two identical rules of
 // each family (added without NLM_F_EXCL, which ip always sets), and the
 // default rules.
@@ -76,7 +87,7 @@ func rulesNS(t *testing.T) *nstest.NS {
 	quietVeth(t, ns, "v0", "v1")
 	for fam, lines := range ruleShapes {
 		cmd := ns.Cmd("ip", fam, "-batch", "-")
-		cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+		cmd.Stdin = strings.NewReader(userUIDs(strings.Join(lines, "\n") + "\n"))
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("ip %s -batch: %v: %s", fam, err, out)
 		}
@@ -269,6 +280,10 @@ func TestRuleAddDeleteRoundTrip(t *testing.T) {
 	c := ns.Dial()
 	ctx := testCtx(t)
 	inet, inet6 := rtnl.FamilyInet, rtnl.FamilyInet6
+	uids := rtnl.UIDRange{Start: 100, End: 200}
+	if nstest.InUserNS() {
+		uids = rtnl.UIDRange{} // only uid 0 is mapped
+	}
 	for _, r := range []rtnl.Rule{
 		{Priority: 9, Family: inet6, IPProto: 17, SportRange: rtnl.PortRange{Start: 53, End: 53}, Table: 10},
 		{Priority: 10, Src: pfx("10.0.0.0/8"), Table: 10},
@@ -280,7 +295,7 @@ func TestRuleAddDeleteRoundTrip(t *testing.T) {
 		{Priority: 16, Family: inet, IIFName: rtnl.MakeName("gone"), Table: 12, Flags: rtnl.RuleIIFDetached},
 		{Priority: 17, Family: inet, Table: rtnl.TableMain, HasSuppressPrefixLen: true},
 		{Priority: 18, Family: inet6, Table: rtnl.TableMain, HasSuppressIfGroup: true, SuppressIfGroup: 3},
-		{Priority: 19, Family: inet, HasUIDRange: true, UIDRange: rtnl.UIDRange{Start: 100, End: 200}, Table: 13},
+		{Priority: 19, Family: inet, HasUIDRange: true, UIDRange: uids, Table: 13},
 		{Priority: 20, Family: inet, IPProto: 6, SportRange: rtnl.PortRange{Start: 1, End: 1023}, DportRange: rtnl.PortRange{Start: 443, End: 443}, Table: 14},
 		{Priority: 21, Family: inet, TunID: 1 << 33, Table: 15},
 		{Priority: 22, Family: inet, L3MDev: true},
