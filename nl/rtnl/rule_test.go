@@ -238,10 +238,8 @@ func FuzzDecodeRule(f *testing.F) {
 		if err := r.UnmarshalBinary(b); err != nil {
 			return
 		}
-		_ = r.String() + r.Action.String()
-		if j, err := json.Marshal(r); err != nil || !json.Valid(j) {
-			t.Fatalf("json.Marshal of %+v: %s, %v", r, j, err)
-		}
+		_ = r.Action.String()
+		checkForms(t, &r)
 		var zero rtnl.Rule
 		_ = r.Key().Compare(zero.Key())
 		enc, err := r.MarshalBinary()
@@ -256,4 +254,36 @@ func FuzzDecodeRule(f *testing.F) {
 			t.Fatalf("round trip changed the rule:\n got  %+v\n want %+v", back, r)
 		}
 	})
+}
+
+// Decoding a rule allocates nothing; its text and JSON allocate only
+// their result, or nothing into a buffer with room.
+func TestRuleAllocations(t *testing.T) {
+	r := ruleCases[7].r // names, flags
+	r.IPProto, r.SportRange, r.Realms, r.TOS = 6, rtnl.PortRange{Start: 1, End: 2}, 5, 0x20
+	b, err := r.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := nl.Message{Header: nl.Header{Type: rtnl.TypeNewRule}, Data: b}
+	var got rtnl.Rule
+	buf := make([]byte, 0, 512)
+	for _, tc := range []struct {
+		name   string
+		f      func()
+		allocs float64
+	}{
+		{"UnmarshalBinary", func() { err = got.UnmarshalBinary(b) }, 0},
+		{"DecodeRule", func() { got, err = rtnl.DecodeRule(m) }, 0},
+		{"AppendBinary", func() { buf, err = r.AppendBinary(buf[:0]) }, 0},
+		{"AppendText", func() { buf, err = r.AppendText(buf[:0]) }, 0},
+		{"String", func() { _ = r.String() }, 1},
+		{"AppendJSONNames", func() { buf = r.AppendJSONNames(buf[:0], nil) }, 0},
+		{"MarshalJSON", func() { _, _ = r.MarshalJSON() }, 1},
+		{"Key", func() { _ = r.Key() }, 0},
+	} {
+		if n := testing.AllocsPerRun(100, tc.f); n != tc.allocs || err != nil {
+			t.Errorf("%s: %v allocations (want %v), %v", tc.name, n, tc.allocs, err)
+		}
+	}
 }

@@ -69,6 +69,10 @@ func (r Rule) String() string {
 // It never fails, and allocates only if b lacks capacity.
 func (r Rule) AppendText(b []byte) ([]byte, error) { return r.appendText(b), nil }
 
+// AppendTextNames is AppendText, for code that prints every kind of value
+// alike: a rule names its devices itself, so names is not used.
+func (r *Rule) AppendTextNames(b []byte, _ func(index uint32) string) []byte { return r.appendText(b) }
+
 func (r *Rule) appendText(b []byte) []byte {
 	b = append(strconv.AppendUint(b, uint64(r.Priority), 10), ':')
 	if r.Flags&RuleInvert != 0 {
@@ -155,12 +159,22 @@ func (r *Rule) appendText(b []byte) []byte {
 	case RuleActionNop:
 		b = append(b, " nop"...)
 	default:
-		b = append(append(b, ' '), RouteType(r.Action).String()...)
+		b = append(append(b, ' '), ruleActionName(r.Action)...)
 	}
 	if r.Protocol != ProtoUnspec && r.Protocol != ProtoKernel {
 		b = append(append(b, " proto "...), r.Protocol.String()...)
 	}
 	return b
+}
+
+// ruleActionName is the word ip prints for an action other than lookup,
+// goto and nop: the name of the route type of that number ("blackhole",
+// "unreachable", "prohibit"), "none" for 0.
+func ruleActionName(a RuleAction) string {
+	if a == RuleActionUnspec {
+		return "none"
+	}
+	return RouteType(a).String()
 }
 
 func appendPorts(b []byte, word string, p PortRange, mask uint16) []byte {
@@ -188,6 +202,11 @@ func appendPorts(b []byte, word string, p PortRange, mask uint16) []byte {
 func (r Rule) MarshalJSON() ([]byte, error) {
 	return r.appendJSON(make([]byte, 0, 160)), nil
 }
+
+// AppendJSONNames appends the JSON form of r (see MarshalJSON) to b, for
+// code that prints every kind of value alike: a rule names its devices
+// itself, so names is not used. It allocates only if b lacks capacity.
+func (r *Rule) AppendJSONNames(b []byte, _ func(index uint32) string) []byte { return r.appendJSON(b) }
 
 func (w *jsonWriter) hex(k string, v uint64) {
 	w.key(k, "")
@@ -313,7 +332,7 @@ func (r *Rule) appendJSON(b []byte) []byte {
 	case RuleActionNop:
 		w.fnull("nop")
 	default:
-		w.fstr("action", RouteType(r.Action).String())
+		w.fstr("action", ruleActionName(r.Action))
 	}
 	if r.Protocol != ProtoUnspec && r.Protocol != ProtoKernel {
 		w.fstr("protocol", r.Protocol.String())
