@@ -415,23 +415,43 @@ func TestRuleDuplicatesAndDeleteMatching(t *testing.T) {
 	}
 }
 
-// TestRuleDSCP: on kernels with FRA_DSCP (Linux 6.12), a DSCP selector
-// comes back as sent; on others the kernel refuses the attribute.
-func TestRuleDSCP(t *testing.T) {
+// TestRuleNewerSelectors: on kernels that have them, the selectors added
+// after iproute2 6.1 (FRA_DSCP, Linux 6.12; FRA_FLOWLABEL, 6.14; the port
+// masks, 6.15; FRA_DSCP_MASK, 6.16) come back as sent and delete; older
+// kernels refuse the attribute (EINVAL), and the case is skipped.
+func TestRuleNewerSelectors(t *testing.T) {
 	ns := nstest.New(t)
 	c := ns.Dial()
 	ctx := testCtx(t)
-	r := rtnl.Rule{Family: rtnl.FamilyInet, Priority: 70, HasDSCP: true, DSCP: 46, Table: 7, Action: rtnl.RuleActionTable}
-	if err := rtnl.AddRule(ctx, c, r); errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EOPNOTSUPP) {
-		t.Skipf("kernel without FRA_DSCP (Linux 6.12): %v", err)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	got := rulesAt(t, c, &r)
-	if len(got) != 1 || got[0] != withKernelMasks(r, got[0]) {
-		t.Fatalf("dump: %+v, want %+v", got, r)
-	}
-	if err := rtnl.DeleteRule(ctx, c, got[0]); err != nil {
-		t.Fatal(err)
+	inet, inet6 := rtnl.FamilyInet, rtnl.FamilyInet6
+	for _, tc := range []struct {
+		kernel string
+		r      rtnl.Rule
+	}{
+		{"6.12", rtnl.Rule{Family: inet, Priority: 70, HasDSCP: true, DSCP: 46, Table: 7}},
+		{"6.12", rtnl.Rule{Family: inet6, Priority: 71, HasDSCP: true, DSCP: 0, Table: 7}},
+		{"6.14", rtnl.Rule{Family: inet6, Priority: 72, FlowLabel: 0x12300, FlowLabelMask: 0xfff00, Table: 7}},
+		{"6.15", rtnl.Rule{Family: inet, Priority: 73, IPProto: 6, SportRange: rtnl.PortRange{Start: 0x100, End: 0x100}, SportMask: 0xff00, Table: 7}},
+		{"6.15", rtnl.Rule{Family: inet6, Priority: 74, IPProto: 17, DportRange: rtnl.PortRange{Start: 0x200, End: 0x200}, DportMask: 0xff00, Table: 7}},
+		{"6.16", rtnl.Rule{Family: inet, Priority: 75, HasDSCP: true, DSCP: 0x10, DSCPMask: 0x30, Table: 7}},
+	} {
+		tc.r.Action = rtnl.RuleActionTable
+		t.Run(tc.r.String(), func(t *testing.T) {
+			if err := rtnl.AddRule(ctx, c, tc.r); errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EOPNOTSUPP) {
+				t.Skipf("kernel without this selector (Linux %s): %v", tc.kernel, err)
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			got := rulesAt(t, c, &tc.r)
+			if len(got) != 1 || got[0] != withKernelMasks(tc.r, got[0]) {
+				t.Fatalf("dump: %+v, want %+v", got, tc.r)
+			}
+			if err := rtnl.DeleteRule(ctx, c, got[0]); err != nil {
+				t.Fatal(err)
+			}
+			if len(rulesAt(t, c, &tc.r)) != 0 {
+				t.Fatal("still there after the delete")
+			}
+		})
 	}
 }
