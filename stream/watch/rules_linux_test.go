@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strings"
@@ -238,3 +239,89 @@ func TestRulesResyncAfterOverrunConverges(t *testing.T) {
 }
 
 func prefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+
+// Random sequences of rule and link changes, in both families: rules of a
+// few shapes at a few priorities added with ip (which refuses what exists)
+// and as duplicates, deleted as a whole or by priority alone, goto rules
+// and their targets, devices named by rules coming, going and renamed.
+// After each change the watcher equals ip; at the end two verifications
+// change nothing.
+func TestRulesFollowRandomChanges(t *testing.T) {
+	for seed := range uint64(3) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 14))
+			ns := nstest.New(t)
+			c := ns.Dial()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
+			defer cancel()
+			w := newRuleWatcher(t, ns)
+			r := record(t, w, nil)
+			r.waitFor(t, "the snapshot", has[rtnl.Rule](watch.SnapshotComplete, nil))
+			pick := func(s ...string) string { return s[rng.IntN(len(s))] }
+			devs := []string{"d0", "d1", "d2"}
+			for i := range 60 {
+				fam := pick("-4", "-6")
+				pref := 100 + rng.IntN(5)
+				var step string
+				switch op := rng.IntN(10); {
+				case op < 4:
+					sel := pick("", "iif "+pick(devs...), "oif "+pick(devs...), "fwmark 0x3", "not fwmark 0x3", "ipproto tcp")
+					if rng.IntN(2) == 0 {
+						sel += " " + map[string]string{"-4": "from 10.0.0.0/8", "-6": "from 2001:db8::/32"}[fam]
+					}
+					act := pick("table 10", "table 11", "goto "+fmt.Sprint(pref+1+rng.IntN(3)), "nop", "blackhole")
+					step = fmt.Sprintf("%s rule add pref %d %s %s", fam, pref, sel, act)
+					ns.TryIP(strings.Fields(step)...) // EEXIST is part of the game
+				case op < 6:
+					rules, err := rtnl.ListRules(ctx, c, rtnl.RuleFilter{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					x := rules[rng.IntN(len(rules))]
+					if x.Family != rtnl.FamilyInet && x.Family != rtnl.FamilyInet6 {
+						continue
+					}
+					if op == 4 {
+						step = "duplicate " + x.String()
+						if err := rtnl.AddDuplicateRule(ctx, c, x); err != nil {
+							t.Fatalf("%s: %v", step, err)
+						}
+					} else {
+						step = "delete " + x.String()
+						if err := rtnl.DeleteRule(ctx, c, x); err != nil {
+							t.Fatalf("%s: %v", step, err)
+						}
+					}
+				case op < 7:
+					step = fmt.Sprintf("%s rule del pref %d", fam, pref)
+					ns.TryIP(strings.Fields(step)...)
+				default:
+					d := pick(devs...)
+					if _, err := ns.TryIP("link", "show", d); err != nil {
+						step = "link add " + d + " type veth peer name p" + d
+					} else {
+						step = pick("link del "+d, "link set "+d+" name "+pick(devs...))
+					}
+					ns.TryIP(strings.Fields(step)...)
+				}
+				sameRules(t, ns, w, r, rtnl.FamilyAll, fmt.Sprintf("step %d: %s", i, step))
+			}
+			changes := len(r.snapshot())
+			for range 2 {
+				if err := w.Resync(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, e := range r.snapshot()[changes:] {
+				if e.IsChange() {
+					t.Errorf("a verification changed the table: %v %v", e.Kind, &e.Value)
+				}
+			}
+			st := w.Stats()
+			if st.Repairs != 0 || st.Collisions != 0 {
+				t.Errorf("stats %+v", st)
+			}
+			t.Logf("%d rules at the end; %d added, %d changed, %d deleted", w.Table().Len(), st.Added, st.Changed, st.Deleted)
+		})
+	}
+}
