@@ -180,10 +180,11 @@ func TestRulesFollowIPRule(t *testing.T) {
 	}
 }
 
-// WithFamily keeps one family's rules.
+// WithFamily keeps one family's rules; Close releases every descriptor.
 func TestRulesWithFamily(t *testing.T) {
 	ns := nstest.New(t)
 	ns.IP("-6", "rule", "add", "pref", "5", "table", "5")
+	before := nstest.OpenFDs(t)
 	w := newRuleWatcher(t, ns, watch.WithFamily(rtnl.FamilyInet6))
 	r := record(t, w, nil)
 	r.waitFor(t, "the snapshot", has[rtnl.Rule](watch.SnapshotComplete, nil))
@@ -191,8 +192,19 @@ func TestRulesWithFamily(t *testing.T) {
 	ns.IP("-6", "rule", "add", "pref", "7", "table", "7")
 	r.waitFor(t, "the IPv6 rule", has(watch.Added, func(r rtnl.Rule) bool { return r.Priority == 7 }))
 	sameRules(t, ns, w, r, rtnl.FamilyInet6, "IPv4 and IPv6 adds")
-	if _, err := watch.Rules(watch.WithTable(5)); err == nil {
-		t.Error("WithTable applies to a rule watcher")
+	for _, e := range r.snapshot() {
+		if e.IsChange() && e.Value.Family != rtnl.FamilyInet6 {
+			t.Errorf("an event of another family: %v %v", e.Kind, &e.Value)
+		}
+	}
+	w.Close()
+	select {
+	case <-w.Done():
+	case <-time.After(wait):
+		t.Fatal("the watcher did not finish closing")
+	}
+	if after := nstest.OpenFDs(t); after != before {
+		t.Errorf("%d descriptors open after Close, %d before", after, before)
 	}
 }
 
