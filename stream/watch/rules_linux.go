@@ -3,7 +3,9 @@
 package watch
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 
 	"github.com/nlrx/nlrx/nl"
 	"github.com/nlrx/nlrx/nl/rtnl"
@@ -69,93 +71,172 @@ func Rules(opts ...Option) (*RuleWatcher, error) {
 		compare: rtnl.RuleKey.Compare,
 		group:   func(k rtnl.RuleKey) rtnl.RuleKey { return k.WithCopy(0) },
 		copyOf:  func(k rtnl.RuleKey, n uint8) (rtnl.RuleKey, bool) { return k.WithCopy(n), true },
-		side:    &ruleSide{names: make(map[uint32]rtnl.Name), devs: make(map[rtnl.Name]uint32)},
+		side:    &ruleSide{links: make(map[uint32]linkNames)},
 	}, opts)
 }
 
-// ruleSide follows the links of a rule watcher (which names exist, for
-// the detached flags), keeps the copies of identical rules, and resolves
-// goto rules.
+// ruleSide follows the links of a rule watcher (their names and
+// alternative names, for the detached flags), keeps the copies of
+// identical rules, and resolves goto rules.
 type ruleSide struct {
-	names   map[uint32]rtnl.Name // link index → name
-	devs    map[rtnl.Name]uint32 // name → link index
-	pending bool                 // a name appeared or went since the last settle
+	links map[uint32]linkNames
+	// pending lists, in order, the names whose rules a link attached (a
+	// link came or took the name) or detached (it went or was renamed)
+	// since the last settle.
+	pending []nameChange
+}
+
+// linkNames are a link's name and alternative names (IFLA_PROP_LIST).
+type linkNames struct {
+	name rtnl.Name
+	alts []rtnl.Name
+}
+
+type nameChange struct {
+	name   rtnl.Name
+	attach bool
+}
+
+// Link attributes the side reads itself: rtnl.Link does not hold the
+// alternative names.
+const (
+	iflaIfname     = 3  // IFLA_IFNAME
+	iflaExtMask    = 29 // IFLA_EXT_MASK
+	iflaPropList   = 52 // IFLA_PROP_LIST
+	iflaAltIfname  = 53 // IFLA_ALT_IFNAME
+	sizeofIfinfo   = 16 // struct ifinfomsg
+	rtextSkipStats = 1 << 3
+)
+
+// parseLinkNames reads the index, name and alternative names of a link
+// message; ok is false if the message is too short to be one.
+func parseLinkNames(b []byte, prev []rtnl.Name) (index uint32, n linkNames, ok bool) {
+	if len(b) < sizeofIfinfo {
+		return 0, n, false
+	}
+	index = binary.NativeEndian.Uint32(b[4:8])
+	n.alts = prev[:0]
+	d := nl.NewAttributeDecoder(b[sizeofIfinfo:])
+	for d.Next() {
+		switch d.Type() {
+		case iflaIfname:
+			n.name = nameOf(d.Bytes())
+		case iflaPropList:
+			nd := d.Nested()
+			for nd.Next() {
+				if nd.Type() == iflaAltIfname {
+					n.alts = append(n.alts, nameOf(nd.Bytes()))
+				}
+			}
+		}
+	}
+	return index, n, d.Err() == nil
+}
+
+func nameOf(b []byte) rtnl.Name {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return rtnl.MakeName(string(b))
 }
 
 func (s *ruleSide) load(ctx context.Context, c *nl.Conn) error {
-	clear(s.names)
-	clear(s.devs)
-	return rtnl.ForEachLink(ctx, c, func(l *rtnl.Link) error {
-		s.names[l.Index] = l.Name
-		s.devs[l.Name] = l.Index
-		return nil
-	})
+	clear(s.links)
+	req := make([]byte, sizeofIfinfo, sizeofIfinfo+8)
+	e := nl.NewAttributeEncoder(req)
+	e.Uint32(iflaExtMask, rtextSkipStats)
+	req, _ = e.Bytes()
+	return c.ExecuteFunc(ctx, nl.Message{Header: nl.Header{Type: rtnl.TypeGetLink, Flags: nl.FlagRequest | nl.FlagDump}, Data: req},
+		func(m nl.Message) error {
+			if m.Header.Type == rtnl.TypeNewLink {
+				if index, n, ok := parseLinkNames(m.Data, nil); ok {
+					s.links[index] = n
+				}
+			}
+			return nil
+		})
 }
 
+// observe follows the names of the links. The kernel attaches the rules
+// naming a link when it registers or takes a new name (by its name only),
+// and detaches the rules it resolved to the link (by its name or an
+// alternative name, when the rule was added) when it unregisters or
+// changes its name.
 func (s *ruleSide) observe(m nl.Message) bool {
 	if m.Header.Type != rtnl.TypeNewLink && m.Header.Type != rtnl.TypeDelLink || len(m.Data) > 0 && m.Data[0] == afBridge {
 		return false
 	}
-	l, err := rtnl.DecodeLink(m)
-	if err != nil {
+	prev, known := s.links[binaryIndex(m.Data)]
+	index, cur, ok := parseLinkNames(m.Data, nil)
+	if !ok {
 		return true // what changed is unknown: a dump will tell
 	}
-	prev, known := s.names[l.Index]
-	switch {
-	case m.Header.Type == rtnl.TypeDelLink:
-		if known {
-			delete(s.names, l.Index)
-			if s.devs[prev] == l.Index {
-				delete(s.devs, prev)
-			}
-			s.pending = true
+	renamed := known && prev.name != cur.name
+	if known && (m.Header.Type == rtnl.TypeDelLink || renamed) {
+		s.pending = append(s.pending, nameChange{prev.name, false})
+		for _, a := range prev.alts {
+			s.pending = append(s.pending, nameChange{a, false})
 		}
-	case !known || prev != l.Name:
-		if known && s.devs[prev] == l.Index {
-			delete(s.devs, prev)
-		}
-		s.names[l.Index] = l.Name
-		s.devs[l.Name] = l.Index
-		s.pending = true
 	}
+	if m.Header.Type == rtnl.TypeDelLink {
+		delete(s.links, index)
+		return false
+	}
+	if !known || renamed {
+		s.pending = append(s.pending, nameChange{cur.name, true})
+	}
+	if len(cur.alts) == 0 {
+		cur.alts = nil
+	}
+	s.links[index] = cur
 	return false
 }
 
-// detachedFlags returns the detached flags the kernel reports for r: a
-// device name that no link has.
-func (s *ruleSide) detachedFlags(r *rtnl.Rule) uint32 {
-	var f uint32
-	if _, ok := s.devs[r.IIFName]; !r.IIFName.IsZero() && !ok {
-		f |= rtnl.RuleIIFDetached
+func binaryIndex(b []byte) uint32 {
+	if len(b) < sizeofIfinfo {
+		return 0
 	}
-	if _, ok := s.devs[r.OIFName]; !r.OIFName.IsZero() && !ok {
-		f |= rtnl.RuleOIFDetached
-	}
-	return f
+	return binary.NativeEndian.Uint32(b[4:8])
 }
 
-// settle sets the detached flags of the rules whose device appeared or
-// went, as the kernel's attach_rules and detach_rules do.
+// settle sets the detached flags of the rules that name a device that
+// came, went or was renamed, as the kernel's attach_rules and detach_rules
+// do when a device registers, unregisters or changes its name.
 func (s *ruleSide) settle(t map[rtnl.RuleKey]rtnl.Rule, fn func(old, cur *rtnl.Rule)) {
-	if !s.pending {
+	if len(s.pending) == 0 {
 		return
 	}
-	s.pending = false
-	const detached = rtnl.RuleIIFDetached | rtnl.RuleOIFDetached
 	for k, r := range t {
 		if r.IIFName.IsZero() && r.OIFName.IsZero() {
 			continue
 		}
-		if f := s.detachedFlags(&r); r.Flags&detached != f {
+		flags := r.Flags
+		for _, c := range s.pending {
+			if r.IIFName == c.name {
+				flags = setFlag(flags, rtnl.RuleIIFDetached, !c.attach)
+			}
+			if r.OIFName == c.name {
+				flags = setFlag(flags, rtnl.RuleOIFDetached, !c.attach)
+			}
+		}
+		if flags != r.Flags {
 			old := r
-			r.Flags = r.Flags&^detached | f
+			r.Flags = flags
 			t[k] = r
 			fn(&old, &r)
 		}
 	}
+	s.pending = s.pending[:0]
 }
 
-func (s *ruleSide) discard() { s.pending = false }
+func setFlag(flags, f uint32, on bool) uint32 {
+	if on {
+		return flags | f
+	}
+	return flags &^ f
+}
+
+func (s *ruleSide) discard() { s.pending = s.pending[:0] }
 
 // entry applies a rule notification: a new rule is one more copy (the
 // kernel has no replace for rules), a deleted one takes the last copy

@@ -92,7 +92,8 @@ func newRuleWatcher(t *testing.T, ns *nstest.NS, opts ...watch.Option) *watch.Ru
 // rules of many shapes, identical copies (added without NLM_F_EXCL, before
 // the watcher starts and while it runs), goto rules resolved and
 // unresolved by the rules at their target, rules detached and attached by
-// their devices coming, being renamed and going, the default rules
+// their devices coming, being renamed and going (a rule that names an
+// alternative name included), the default rules
 // deleted and added back. Two verifications at the end find nothing to
 // repair: the watcher followed the kernel by its own rules.
 func TestRulesFollowIPRule(t *testing.T) {
@@ -146,8 +147,11 @@ func TestRulesFollowIPRule(t *testing.T) {
 		{ip: "link set v9 name v7"},
 		{ip: "link set v7 name v9"},
 		{ip: "link del v9"},
-		{ip: "link set v0 name v5"},
-		{ip: "link set v5 name v0"},
+		{ip: "link property add dev v0 altname alt0"},
+		{ip: "rule add pref 107 iif alt0 oif alt0 table 17"}, // attached through the alternative name
+		{ip: "link set v0 name v5"},                          // detaches it, and the rules naming v0
+		{ip: "link set v5 name v0"},                          // attaches those naming v0 only
+		{ip: "link property del dev v0 altname alt0"},
 		{ip: "rule add pref 104 not fwmark 0x1/0xf uidrange 0-0 ipproto udp dport 53 table 14 proto static"},
 		{ip: "-6 rule add pref 104 to 2001:db8:1::/48 tos 0x20 prohibit"},
 		{ip: "rule add pref 105 l3mdev"},
