@@ -11,20 +11,6 @@ import (
 	"github.com/nlrx/nlrx/nl"
 )
 
-// Message types of policy-routing rules (RTM_*RULE).
-const (
-	TypeNewRule uint16 = 32 // RTM_NEWRULE
-	TypeDelRule uint16 = 33 // RTM_DELRULE
-	TypeGetRule uint16 = 34 // RTM_GETRULE
-)
-
-// Multicast groups of rule notifications, for nl.WithGroups and
-// nl.Conn.JoinGroup.
-const (
-	GroupIPv4Rule uint32 = 8  // RTNLGRP_IPV4_RULE
-	GroupIPv6Rule uint32 = 19 // RTNLGRP_IPV6_RULE
-)
-
 // RuleAction is what a rule does with the packets it selects
 // (fib_rule_hdr.action, FR_ACT_*).
 type RuleAction uint8
