@@ -52,12 +52,12 @@ func (a RuleAction) String() string {
 // Rule flags (fib_rule_hdr.flags, FIB_RULE_*). Only RuleInvert is a
 // selector; the kernel sets the others.
 const (
-	RulePermanent    uint32 = 0x01    // FIB_RULE_PERMANENT: cannot be deleted (no rule of Linux's has it now)
-	RuleInvert       uint32 = 0x02    // FIB_RULE_INVERT: select the packets the selectors do not ("not")
-	RuleUnresolved   uint32 = 0x04    // FIB_RULE_UNRESOLVED: a goto with no rule at its target priority
-	RuleIIFDetached  uint32 = 0x08    // FIB_RULE_IIF_DETACHED: the IIFName is no device's (it went, or was renamed)
-	RuleOIFDetached  uint32 = 0x10    // FIB_RULE_OIF_DETACHED: the OIFName is no device's
-	RuleFindSrcAddr  uint32 = 0x10000 // FIB_RULE_FIND_SADDR
+	RulePermanent   uint32 = 0x01    // FIB_RULE_PERMANENT: cannot be deleted (no rule of Linux's has it now)
+	RuleInvert      uint32 = 0x02    // FIB_RULE_INVERT: select the packets the selectors do not ("not")
+	RuleUnresolved  uint32 = 0x04    // FIB_RULE_UNRESOLVED: a goto with no rule at its target priority
+	RuleIIFDetached uint32 = 0x08    // FIB_RULE_IIF_DETACHED: the IIFName is no device's (it went, or was renamed)
+	RuleOIFDetached uint32 = 0x10    // FIB_RULE_OIF_DETACHED: the OIFName is no device's
+	RuleFindSrcAddr uint32 = 0x10000 // FIB_RULE_FIND_SADDR
 )
 
 const (
