@@ -64,19 +64,41 @@ func ForEachRule(ctx context.Context, c *nl.Conn, f RuleFilter, fn func(r *Rule)
 
 // AppendRules dumps the rules that pass f and appends them to dst, which
 // it returns. Passing the previous result as dst[:0] reuses its memory: a
-// dump then allocates nothing per rule. On error, dst holds the rules
-// received.
+// dump then allocates nothing per rule. The decoding is done in place in
+// dst, straight from the socket's receive buffer. On error, dst holds the
+// rules received.
 func AppendRules(ctx context.Context, c *nl.Conn, dst []Rule, f RuleFilter) ([]Rule, error) {
-	err := ForEachRule(ctx, c, f, func(r *Rule) error {
-		dst = append(dst, *r)
+	var decErr error
+	err := c.ExecuteFunc(ctx, f.Request(), func(m nl.Message) error {
+		if m.Header.Type != TypeNewRule {
+			return nil
+		}
+		n := len(dst)
+		if n == cap(dst) {
+			// Double, as AppendRoutes does: a Rule is 200 bytes.
+			grown := make([]Rule, n, max(64, 2*n))
+			copy(grown, dst)
+			dst = grown
+		}
+		dst = dst[:n+1]
+		dst[n] = Rule{}
+		r := &dst[n]
+		if err := r.decode(m.Data); err != nil {
+			decErr = joinCapped(decErr, err)
+			dst = dst[:n]
+			return nil
+		}
+		if !f.Match(r) {
+			dst = dst[:n]
+		}
 		return nil
 	})
-	return dst, err
+	return dst, dumpErr("dump rules", err, decErr)
 }
 
 // ListRules returns the rules that pass f, in the kernel's order. It is
-// AppendRules(ctx, c, nil, f): the slice grows as the dump arrives (about
-// 180 bytes per rule).
+// AppendRules(ctx, c, nil, f): the slice grows as the dump arrives (200
+// bytes per rule).
 func ListRules(ctx context.Context, c *nl.Conn, f RuleFilter) ([]Rule, error) {
 	return AppendRules(ctx, c, nil, f)
 }
