@@ -71,7 +71,7 @@ func Rules(opts ...Option) (*RuleWatcher, error) {
 		compare: rtnl.RuleKey.Compare,
 		group:   func(k rtnl.RuleKey) rtnl.RuleKey { return k.WithCopy(0) },
 		copyOf:  func(k rtnl.RuleKey, n uint8) (rtnl.RuleKey, bool) { return k.WithCopy(n), true },
-		side:    &ruleSide{links: make(map[uint32]linkNames)},
+		side:    &ruleSide{links: make(map[uint32]linkNames), prios: make(map[famPrio]int), gotos: make(map[famPrio]int)},
 	}, opts)
 }
 
@@ -84,6 +84,28 @@ type ruleSide struct {
 	// link came or took the name) or detached (it went or was renamed)
 	// since the last settle.
 	pending []nameChange
+	// prios counts the table's rules by family and priority, gotos its
+	// goto rules by family and target, so that a notification costs a
+	// walk of the table only when goto rules target its priority.
+	prios, gotos map[famPrio]int
+}
+
+type famPrio struct {
+	fam  rtnl.Family
+	prio uint32
+}
+
+// count adds d to the counts of r.
+func (s *ruleSide) count(r *rtnl.Rule, d int) {
+	add := func(m map[famPrio]int, k famPrio) {
+		if m[k] += d; m[k] <= 0 {
+			delete(m, k)
+		}
+	}
+	add(s.prios, famPrio{r.Family, r.Priority})
+	if r.Action == rtnl.RuleActionGoto {
+		add(s.gotos, famPrio{r.Family, r.Goto})
+	}
 }
 
 // linkNames are a link's name and alternative names (IFLA_PROP_LIST).
@@ -257,6 +279,7 @@ func (s *ruleSide) entry(t map[rtnl.RuleKey]rtnl.Rule, r *rtnl.Rule, _ uint16, d
 		c := k.WithCopy(n - 1)
 		old := t[c]
 		delete(t, c)
+		s.count(&old, -1)
 		fn(&old, nil)
 	default:
 		// The copy past 255 would collide: the last one is overwritten, and
@@ -267,27 +290,21 @@ func (s *ruleSide) entry(t map[rtnl.RuleKey]rtnl.Rule, r *rtnl.Rule, _ uint16, d
 		if had {
 			fn(&old, r)
 		} else {
+			s.count(r, 1)
 			fn(nil, r)
 		}
 	}
-	resolve(t, r.Family, r.Priority, fn)
+	s.resolve(t, r.Family, r.Priority, fn)
 	return true, false
 }
 
 // resolve sets the unresolved flag of the goto rules of family fam that
 // target priority p: set while no rule of the family has that priority.
-func resolve(t map[rtnl.RuleKey]rtnl.Rule, fam rtnl.Family, p uint32, fn func(old, cur *rtnl.Rule)) {
-	target, gotos := false, false
-	for _, r := range t {
-		if r.Family != fam {
-			continue
-		}
-		target = target || r.Priority == p
-		gotos = gotos || r.Action == rtnl.RuleActionGoto && r.Goto == p
-	}
-	if !gotos {
+func (s *ruleSide) resolve(t map[rtnl.RuleKey]rtnl.Rule, fam rtnl.Family, p uint32, fn func(old, cur *rtnl.Rule)) {
+	if s.gotos[famPrio{fam, p}] == 0 {
 		return
 	}
+	target := s.prios[famPrio{fam, p}] > 0
 	for k, r := range t {
 		if r.Family != fam || r.Action != rtnl.RuleActionGoto || r.Goto != p {
 			continue
@@ -305,9 +322,17 @@ func resolve(t map[rtnl.RuleKey]rtnl.Rule, fam rtnl.Family, p uint32, fn func(ol
 	}
 }
 
-func (*ruleSide) unsure(rtnl.RuleKey) bool                                                    { return false }
-func (*ruleSide) reindex(map[rtnl.RuleKey]rtnl.Rule, []rtnl.RuleKey, func(rtnl.RuleKey) bool) {}
-func (*ruleSide) awaiting() bool                                                              { return false }
+func (*ruleSide) unsure(rtnl.RuleKey) bool { return false }
+
+// reindex counts the rules of a table a dump has replaced or repaired.
+func (s *ruleSide) reindex(t map[rtnl.RuleKey]rtnl.Rule, _ []rtnl.RuleKey, _ func(rtnl.RuleKey) bool) {
+	clear(s.prios)
+	clear(s.gotos)
+	for _, r := range t {
+		s.count(&r, 1)
+	}
+}
+func (*ruleSide) awaiting() bool { return false }
 
 // members lists the copies of group g, copy 0 first.
 func (*ruleSide) members(t map[rtnl.RuleKey]rtnl.Rule, g rtnl.RuleKey, buf []rtnl.RuleKey) []rtnl.RuleKey {

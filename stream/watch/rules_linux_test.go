@@ -109,12 +109,13 @@ func TestRulesFollowIPRule(t *testing.T) {
 		}
 	}
 	ns.IP("rule", "add", "pref", "91", "iif", "v0", "table", "91")
+	ns.IP("rule", "add", "pref", "92", "goto", "95") // unresolved until a rule at 95 comes
 	w := newRuleWatcher(t, ns)
 	r := record(t, w, nil)
 	r.waitFor(t, "the snapshot", has[rtnl.Rule](watch.SnapshotComplete, nil))
 	sameRules(t, ns, w, r, rtnl.FamilyAll, "the snapshot")
-	if n := len(w.Table().Values()); n != 8 {
-		t.Errorf("snapshot: %d rules, want 8 (5 default, 2 copies, 1)", n)
+	if n := len(w.Table().Values()); n != 9 {
+		t.Errorf("snapshot: %d rules, want 9 (5 default, 2 copies, 2)", n)
 	}
 	addDup := func(r rtnl.Rule) func() {
 		return func() {
@@ -127,6 +128,8 @@ func TestRulesFollowIPRule(t *testing.T) {
 		ip string
 		fn func()
 	}{
+		{ip: "rule add pref 95 table 95"}, // resolves the goto from before the snapshot
+		{ip: "rule del pref 95"},
 		{ip: "rule add pref 100 from 10.0.0.0/8 table 10"},
 		{ip: "-6 rule add pref 100 from 2001:db8::/32 table 10"},
 		{ip: "dup 100", fn: addDup(rtnl.Rule{Priority: 100, Src: prefix("10.0.0.0/8"), Table: 10})},
