@@ -88,6 +88,9 @@ type ruleSide struct {
 	// goto rules by family and target, so that a notification costs a
 	// walk of the table only when goto rules target its priority.
 	prios, gotos map[famPrio]int
+	// old and cur are scratch values handed to the callbacks: locals
+	// would escape to the heap through them, one allocation per change.
+	old, cur rtnl.Rule
 }
 
 type famPrio struct {
@@ -242,10 +245,10 @@ func (s *ruleSide) settle(t map[rtnl.RuleKey]rtnl.Rule, fn func(old, cur *rtnl.R
 			}
 		}
 		if flags != r.Flags {
-			old := r
-			r.Flags = flags
-			t[k] = r
-			fn(&old, &r)
+			s.old, s.cur = r, r
+			s.cur.Flags = flags
+			t[k] = s.cur
+			fn(&s.old, &s.cur)
 		}
 	}
 	s.pending = s.pending[:0]
@@ -277,18 +280,19 @@ func (s *ruleSide) entry(t map[rtnl.RuleKey]rtnl.Rule, r *rtnl.Rule, _ uint16, d
 		return true, false // not there: nothing changes
 	case del:
 		c := k.WithCopy(n - 1)
-		old := t[c]
+		s.old = t[c]
 		delete(t, c)
-		s.count(&old, -1)
-		fn(&old, nil)
+		s.count(&s.old, -1)
+		fn(&s.old, nil)
 	default:
 		// The copy past 255 would collide: the last one is overwritten, and
 		// a verification sees to it.
 		c := k.WithCopy(n)
-		old, had := t[c]
+		var had bool
+		s.old, had = t[c]
 		t[c] = *r
 		if had {
-			fn(&old, r)
+			fn(&s.old, r)
 		} else {
 			s.count(r, 1)
 			fn(nil, r)
@@ -314,10 +318,10 @@ func (s *ruleSide) resolve(t map[rtnl.RuleKey]rtnl.Rule, fam rtnl.Family, p uint
 			want &^= rtnl.RuleUnresolved
 		}
 		if want != r.Flags {
-			old := r
-			r.Flags = want
-			t[k] = r
-			fn(&old, &r)
+			s.old, s.cur = r, r
+			s.cur.Flags = want
+			t[k] = s.cur
+			fn(&s.old, &s.cur)
 		}
 	}
 }
