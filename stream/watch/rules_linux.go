@@ -22,7 +22,11 @@ type RuleWatcher = Watcher[rtnl.RuleKey, rtnl.Rule]
 // The kernel keeps its rules in a list in which identical rules may
 // coexist (added without NLM_F_EXCL; see rtnl.RuleKey): the table holds
 // each copy under its own key (rtnl.RuleKey.Copy), a notification of a new
-// rule adds a copy, and one of a deleted rule removes the last copy.
+// rule adds a copy, and one of a deleted rule removes the last copy. So a
+// rule added while the watcher dumps (at the start, or in a resync), which
+// the dump may show already, can stand as two copies until the
+// verification that follows such a dump removes one (a Synthetic Deleted
+// event, not counted as a repair).
 //
 // Two flags of a rule change without a notification, and the watcher
 // applies the kernel's rule for them: a rule naming an input or output
