@@ -24,6 +24,8 @@
 //	        (soak*.go); a round is a 5 s period (-rounds 12 is a minute);
 //	        -quick runs 30 s; a full run skips it unless named;
 //	        NLRX_SOAK_LOG=FILE logs what the mix did and what was repaired
+//	rules   an IPv4 policy-routing rule dump of 10,000 rules, decoded,
+//	        against vishvananda/netlink's RuleList (rules.go)
 //
 // Method. Each scenario makes its own network namespace and removes it
 // (as root with unshare on a locked thread; as another user the harness

@@ -26,6 +26,9 @@ const (
 	TypeNewNeighbor uint16 = 28 // RTM_NEWNEIGH
 	TypeDelNeighbor uint16 = 29 // RTM_DELNEIGH
 	TypeGetNeighbor uint16 = 30 // RTM_GETNEIGH
+	TypeNewRule     uint16 = 32 // RTM_NEWRULE
+	TypeDelRule     uint16 = 33 // RTM_DELRULE
+	TypeGetRule     uint16 = 34 // RTM_GETRULE
 )
 
 // Multicast groups (RTNLGRP_*) carrying the notifications for the values of
@@ -35,8 +38,10 @@ const (
 	GroupNeighbor    uint32 = 3  // RTNLGRP_NEIGH
 	GroupIPv4Address uint32 = 5  // RTNLGRP_IPV4_IFADDR
 	GroupIPv4Route   uint32 = 7  // RTNLGRP_IPV4_ROUTE
+	GroupIPv4Rule    uint32 = 8  // RTNLGRP_IPV4_RULE
 	GroupIPv6Address uint32 = 9  // RTNLGRP_IPV6_IFADDR
 	GroupIPv6Route   uint32 = 11 // RTNLGRP_IPV6_ROUTE
+	GroupIPv6Rule    uint32 = 19 // RTNLGRP_IPV6_RULE
 )
 
 // Family is an address family (AF_*), as carried in the first byte of every

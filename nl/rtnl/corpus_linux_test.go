@@ -50,6 +50,14 @@ func TestWriteFuzzCorpus(t *testing.T) {
 		"neigh add 10.0.0.8 lladdr 02:00:00:00:00:08 dev v0 nud stale",
 		"neigh add fe80::7 lladdr 02:00:00:00:00:0a dev v1 router",
 		"neigh add proxy 10.0.0.99 dev v0",
+		"rule add pref 100 from 10.0.0.0/8 to 192.0.2.0/24 tos 0x10 table 1000",
+		"rule add pref 101 not fwmark 0x10/0xff iif v0 oif nosuch table main suppress_prefixlength 0 suppress_ifgroup 3",
+		"rule add pref 102 uidrange 100-200 ipproto tcp sport 1-1023 dport 443 proto static table 7",
+		"rule add pref 103 tun_id 7 goto 999",
+		"rule add pref 104 l3mdev",
+		"rule add pref 105 from 10.1.0.0/16 realms 3/4 blackhole",
+		"rule add pref 106 from 10.2.0.0/16 to 10.3.0.1 prohibit",
+		"rule add pref 107 nop",
 	})
 	c := ns.Dial()
 	ctx := testCtx(t)
@@ -88,4 +96,5 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	write("FuzzDecodeAddress", dump(rtnl.TypeGetAddress, make([]byte, 8)), 20)
 	write("FuzzDecodeNeighbor", append(dump(rtnl.TypeGetNeighbor, make([]byte, 12)),
 		dump(rtnl.TypeGetNeighbor, []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, rtnl.NeighFlagProxy, 0})...), 20)
+	write("FuzzDecodeRule", dump(rtnl.TypeGetRule, make([]byte, 12)), 20)
 }

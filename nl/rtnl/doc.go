@@ -1,11 +1,13 @@
 // Package rtnl turns rtnetlink (NETLINK_ROUTE) messages into small Go values
-// and back: Link, Address, Route and Neighbor, with net/netip fields, and the
-// helpers to list, add and delete them over an nl.Conn.
+// and back: Link, Address, Route, Neighbor, Nexthop and Rule (policy
+// routing), with net/netip fields, and the helpers to list, add and delete
+// them over an nl.Conn.
 //
 // # Start here
 //
 // One way per job, for each kind (routes shown; links, addresses,
-// neighbours and nexthop objects have the same forms, but for Append):
+// neighbours and nexthop objects have the same forms, but for Append, and
+// rules all of them):
 //
 //	ListRoutes(ctx, c, f)            a fresh slice
 //	Routes(ctx, c, f)                a range loop: for r, err := range …
@@ -42,9 +44,9 @@
 //
 // # Printing and JSON
 //
-// Route, Link, Address, Neighbor and Nexthop print as iproute2 prints one
-// entry (ip route, ip link, ip addr, ip neigh or bridge fdb, ip nexthop
-// show), on one line: fmt.Println(route) gives "default via 192.0.2.1 dev
+// Route, Link, Address, Neighbor, Nexthop and Rule print as iproute2 prints
+// one entry (ip route, ip link, ip addr, ip neigh or bridge fdb, ip nexthop
+// show, ip rule show), on one line: fmt.Println(route) gives "default via 192.0.2.1 dev
 // if2 proto dhcp metric 100". String allocates the string; AppendText
 // (encoding.TextAppender) appends to a buffer and allocates nothing when it
 // has room. The values hold interface indexes, not names, so they print
@@ -101,7 +103,11 @@
 //     Route, and GetRoute, the kernel's choice for one destination (`ip
 //     route get`);
 //   - neighbours: AddNeighbor, ReplaceNeighbor, DeleteNeighbor, proxy
-//     entries included.
+//     entries included;
+//   - rules (`ip rule`): AddRule, AddDuplicateRule (without NLM_F_EXCL,
+//     which the kernel then lets add a rule identical to another) and
+//     DeleteRule, with every selector and action of Rule; RuleKey tells
+//     identical rules apart by their place (Copy).
 //
 // Kernel refusals come back as *nl.Error, with the errno (errors.Is(err,
 // unix.EEXIST)) and the extended-ACK text, wrapped with what was asked.

@@ -75,3 +75,9 @@ func Neighbors(ctx context.Context, c *nl.Conn, f NeighborFilter) iter.Seq2[Neig
 func Nexthops(ctx context.Context, c *nl.Conn, f NexthopFilter) iter.Seq2[Nexthop, error] {
 	return seq(func(fn func(*Nexthop) error) error { return ForEachNexthop(ctx, c, f, fn) })
 }
+
+// Rules dumps the policy-routing rules that pass f (ForEachRule), as a
+// sequence.
+func Rules(ctx context.Context, c *nl.Conn, f RuleFilter) iter.Seq2[Rule, error] {
+	return seq(func(fn func(*Rule) error) error { return ForEachRule(ctx, c, f, fn) })
+}

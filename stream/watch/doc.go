@@ -1,8 +1,8 @@
-// Package watch keeps copies of the kernel's routing, link, address and
-// neighbour tables in step with the kernel, and reports every change as a
+// Package watch keeps copies of the kernel's routing, link, address,
+// neighbour, nexthop and policy-routing rule tables in step with the kernel, and reports every change as a
 // typed event stream.
 //
-// Start here: Routes, Links, Addresses, Neighbors or Nexthops make a
+// Start here: Routes, Links, Addresses, Neighbors, Nexthops or Rules make a
 // watcher (WithNetNS, WithPoller…); Events() is its stream (subscribe with
 // stream.ForEach, or compose with operators), WaitReady waits for the
 // snapshot, Table() reads the copy at any time, Stats() counts, Close ends
@@ -38,7 +38,9 @@
 // The kernel changes some tables without a notification per entry: routes
 // when a link goes down, away or loses its carrier, when an address goes,
 // when an MTU changes, when a nexthop object goes or changes; nexthop
-// objects when their link goes down. The watchers of those tables follow
+// objects when their link goes down; the detached and unresolved flags of
+// policy-routing rules when a device of their name comes or goes, or a
+// rule at their goto target. The watchers of those tables follow
 // what causes it and apply the kernel's own rule at once (Synthetic
 // events). Then they verify: after the kernel has finished (a request that
 // waits for the RTNL lock the kernel holds while it works), they dump the

@@ -161,3 +161,49 @@ func ExampleNew() {
 	// added 192.0.2.7/24
 	// 1 true
 }
+
+// The policy-routing rules of a fresh namespace, then a rule added while
+// the watcher runs, found in the table by its key.
+func ExampleRules() {
+	ns, err := nl.NewNetNS()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ns.Close()
+	w, err := watch.Rules(watch.WithNetNS(ns.Path()), watch.WithFamily(rtnl.FamilyInet))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	added := make(chan rtnl.Rule, 1)
+	subscribed := make(chan struct{})
+	go stream.ForEach(ctx, w.Events(stream.OnSubscribe(func() { close(subscribed) })), func(e watch.Event[rtnl.Rule]) error {
+		if e.Kind == watch.Added && !e.Synthetic {
+			added <- e.Value
+		}
+		return nil
+	})
+	<-subscribed
+	if err := w.WaitReady(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(w.Table().Len(), "rules")
+	c, err := nl.DialRoute(nl.WithNetNS(ns.Path()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	r := rtnl.Rule{Family: rtnl.FamilyInet, Priority: 100, Mark: 0x1, Mask: 0xffffffff, Table: 100, Action: rtnl.RuleActionTable}
+	if err := rtnl.AddRule(ctx, c, r); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(<-added)
+	_, ok := w.Table().Get(r.Key())
+	fmt.Println(ok, w.Table().Len(), "rules")
+	// Output:
+	// 3 rules
+	// 100: from all fwmark 0x1 lookup 100
+	// true 4 rules
+}

@@ -59,7 +59,7 @@ func WithReadBuffer(bytes int) Option { return func(c *config) { c.readBuffer = 
 // WithDumpRetries sets how many interrupted dumps a resync tolerates.
 func WithDumpRetries(n int) Option { return func(c *config) { c.retries = n } }
 
-// WithFamily restricts a route, address, neighbour or nexthop watcher to
+// WithFamily restricts a route, address, neighbour, nexthop or rule watcher to
 // one address family, rtnl.FamilyInet or rtnl.FamilyInet6 (unix.AF_INET and
 // unix.AF_INET6 work too); by default it watches both. A link watcher
 // refuses it.

@@ -21,6 +21,7 @@ func TestOptionsThatDoNotApplyAreErrors(t *testing.T) {
 	neighs := func(o ...watch.Option) (interface{ Close() error }, error) { return watch.Neighbors(o...) }
 	nhs := func(o ...watch.Option) (interface{ Close() error }, error) { return watch.Nexthops(o...) }
 	routes := func(o ...watch.Option) (interface{ Close() error }, error) { return watch.Routes(o...) }
+	rules := func(o ...watch.Option) (interface{ Close() error }, error) { return watch.Rules(o...) }
 	for _, c := range []struct {
 		name string
 		new  ctor
@@ -32,6 +33,8 @@ func TestOptionsThatDoNotApplyAreErrors(t *testing.T) {
 		{"addresses, table", addrs, watch.WithTable(rtnl.TableMain), "WithTable does not apply"},
 		{"neighbours, table", neighs, watch.WithTable(rtnl.TableMain), "WithTable does not apply"},
 		{"nexthops, table", nhs, watch.WithTable(rtnl.TableMain), "WithTable does not apply"},
+		{"rules, table", rules, watch.WithTable(rtnl.TableMain), "WithTable does not apply"},
+		{"rules, family 7", rules, watch.WithFamily(7), "want rtnl.FamilyInet or rtnl.FamilyInet6"},
 		{"routes, family 7", routes, watch.WithFamily(7), "want rtnl.FamilyInet or rtnl.FamilyInet6"},
 		{"routes, negative buffer", routes, watch.WithReadBuffer(-1), "negative"},
 		{"routes, negative retries", routes, watch.WithDumpRetries(-1), "negative"},
@@ -50,7 +53,7 @@ func TestOptionsThatDoNotApplyAreErrors(t *testing.T) {
 
 	// What applies is taken; WithFamily(0) means both families anywhere.
 	ns := nstest.New(t)
-	for name, f := range map[string]ctor{"routes": routes, "links": links, "addresses": addrs} {
+	for name, f := range map[string]ctor{"routes": routes, "links": links, "addresses": addrs, "rules": rules} {
 		w, err := f(watch.WithNetNS(ns.Path()), watch.WithFamily(0))
 		if err != nil {
 			t.Errorf("%s with WithFamily(0): %v", name, err)
