@@ -50,7 +50,7 @@ func TestMonitorPrintsAChildsForkExecAndExit(t *testing.T) {
 	}
 	sh, err := exec.LookPath("sh")
 	if err != nil {
-		t.Skip("no sh to run as the child")
+		t.Fatalf("no sh to run as the child: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -48,15 +48,15 @@ func dial(t *testing.T, ns *nstest.NS, opts ...nl.Option) *nl.Conn {
 	return c
 }
 
-// needConntrackTool skips the test if conntrack(8) (conntrack-tools) is
-// missing.
+// needConntrackTool fails the test if conntrack(8) (conntrack-tools) or
+// nsenter is missing: the tests compare with what conntrack reports.
 func needConntrackTool(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("conntrack"); err != nil {
-		t.Skip("conntrack (conntrack-tools) is not installed: .ci/run installs it")
+		t.Fatal("conntrack (conntrack-tools) is not installed: the tests compare with it (apt-get install conntrack; .ci/run installs it)")
 	}
 	if _, err := exec.LookPath("nsenter"); err != nil {
-		t.Skip("nsenter (util-linux) is not installed")
+		t.Fatal("nsenter (util-linux) is not installed: the tests run conntrack in the namespace with it")
 	}
 }
 

@@ -23,7 +23,7 @@ import (
 func trackTraffic(t *testing.T, ns *nstest.NS) {
 	t.Helper()
 	if _, err := exec.LookPath("nft"); err != nil {
-		t.Skip("nft (nftables) is not installed: .ci/run installs it")
+		t.Fatal("nft (nftables) is not installed: the traffic tests track flows with an nft rule (apt-get install nftables; .ci/run installs it)")
 	}
 	cmd := ns.Cmd("nft", "-f", "-")
 	cmd.Stdin = strings.NewReader("table inet nlrx { chain out { type filter hook output priority 0; ct state new counter\n}\n}\n")

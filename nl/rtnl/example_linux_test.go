@@ -155,24 +155,14 @@ func ExampleGetRoute() {
 	// Output: 10.9.1.1/32 via 10.0.0.2 dev v0 src 10.0.0.1 table main
 }
 
-<<<<<<< HEAD
 // Give a link an alternative name (`ip link property add dev v0 altname
 // uplink-to-the-rack`), find it by that name, and read its counters the
 // cheap way (RTM_GETSTATS), as a poller would.
 func ExampleAddAltNames() {
-=======
-// Send the traffic of a second uplink's addresses, and marked packets,
-// through table 100, and make the main table's default route not count
-// (`ip rule add pref 100 from 192.0.2.0/24 lookup 100; ip rule add pref
-// 101 fwmark 0x1/0xff lookup 100; ip rule add pref 102 lookup main
-// suppress_prefixlength 0; ip rule show`).
-func ExampleAddRule() {
->>>>>>> h-rules
 	ctx := context.Background()
 	c, ns := privateConn()
 	defer ns.Close()
 	defer c.Close()
-<<<<<<< HEAD
 	if err := rtnl.AddVeth(ctx, c, "v0", "v1"); err != nil {
 		log.Fatal(err)
 	}
@@ -196,7 +186,18 @@ func ExampleAddRule() {
 	// Output:
 	// v0 [uplink-to-the-rack] 68 65535
 	// rx bytes 0 tx bytes 0
-=======
+}
+
+// Send the traffic of a second uplink's addresses, and marked packets,
+// through table 100, and make the main table's default route not count
+// (`ip rule add pref 100 from 192.0.2.0/24 lookup 100; ip rule add pref
+// 101 fwmark 0x1/0xff lookup 100; ip rule add pref 102 lookup main
+// suppress_prefixlength 0; ip rule show`).
+func ExampleAddRule() {
+	ctx := context.Background()
+	c, ns := privateConn()
+	defer ns.Close()
+	defer c.Close()
 	for _, r := range []rtnl.Rule{
 		{Priority: 100, Src: netip.MustParsePrefix("192.0.2.0/24"), Table: 100},
 		{Priority: 101, Family: rtnl.FamilyInet, Mark: 0x1, Mask: 0xff, Table: 100},
@@ -219,5 +220,4 @@ func ExampleAddRule() {
 	// 102: from all lookup main suppress_prefixlength 0
 	// 32766: from all lookup main
 	// 32767: from all lookup default
->>>>>>> h-rules
 }
