@@ -37,6 +37,11 @@ type RouteWatcher = Watcher[rtnl.RouteKey, rtnl.Route]
 // Stats.Repairs whatever the rule missed. See the fib type's doc in the
 // source for each rule and the kernel function it mirrors.
 func Routes(opts ...Option) (*RouteWatcher, error) {
+	return newWatcher(routeSpec(opts), opts)
+}
+
+// routeSpec is the route watcher's spec.
+func routeSpec(opts []Option) spec[rtnl.RouteKey, rtnl.Route] {
 	var cfg config
 	for _, o := range opts {
 		o(&cfg)
@@ -49,7 +54,7 @@ func Routes(opts ...Option) (*RouteWatcher, error) {
 	if cfg.family != uint8(rtnl.FamilyInet) {
 		groups = append(groups, rtnl.GroupIPv6Route, rtnl.GroupIPv6Address)
 	}
-	return newWatcher(spec[rtnl.RouteKey, rtnl.Route]{
+	return spec[rtnl.RouteKey, rtnl.Route]{
 		name:   "routes",
 		groups: groups,
 		dump: func(ctx context.Context, c *nl.Conn, fn func(*rtnl.Route) error) error {
@@ -76,7 +81,7 @@ func Routes(opts ...Option) (*RouteWatcher, error) {
 		},
 		side:      newRouteSide(),
 		disturbed: routesDisturbed,
-	}, opts)
+	}
 }
 
 func newRouteSide() *routeSide {

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -560,6 +561,74 @@ func TestRoutesResyncDoesNotReplayNotificationsOlderThanItsDump(t *testing.T) {
 			}
 			got, _ := w.Table().Snapshot()
 			sameRoutes(t, got, kernelRoutesOf(t, ns, rtnl.FamilyInet))
+		})
+	}
+}
+
+// After a loss the socket's queue holds the older notifications and the
+// newer ones are gone: here v0's loss of carrier is queued and its return
+// is lost. A resync that read the links first and then applied the queue
+// would take v0 for down while it is up, and follow its next loss of
+// carrier as no change: its routes would miss their linkdown flags until a
+// verification repaired them.
+func TestRoutesResyncTakesLinksFromTheDumpNotFromOlderNotifications(t *testing.T) {
+	waitCarrier := func(t *testing.T, ns *nstest.NS, dev string, on bool) {
+		t.Helper()
+		deadline := time.Now().Add(wait)
+		for {
+			out := ns.IP("-o", "link", "show", "dev", dev)
+			if strings.Contains(out, "LOWER_UP") == on {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: carrier not %v after %v: %s", dev, on, wait, out)
+			}
+			time.Sleep(time.Millisecond) // polls the kernel's state; linkwatch runs when it will
+		}
+	}
+	for run := range 3 {
+		t.Run(fmt.Sprint(run), func(t *testing.T) {
+			ns := nstest.New(t)
+			ns.Veth("v0", "v1")
+			ns.IP("addr", "add", "192.0.2.1/24", "dev", "v0")
+			ns.IP("addr", "add", "2001:db8::1/64", "dev", "v0", "nodad")
+			ns.Batch([]string{
+				"route add 172.16.0.0/24 via 192.0.2.2",
+				"route add 172.16.1.0/24 nexthop via 192.0.2.2 dev v0 nexthop via 192.0.2.3 dev v0",
+				"route add 2001:db8:9::/64 via 2001:db8::2",
+			})
+			w := newRouteWatcher(t, ns, watch.WithReadBuffer(512<<10))
+			gate := make(chan struct{})
+			open := sync.OnceFunc(func() { close(gate) })
+			t.Cleanup(open) // a failure before the gate opens must not hang Close
+			r := record(t, w, gate)
+			r.ns = ns
+			r.waitFor(t, "the snapshot", has[rtnl.Route](watch.SnapshotComplete, nil))
+			ns.IP("route", "add", "198.51.100.0/24", "dev", "v0") // the consumer stalls on this one
+			r.waitFor(t, "the stalled event", has(watch.Added, dst("198.51.100.0/24")))
+			// More than the poller reads in one go after the loss, so that
+			// the resync finds v0's message in the queue.
+			ns.Batch(routeLines("add", 0, 600))
+			ns.IP("link", "set", "v1", "down")
+			waitCarrier(t, ns, "v0", false)        // linkwatch has run: v0's message is queued
+			ns.Batch(routeLines("add", 600, 3000)) // the queue overflows
+			ns.IP("link", "set", "v1", "up")
+			waitCarrier(t, ns, "v0", true) // v0's message is lost
+			ns.Batch(routeLines("del", 0, 3600))
+			open()
+			r.waitFor(t, "the resync", has[rtnl.Route](watch.ResyncComplete, nil))
+			converges(t, w, r, rtnl.FamilyAll)
+			if w.Stats().Overruns == 0 {
+				t.Fatalf("no overrun: %+v", w.Stats())
+			}
+			before := w.Stats().Repairs
+			ns.IP("link", "set", "v1", "down") // v0 loses its carrier: linkdown flags, silently
+			converges(t, w, r, rtnl.FamilyAll)
+			ns.IP("link", "set", "v1", "up")
+			converges(t, w, r, rtnl.FamilyAll)
+			if st := w.Stats(); st.Repairs != before {
+				t.Fatalf("%d repairs after the resync: the watcher took v0's carrier from a notification older than its dump", st.Repairs-before)
+			}
 		})
 	}
 }

@@ -120,6 +120,11 @@ type Stats struct {
 	Overruns     uint64 // overruns, truncated or malformed datagrams
 	Resyncs      uint64 // dump-and-diff passes after an overrun
 	DumpRetries  uint64 // dumps repeated because of NLM_F_DUMP_INTR
+	// DisturbedDumps counts the dumps of resyncs (and first snapshots)
+	// taken again, within WithDumpRetries, because what changed while they
+	// ran may have made the kernel list entries twice or skip some without
+	// flagging the dump (an IPv6 route table's walk restarts; see Routes).
+	DisturbedDumps uint64
 	// Verifications counts the dumps that checked the table after the
 	// kernel changed it silently (a link down or away, an address gone, an
 	// MTU or nexthop change), on Resync and on WithAudit's schedule.
@@ -142,7 +147,7 @@ type Stats struct {
 
 type counters struct {
 	messages, added, changed, deleted, unchanged, ignored, decodeErrors,
-	overruns, resyncs, dumpRetries, verifications, repairs, collisions atomic.Uint64
+	overruns, resyncs, dumpRetries, disturbedRetries, verifications, repairs, collisions atomic.Uint64
 }
 
 // Watcher keeps a copy of one kernel table in step with the kernel and
@@ -338,7 +343,7 @@ func (w *Watcher[K, V]) Stats() Stats {
 		Messages: w.c.messages.Load(), Added: w.c.added.Load(), Changed: w.c.changed.Load(),
 		Deleted: w.c.deleted.Load(), Unchanged: w.c.unchanged.Load(), Ignored: w.c.ignored.Load(),
 		DecodeErrors: w.c.decodeErrors.Load(), Overruns: w.c.overruns.Load(),
-		Resyncs: w.c.resyncs.Load(), DumpRetries: w.c.dumpRetries.Load(),
+		Resyncs: w.c.resyncs.Load(), DumpRetries: w.c.dumpRetries.Load(), DisturbedDumps: w.c.disturbedRetries.Load(),
 		Verifications: w.c.verifications.Load(), Repairs: w.c.repairs.Load(), Collisions: w.c.collisions.Load(),
 		ReadBuffer: w.readBuf,
 	}
@@ -818,20 +823,11 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 		w.c.verifications.Add(1)
 	}
 	start := time.Now()
-	// After a loss the side's own state (links, addresses, nexthops) may
-	// be as stale as the table: it is read again too.
-	if m != modeVerify && w.sp.side != nil {
-		if err := w.sp.side.load(w.ctx, w.req); err != nil {
-			if w.ctx.Err() == nil {
-				w.fail(fmt.Errorf("watch %s: %w", w.sp.name, err))
-			}
-			w.finishReady()
-			return false
-		}
-	}
 	var fresh *store[K, V]
 	var order []K
 	var st ResyncStats
+	var inflight []drained
+	quiet := true
 	for {
 		st.Attempts++
 		// Everything queued now is older than the dump that follows. After
@@ -840,8 +836,7 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 		// the notifications do not explain.
 		var fn func(nl.Message)
 		var queued []drained
-		switch {
-		case m == modeVerify:
+		if m == modeVerify {
 			fn = func(msg nl.Message) {
 				queued = append(queued, drained{msg.Header, slices.Clone(msg.Data)})
 				var v V
@@ -849,8 +844,6 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 					w.earlySide = true
 				}
 			}
-		case w.sp.side != nil:
-			fn = func(msg nl.Message) { w.sp.side.observe(msg) }
 		}
 		lost := w.ev.Stats().Overruns
 		n, err := w.ev.Drain(fn)
@@ -858,12 +851,7 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 			// Notifications were lost while the verification read what
 			// was queued (its subscriber was slow, say): it is a resync.
 			m = w.lostDuringVerify()
-			if w.sp.side != nil {
-				for i := range queued {
-					w.sp.side.observe(nl.Message{Header: queued[i].h, Data: queued[i].data})
-				}
-			}
-			queued = nil
+			queued = nil // the side's load below supersedes them
 		}
 		if len(queued) > 0 {
 			// Applied with their groups recorded: a repair the last
@@ -888,6 +876,22 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 			w.sp.side.discard()
 		}
 		w.barrier()
+		// After a loss the side's own state (links, addresses, nexthops)
+		// may be as stale as the table: it is read again too, after the
+		// drain. What was queued is older than this read, and applying it
+		// afterwards would undo it (a link's down message queued before a
+		// resync, applied to a link that is up again by then, marks its
+		// routes linkdown when the kernel has cleared the flag); what
+		// arrives from now on is applied after the dump.
+		if m != modeVerify && w.sp.side != nil {
+			if err := w.sp.side.load(w.ctx, w.req); err != nil {
+				if w.ctx.Err() == nil {
+					w.fail(fmt.Errorf("watch %s: %w", w.sp.name, err))
+				}
+				w.finishReady()
+				return false
+			}
+		}
 		// Slots come in chunks: a dump of n entries costs n/1024
 		// allocations, not n.
 		if fresh == nil {
@@ -938,6 +942,19 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 			w.finishReady()
 			return false
 		}
+		var ok bool
+		if inflight, quiet, ok = w.drainInflight(); !ok {
+			return false
+		}
+		if m != modeVerify && w.sp.disturbed != nil && w.sp.disturbed(inflight) != nil && st.Attempts <= w.cfg.retries {
+			// The kernel may have listed entries twice or skipped some
+			// without flagging the dump (spec.disturbed). A verification
+			// keeps its model where that happened, but a resync has no
+			// model to keep: it dumps again. What arrived meanwhile is
+			// older than that dump.
+			w.c.disturbedRetries.Add(1)
+			continue
+		}
 		w.c.collisions.Add(uint64(collisions))
 		if collisions > 0 {
 			w.log(slog.LevelWarn, "dumped entries share a key: the key does not tell the kernel's entries apart (please report)", "collisions", collisions)
@@ -945,41 +962,6 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 		break
 	}
 
-	// What arrived during the dump may or may not be in it. The kernel
-	// changes state and then notifies, under the RTNL lock; after a second
-	// barrier, whatever the dump saw changing has been notified.
-	var inflight []drained
-	quiet := true
-	{
-		w.barrier()
-		lost := w.ev.Stats().Overruns
-		_, err := w.ev.Drain(func(msg nl.Message) {
-			inflight = append(inflight, drained{msg.Header, slices.Clone(msg.Data)})
-			var v V
-			if _, ok, err := w.sp.decode(msg, &v); err != nil || !ok {
-				quiet = false // links, addresses…: anything may follow
-			}
-		})
-		if err != nil {
-			if w.ctx.Err() == nil {
-				w.fail(fmt.Errorf("watch %s: event socket: %w", w.sp.name, err))
-			}
-			w.finishReady()
-			return false
-		}
-		if w.ev.Stats().Overruns != lost {
-			// Lost after the dump: the table is right as of the dump,
-			// and a resync follows this pass. What the dump shows may
-			// be explained by what was lost: no repairs are counted.
-			quiet = false
-			w.c.overruns.Add(1)
-			w.log(slog.LevelWarn, "notifications lost during a dump; resyncing", "err", unix.ENOBUFS)
-			w.emit(Event[V]{Kind: Overrun, Err: unix.ENOBUFS})
-			w.mu.Lock()
-			w.againOverrun = true
-			w.mu.Unlock()
-		}
-	}
 	if m == modeVerify {
 		return w.verifyAgainst(fresh, order, inflight, quiet, st, start)
 	}
@@ -1073,6 +1055,45 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 		w.mu.Unlock()
 	}
 	return true
+}
+
+// drainInflight reads what arrived during a dump, which may or may not be
+// in it. The kernel changes state and then notifies, under the RTNL lock;
+// after a second barrier, whatever the dump saw changing has been
+// notified. quiet is false if anything but the table's own entries
+// arrived (links, addresses…: anything may follow) or notifications were
+// lost; ok is false if the watcher failed.
+func (w *Watcher[K, V]) drainInflight() (inflight []drained, quiet, ok bool) {
+	quiet = true
+	w.barrier()
+	lost := w.ev.Stats().Overruns
+	_, err := w.ev.Drain(func(msg nl.Message) {
+		inflight = append(inflight, drained{msg.Header, slices.Clone(msg.Data)})
+		var v V
+		if _, ok, err := w.sp.decode(msg, &v); err != nil || !ok {
+			quiet = false
+		}
+	})
+	if err != nil {
+		if w.ctx.Err() == nil {
+			w.fail(fmt.Errorf("watch %s: event socket: %w", w.sp.name, err))
+		}
+		w.finishReady()
+		return nil, false, false
+	}
+	if w.ev.Stats().Overruns != lost {
+		// Lost after the dump: the table is right as of the dump, and a
+		// resync follows this pass. What the dump shows may be explained
+		// by what was lost: no repairs are counted.
+		quiet = false
+		w.c.overruns.Add(1)
+		w.log(slog.LevelWarn, "notifications lost during a dump; resyncing", "err", unix.ENOBUFS)
+		w.emit(Event[V]{Kind: Overrun, Err: unix.ENOBUFS})
+		w.mu.Lock()
+		w.againOverrun = true
+		w.mu.Unlock()
+	}
+	return inflight, quiet, true
 }
 
 // tracker records, while notifications in flight during a dump are
