@@ -225,7 +225,9 @@ type VXLAN struct {
 	RSC        bool   // IFLA_VXLAN_RSC: route short-circuit
 	L2Miss     bool   // IFLA_VXLAN_L2MISS
 	L3Miss     bool   // IFLA_VXLAN_L3MISS
-	UDPCsum    bool   // IFLA_VXLAN_UDP_CSUM: checksum the UDP of IPv4
+	// NoUDPCsum sends IFLA_VXLAN_UDP_CSUM 0 (`noudpcsum`): no UDP
+	// checksum over IPv4, where the kernel makes one by default.
+	NoUDPCsum bool
 	// External is IFLA_VXLAN_COLLECT_METADATA (`external`): the tunnel
 	// takes its VNI and remote from each packet's metadata.
 	External bool
@@ -282,10 +284,13 @@ func (v VXLAN) AppendLinkData(e *nl.AttributeEncoder) error {
 		on   bool
 		attr uint16
 	}{{v.Proxy, vxlanAttrProxy}, {v.RSC, vxlanAttrRSC}, {v.L2Miss, vxlanAttrL2Miss}, {v.L3Miss, vxlanAttrL3Miss},
-		{v.UDPCsum, vxlanAttrUDPCsum}, {v.External, vxlanAttrCollectMetadata}} {
+		{v.External, vxlanAttrCollectMetadata}} {
 		if o.on {
 			e.Uint8(o.attr, 1)
 		}
+	}
+	if v.NoUDPCsum {
+		e.Uint8(vxlanAttrUDPCsum, 0)
 	}
 	if v.GBP {
 		e.Flag(vxlanAttrGBP)
@@ -318,7 +323,8 @@ func (v *VXLAN) decodeLinkData(d *nl.AttributeDecoder) {
 		case vxlanAttrTTL:
 			v.TTL = d.Uint8()
 		case vxlanAttrTTLInherit:
-			v.TTLInherit = true
+			// A flag in requests; the kernel reports it as a u8.
+			v.TTLInherit = d.Len() == 0 || d.Uint8() != 0
 		case vxlanAttrTOS:
 			v.TOS = d.Uint8()
 		case vxlanAttrLearning:
@@ -336,7 +342,7 @@ func (v *VXLAN) decodeLinkData(d *nl.AttributeDecoder) {
 		case vxlanAttrL3Miss:
 			v.L3Miss = d.Uint8() != 0
 		case vxlanAttrUDPCsum:
-			v.UDPCsum = d.Uint8() != 0
+			v.NoUDPCsum = d.Uint8() == 0
 		case vxlanAttrCollectMetadata:
 			v.External = d.Uint8() != 0
 		case vxlanAttrGBP:
