@@ -33,11 +33,17 @@ func (l *Link) Info() (LinkInfo, error) {
 	case "veth":
 		info = Veth{}
 	case "vlan":
-		info = decoded(&d, VLAN{Parent: l.Link})
+		v := VLAN{Parent: l.Link}
+		v.decodeLinkData(&d)
+		info = v
 	case "bridge":
-		info = decoded(&d, Bridge{})
+		v := Bridge{}
+		v.decodeLinkData(&d)
+		info = v
 	case "bond":
-		info = decoded(&d, Bond{})
+		v := Bond{}
+		v.decodeLinkData(&d)
+		info = v
 	case "dummy":
 		info = Dummy{}
 	case "ifb":
@@ -45,37 +51,69 @@ func (l *Link) Info() (LinkInfo, error) {
 	case "wireguard":
 		info = WireGuard{}
 	case "vrf":
-		info = decoded(&d, VRF{})
+		v := VRF{}
+		v.decodeLinkData(&d)
+		info = v
 	case "macvlan":
-		info = decoded(&d, MACVLAN{Parent: l.Link})
+		v := MACVLAN{Parent: l.Link}
+		v.decodeLinkData(&d)
+		info = v
 	case "macvtap":
-		info = decoded(&d, MACVLAN{Parent: l.Link, Tap: true})
+		v := MACVLAN{Parent: l.Link, Tap: true}
+		v.decodeLinkData(&d)
+		info = v
 	case "ipvlan":
-		info = decoded(&d, IPVLAN{Parent: l.Link})
+		v := IPVLAN{Parent: l.Link}
+		v.decodeLinkData(&d)
+		info = v
 	case "ipvtap":
-		info = decoded(&d, IPVLAN{Parent: l.Link, Tap: true})
+		v := IPVLAN{Parent: l.Link, Tap: true}
+		v.decodeLinkData(&d)
+		info = v
 	case "vxlan":
-		info = decoded(&d, VXLAN{})
+		v := VXLAN{}
+		v.decodeLinkData(&d)
+		info = v
 	case "geneve":
-		info = decoded(&d, Geneve{})
+		v := Geneve{}
+		v.decodeLinkData(&d)
+		info = v
 	case "ipip":
-		info = decoded(&d, IPTunnel{Kind: "ipip"})
+		v := IPTunnel{Kind: "ipip"}
+		v.decodeLinkData(&d)
+		info = v
 	case "sit":
-		info = decoded(&d, IPTunnel{Kind: "sit"})
+		v := IPTunnel{Kind: "sit"}
+		v.decodeLinkData(&d)
+		info = v
 	case "ip6tnl":
-		info = decoded(&d, IPTunnel{Kind: "ip6tnl"})
+		v := IPTunnel{Kind: "ip6tnl"}
+		v.decodeLinkData(&d)
+		info = v
 	case "gre":
-		info = decoded(&d, GRE{Kind: "gre"})
+		v := GRE{Kind: "gre"}
+		v.decodeLinkData(&d)
+		info = v
 	case "gretap":
-		info = decoded(&d, GRE{Kind: "gretap"})
+		v := GRE{Kind: "gretap"}
+		v.decodeLinkData(&d)
+		info = v
 	case "ip6gre":
-		info = decoded(&d, GRE{Kind: "ip6gre"})
+		v := GRE{Kind: "ip6gre"}
+		v.decodeLinkData(&d)
+		info = v
 	case "ip6gretap":
-		info = decoded(&d, GRE{Kind: "ip6gretap"})
+		v := GRE{Kind: "ip6gretap"}
+		v.decodeLinkData(&d)
+		info = v
 	case "netkit":
-		info = decoded(&d, Netkit{})
+		v := Netkit{}
+		v.decodeLinkData(&d)
+		info = v
 	case "tun":
-		info = decoded(&d, Tun{})
+		v := Tun{}
+		v.decodeLinkData(&d)
+		info = v
 	default:
 		return RawLinkInfo{Kind: l.Kind.String(), Data: l.InfoData()}, nil
 	}
@@ -83,18 +121,6 @@ func (l *Link) Info() (LinkInfo, error) {
 		return nil, fmt.Errorf("rtnl: link %s: %s attributes: %w", l.Name, l.Kind, err)
 	}
 	return info, nil
-}
-
-// linkDataDecoder is the pointer to a LinkInfo that decodes the kernel's
-// IFLA_INFO_DATA into itself, leaving errors in d.
-type linkDataDecoder[T any] interface {
-	*T
-	decodeLinkData(d *nl.AttributeDecoder)
-}
-
-func decoded[T LinkInfo, P linkDataDecoder[T]](d *nl.AttributeDecoder, v T) LinkInfo {
-	P(&v).decodeLinkData(d)
-	return v
 }
 
 func (v *VRF) decodeLinkData(d *nl.AttributeDecoder) {
