@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strconv"
 
 	"github.com/nlrx/nlrx/nl"
 )
@@ -76,6 +77,23 @@ const (
 	MACVLANSource   MACVLANMode = 16 // MACVLAN_MODE_SOURCE: "source"
 )
 
+// String returns the name ip uses for the mode, or the number.
+func (m MACVLANMode) String() string {
+	switch m {
+	case MACVLANPrivate:
+		return "private"
+	case MACVLANVEPA:
+		return "vepa"
+	case MACVLANBridge:
+		return "bridge"
+	case MACVLANPassthru:
+		return "passthru"
+	case MACVLANSource:
+		return "source"
+	}
+	return strconv.Itoa(int(m))
+}
+
 // macvlan flags (IFLA_MACVLAN_FLAGS).
 const (
 	MACVLANNoPromisc uint16 = 1 // MACVLAN_FLAG_NOPROMISC: passthru mode leaves the parent's promiscuity alone
@@ -146,6 +164,19 @@ const (
 	IPVLANL3  IPVLANMode = 1 // IPVLAN_MODE_L3: "l3"
 	IPVLANL3S IPVLANMode = 2 // IPVLAN_MODE_L3S: "l3s"
 )
+
+// String returns the name ip uses for the mode, or the number.
+func (m IPVLANMode) String() string {
+	switch m {
+	case IPVLANL2:
+		return "l2"
+	case IPVLANL3:
+		return "l3"
+	case IPVLANL3S:
+		return "l3s"
+	}
+	return strconv.Itoa(int(m))
+}
 
 // ipvlan flags (IFLA_IPVLAN_FLAGS); none is "bridge".
 const (

@@ -403,3 +403,10 @@ func TestLinkInfoAllocations(t *testing.T) {
 		}
 	}
 }
+
+func TestLinkKindModeStrings(t *testing.T) {
+	got := rtnl.MACVLANBridge.String() + " " + rtnl.MACVLANMode(3).String() + " " + rtnl.IPVLANL3S.String() + " " + rtnl.IPVLANMode(9).String()
+	if want := "bridge 3 l3s 9"; got != want {
+		t.Errorf("mode strings %q, want %q", got, want)
+	}
+}
