@@ -129,7 +129,7 @@ func FuzzDecodeLink(f *testing.F) {
 // panicking: what Info returns, SetInfo takes back (unless its encoder
 // refuses the values, as it does a VXLAN id the kernel would not send),
 // and after that first pass, which drops what requests do not carry (a
-// netkit's Primary, a TTL with TTLInherit), encoding and decoding change
+// netkit's Primary, a VXLAN's 0 VNI with External), encoding and decoding change
 // nothing.
 func FuzzDecodeLinkInfo(f *testing.F) {
 	for _, info := range linkInfoCases {

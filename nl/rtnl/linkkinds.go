@@ -190,7 +190,7 @@ const (
 type IPVLAN struct {
 	Parent uint32     // index of the parent link (IFLA_LINK); required
 	Tap    bool       // kind "ipvtap" instead of "ipvlan"
-	Mode   IPVLANMode // IFLA_IPVLAN_MODE, always sent
+	Mode   IPVLANMode // IFLA_IPVLAN_MODE; 0 sends nothing (l2, the kernel's default)
 	Flags  uint16     // IFLA_IPVLAN_FLAGS: IPVLANPrivate or IPVLANVEPA; 0 sends nothing
 }
 
@@ -204,12 +204,14 @@ func (v IPVLAN) LinkKind() string {
 
 func (v IPVLAN) linkParent() uint32 { return v.Parent }
 
-// AppendLinkData appends IFLA_IPVLAN_MODE and, if set, IFLA_IPVLAN_FLAGS.
+// AppendLinkData appends IFLA_IPVLAN_MODE and IFLA_IPVLAN_FLAGS, if set.
 func (v IPVLAN) AppendLinkData(e *nl.AttributeEncoder) error {
 	if v.Mode > IPVLANL3S {
 		return fmt.Errorf("rtnl: ipvlan mode %d unknown", v.Mode)
 	}
-	e.Uint16(ipvlanAttrMode, uint16(v.Mode))
+	if v.Mode != 0 {
+		e.Uint16(ipvlanAttrMode, uint16(v.Mode))
+	}
 	if v.Flags != 0 {
 		e.Uint16(ipvlanAttrFlags, v.Flags)
 	}
@@ -387,10 +389,10 @@ func (v *VXLAN) decodeLinkData(d *nl.AttributeDecoder) {
 // Geneve is a Geneve tunnel endpoint (`ip link add NAME type geneve id
 // VNI remote ADDR`). The kernel's geneve module must be present.
 type Geneve struct {
-	ID uint32 // IFLA_GENEVE_ID, the VNI (below 1<<24); sent unless External and 0
+	ID uint32 // IFLA_GENEVE_ID, the VNI (below 1<<24), always sent
 	// Remote is IFLA_GENEVE_REMOTE (IPv4) or IFLA_GENEVE_REMOTE6.
 	Remote     netip.Addr
-	TTL        uint8  // IFLA_GENEVE_TTL, sent unless TTLInherit (0: the route's)
+	TTL        uint8  // IFLA_GENEVE_TTL, always sent (0: the route's)
 	TTLInherit bool   // IFLA_GENEVE_TTL_INHERIT (`ttl inherit`)
 	TOS        uint8  // IFLA_GENEVE_TOS, always sent
 	Label      uint32 // IFLA_GENEVE_LABEL, the IPv6 flow label, always sent
@@ -404,8 +406,8 @@ type Geneve struct {
 // LinkKind returns "geneve".
 func (Geneve) LinkKind() string { return "geneve" }
 
-// AppendLinkData appends the options, as ip does: the TTL, TOS and label
-// always, the rest when set.
+// AppendLinkData appends the options, as ip does: the VNI, TTL, TOS and
+// label always, the rest when set.
 func (g Geneve) AppendLinkData(e *nl.AttributeEncoder) error {
 	if g.ID >= 1<<24 {
 		return fmt.Errorf("rtnl: geneve id %d above %d", g.ID, 1<<24-1)
@@ -413,14 +415,11 @@ func (g Geneve) AppendLinkData(e *nl.AttributeEncoder) error {
 	if g.DF > 2 {
 		return fmt.Errorf("rtnl: geneve df %d unknown", g.DF)
 	}
-	if !g.External || g.ID != 0 {
-		e.Uint32(geneveAttrID, g.ID)
-	}
+	e.Uint32(geneveAttrID, g.ID)
 	putAddr46(e, geneveAttrRemote, geneveAttrRemote6, g.Remote)
+	e.Uint8(geneveAttrTTL, g.TTL)
 	if g.TTLInherit {
 		e.Uint8(geneveAttrTTLInherit, 1)
-	} else {
-		e.Uint8(geneveAttrTTL, g.TTL)
 	}
 	e.Uint8(geneveAttrTOS, g.TOS)
 	e.Uint32BE(geneveAttrLabel, g.Label)
