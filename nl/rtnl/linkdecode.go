@@ -17,8 +17,9 @@ import (
 // VLAN, MACVLAN or IPVLAN is l.Link. Only the fields each type has are
 // read: a Bridge or Bond gets two of the dozens of options the kernel
 // reports, a Veth or Netkit nothing of its peer (l.Link is the peer's
-// index). A kind not in this list gives a RawLinkInfo with the attributes
-// undecoded; a link without kind or attributes gives nil.
+// index). A kind not in this list, or attributes without a kind, give a
+// RawLinkInfo with the attributes undecoded; a link with neither gives
+// nil.
 //
 // A malformed attribute is an error, not a panic. Costs: one pass over
 // the attributes, and one allocation for the value the interface holds

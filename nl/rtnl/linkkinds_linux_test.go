@@ -255,3 +255,63 @@ func TestTunLinksAddAndDecodeAsIPShows(t *testing.T) {
 		t.Errorf("the kernel took a tun in RTM_NEWLINK: %v", err)
 	}
 }
+
+// What Info decodes from the kernel's report is a request the kernel
+// takes: a link copied from a dump has the same options (the VXLAN with
+// the next VNI, which must be unique).
+func TestLinkKindCopiedFromADump(t *testing.T) {
+	ns := nstest.New(t)
+	c := ns.Dial()
+	ctx := testCtx(t)
+	if err := rtnl.AddVeth(ctx, c, "p0", "p1"); err != nil {
+		t.Fatal(err)
+	}
+	p0, err := rtnl.LinkIndex(ctx, c, "p0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, module string
+		info         rtnl.LinkInfo
+		next         func(rtnl.LinkInfo) rtnl.LinkInfo
+	}{
+		{"x0", "vxlan", rtnl.VXLAN{ID: 5, Port: 4789, Group: addr("239.1.1.1"), Parent: p0, TTL: 3, NoLearning: true,
+			PortLow: 100, PortHigh: 200, Ageing: 60, Proxy: true},
+			func(i rtnl.LinkInfo) rtnl.LinkInfo { v := i.(rtnl.VXLAN); v.ID++; return v }},
+		{"x1", "vxlan", rtnl.VXLAN{ID: 7, Group: addr("2001:db8::1"), TTLInherit: true, NoUDPCsum: true},
+			func(i rtnl.LinkInfo) rtnl.LinkInfo { v := i.(rtnl.VXLAN); v.ID++; return v }},
+		{"m0", "macvlan", rtnl.MACVLAN{Parent: p0, Mode: rtnl.MACVLANBridge, BCQueueLen: 10}, nil},
+		{"br0", "bridge", rtnl.Bridge{STP: true}, nil},
+	} {
+		t.Run(tc.info.LinkKind()+" "+tc.name, func(t *testing.T) {
+			err := rtnl.AddLink(ctx, c, rtnl.Link{Name: rtnl.MakeName(tc.name)}, tc.info)
+			skipMissingKind(t, err, tc.info.LinkKind(), tc.module)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := rtnl.LinkByName(ctx, c, tc.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := l.Info()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.next != nil {
+				info = tc.next(info)
+			}
+			tmpl := l
+			tmpl.Index, tmpl.Name, tmpl.Address, tmpl.Flags, tmpl.Change = 0, rtnl.MakeName(tc.name+"c"), rtnl.HardwareAddr{}, 0, 0
+			if err := rtnl.AddLink(ctx, c, tmpl, info); err != nil {
+				t.Fatalf("AddLink of the decoded %+v: %v", info, err)
+			}
+			cp, err := rtnl.LinkByName(ctx, c, tc.name+"c")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := cp.Info(); err != nil || got != info {
+				t.Errorf("the copy's Info: %+v, %v; want %+v", got, err, info)
+			}
+		})
+	}
+}
