@@ -530,7 +530,7 @@ type IPTunnel struct {
 	Proto      uint8
 	Flags      uint32 // IFLA_IPTUN_FLAGS: SIT_ISATAP for sit (16 bits), IP6_TNL_F_* for ip6tnl
 	EncapLimit uint8  // IFLA_IPTUN_ENCAP_LIMIT (ip6tnl)
-	FlowInfo   uint32 // IFLA_IPTUN_FLOWINFO (ip6tnl), as the kernel holds it (network order)
+	FlowInfo   uint32 // IFLA_IPTUN_FLOWINFO (ip6tnl): traffic class and flow label, as in the IPv6 header's first word
 	FWMark     uint32 // IFLA_IPTUN_FWMARK
 	Encap      TunnelEncap
 	// External is IFLA_IPTUN_COLLECT_METADATA (`external`).
@@ -570,7 +570,7 @@ func (t IPTunnel) AppendLinkData(e *nl.AttributeEncoder) error {
 	e.Uint8(iptunAttrTTL, t.TTL)
 	if v6 {
 		e.Uint8(iptunAttrEncapLimit, t.EncapLimit)
-		e.Uint32(iptunAttrFlowInfo, t.FlowInfo)
+		e.Uint32BE(iptunAttrFlowInfo, t.FlowInfo)
 		e.Uint32(iptunAttrFlags, t.Flags)
 	} else {
 		e.Uint8(iptunAttrTOS, t.TOS)
@@ -610,7 +610,7 @@ func (t *IPTunnel) decodeLinkData(d *nl.AttributeDecoder) {
 		case iptunAttrEncapLimit:
 			t.EncapLimit = d.Uint8()
 		case iptunAttrFlowInfo:
-			t.FlowInfo = d.Uint32()
+			t.FlowInfo = d.Uint32BE()
 		case iptunAttrFlags:
 			if d.Len() == 2 { // sit's are 16 bits, ip6tnl's 32
 				t.Flags = uint32(d.Uint16())
@@ -669,7 +669,7 @@ type GRE struct {
 	NoPMTUDisc     bool   // clears IFLA_GRE_PMTUDISC (over IPv4; `nopmtudisc`)
 	IgnoreDF       bool   // IFLA_GRE_IGNORE_DF (over IPv4); false sends nothing
 	EncapLimit     uint8  // IFLA_GRE_ENCAP_LIMIT (over IPv6)
-	FlowInfo       uint32 // IFLA_GRE_FLOWINFO (over IPv6), in network order
+	FlowInfo       uint32 // IFLA_GRE_FLOWINFO (over IPv6): traffic class and flow label, as in the IPv6 header's first word
 	Flags          uint32 // IFLA_GRE_FLAGS: IP6_TNL_F_* (over IPv6)
 	FWMark         uint32 // IFLA_GRE_FWMARK
 	Encap          TunnelEncap
@@ -722,7 +722,7 @@ func (g GRE) AppendLinkData(e *nl.AttributeEncoder) error {
 	e.Uint8(greAttrTTL, g.TTL)
 	if v6 {
 		e.Uint8(greAttrEncapLimit, g.EncapLimit)
-		e.Uint32(greAttrFlowInfo, g.FlowInfo)
+		e.Uint32BE(greAttrFlowInfo, g.FlowInfo)
 		e.Uint32(greAttrFlags, g.Flags)
 	} else {
 		e.Uint8(greAttrTOS, g.TOS)
@@ -770,7 +770,7 @@ func (g *GRE) decodeLinkData(d *nl.AttributeDecoder) {
 		case greAttrEncapLimit:
 			g.EncapLimit = d.Uint8()
 		case greAttrFlowInfo:
-			g.FlowInfo = d.Uint32()
+			g.FlowInfo = d.Uint32BE()
 		case greAttrFlags:
 			g.Flags = d.Uint32()
 		case greAttrFWMark:

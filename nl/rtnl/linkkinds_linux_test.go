@@ -54,6 +54,9 @@ func TestLinkKindRequestsMatchIPs(t *testing.T) {
 		{"link add g0 type gre remote 10.0.0.1 local 10.0.0.2 key 5", rtnl.GRE{Remote: addr("10.0.0.1"), Local: addr("10.0.0.2"), IKey: 5, OKey: 5}},
 		{"link add g1 type gretap remote 10.0.0.1 ttl 9 dev p0 csum", rtnl.GRE{Kind: "gretap", Remote: addr("10.0.0.1"), TTL: 9, Link: p0,
 			IFlags: rtnl.GRECsum, OFlags: rtnl.GRECsum}},
+		{"link add t5 type ip6tnl remote 2001:db8::1 tclass 0x12 flowlabel 0x345 encaplimit none hoplimit 5",
+			rtnl.IPTunnel{Kind: "ip6tnl", Remote: addr("2001:db8::1"), TTL: 5, FlowInfo: 0x12<<20 | 0x345,
+				Flags: 0x1, EncapLimit: 4, Encap: rtnl.TunnelEncap{Flags: rtnl.TunnelEncapCsum6}}}, // IP6_TNL_F_IGN_ENCAP_LIMIT
 		{"link add gn0 type geneve id 5 remote 10.0.0.1", rtnl.Geneve{ID: 5, Remote: addr("10.0.0.1")}},
 		{"link add gn2 type geneve external ttl inherit udpcsum", rtnl.Geneve{External: true, TTLInherit: true, UDPCsum: true}},
 		{"link add x4 type vxlan id 9 dstport 4789 ttl inherit noudpcsum rsc", rtnl.VXLAN{ID: 9, Port: 4789, TTLInherit: true, NoUDPCsum: true, RSC: true}},

@@ -148,8 +148,8 @@ func TestLinkInfoDecodesKernelForms(t *testing.T) {
 			e.Raw(3, ip6("2001:db8::2"))
 			e.Uint8(4, 64)
 			e.Uint8(6, 4)
-			e.Uint32(7, 0x00300000)
-			e.Uint32(8, 0x10000) // IP6_TNL_F_ALLOW_LOCAL_REMOTE
+			e.Raw(7, be32(0x00300000)) // IFLA_IPTUN_FLOWINFO: tclass 3
+			e.Uint32(8, 0x10000)       // IP6_TNL_F_ALLOW_LOCAL_REMOTE
 			e.Uint8(9, 41)
 		}, rtnl.IPTunnel{Kind: "ip6tnl", Link: 2, Local: addr("2001:db8::1"), Remote: addr("2001:db8::2"), TTL: 64, EncapLimit: 4,
 			FlowInfo: 0x00300000, Flags: 0x10000, Proto: 41}},
