@@ -109,7 +109,7 @@ type MACVLAN struct {
 	Mode   MACVLANMode // IFLA_MACVLAN_MODE; 0 sends nothing (the kernel's default, vepa)
 	Flags  uint16      // IFLA_MACVLAN_FLAGS: MACVLANNoPromisc, MACVLANNoDst; 0 sends nothing
 	// BCQueueLen is IFLA_MACVLAN_BC_QUEUE_LEN, the queue of broadcast
-	// and multicast packets (Linux 5.9); 0 sends nothing.
+	// and multicast packets; 0 sends nothing (the kernel's 1000).
 	BCQueueLen uint32
 }
 
@@ -512,9 +512,10 @@ func (t *TunnelEncap) decode(d *nl.AttributeDecoder, first uint16) bool {
 // or with Proto also IPv4 and MPLS, in IPv4) or "ip6tnl" (IPv4 or IPv6 in
 // IPv6), with the IFLA_IPTUN_* attributes. The kernel's ipip, sit or
 // ip6_tunnel module must be present. Like ip, AppendLinkData sends every
-// attribute of the kind, zeros included; the kernel takes 0 as "inherit"
-// for TTL and TOS, but literally for EncapLimit (ip's default is 4) and an
-// ip6tnl's TTL (hop limit, ip's default 64).
+// attribute of the kind, zeros included: a zero TTL or TOS of ipip and sit
+// is inherited from the inner packet, but the zero values are sent as
+// they are for an ip6tnl, for which ip's defaults are a TTL (hop limit)
+// of 64, an EncapLimit of 4 and TunnelEncapCsum6.
 type IPTunnel struct {
 	Kind string // "ipip", "sit" or "ip6tnl"; empty is "ipip"
 	Link uint32 // IFLA_IPTUN_LINK: the underlay device (`dev`)
@@ -651,7 +652,7 @@ const (
 // (Ethernet over IPv4), "ip6gre" or "ip6gretap" (over IPv6), with the
 // IFLA_GRE_* attributes. The kernel's ip_gre or ip6_gre module must be
 // present. Like ip, AppendLinkData sends every attribute of the kind,
-// zeros included (see IPTunnel for what 0 means).
+// zeros included (see IPTunnel; ip's defaults over IPv6 are the same).
 type GRE struct {
 	Kind string // "gre", "gretap", "ip6gre" or "ip6gretap"; empty is "gre"
 	Link uint32 // IFLA_GRE_LINK: the underlay device (`dev`); 0 sends nothing
@@ -806,10 +807,10 @@ type Netkit struct {
 	Policy        NetkitPolicy // IFLA_NETKIT_POLICY of the primary
 	PeerPolicy    NetkitPolicy // IFLA_NETKIT_PEER_POLICY
 	// NoScrub and PeerNoScrub send IFLA_NETKIT_SCRUB and
-	// IFLA_NETKIT_PEER_SCRUB as NETKIT_SCRUB_NONE (Linux 6.10): the
-	// packet's mark and priority survive the crossing.
+	// IFLA_NETKIT_PEER_SCRUB as NETKIT_SCRUB_NONE: the packet's mark
+	// and priority survive the crossing.
 	NoScrub, PeerNoScrub bool
-	Headroom, Tailroom   uint16 // IFLA_NETKIT_HEADROOM, IFLA_NETKIT_TAILROOM (Linux 6.14)
+	Headroom, Tailroom   uint16 // IFLA_NETKIT_HEADROOM, IFLA_NETKIT_TAILROOM
 	// Primary is IFLA_NETKIT_PRIMARY, which the kernel reports and
 	// refuses in requests: whether this end is the primary one.
 	Primary bool
