@@ -463,6 +463,109 @@ const (
 	bridgeAttrSTP    = 5 // IFLA_BR_STP_STATE
 	bridgeAttrVLANs  = 7 // IFLA_BR_VLAN_FILTERING
 
+	// The bridge's running timers (IFLA_BR_HELLO_TIMER, IFLA_BR_TCN_TIMER,
+	// IFLA_BR_TOPOLOGY_CHANGE_TIMER, IFLA_BR_GC_TIMER), which a Link does
+	// not keep.
+	bridgeAttrFirstTimer = 16
+	bridgeAttrLastTimer  = 19
+
+	vrfAttrTable = 1 // IFLA_VRF_TABLE
+
+	macvlanAttrMode       = 1 // IFLA_MACVLAN_MODE
+	macvlanAttrFlags      = 2 // IFLA_MACVLAN_FLAGS
+	macvlanAttrBCQueueLen = 7 // IFLA_MACVLAN_BC_QUEUE_LEN
+
+	ipvlanAttrMode  = 1 // IFLA_IPVLAN_MODE
+	ipvlanAttrFlags = 2 // IFLA_IPVLAN_FLAGS
+
+	vxlanAttrID              = 1  // IFLA_VXLAN_ID
+	vxlanAttrGroup           = 2  // IFLA_VXLAN_GROUP
+	vxlanAttrLink            = 3  // IFLA_VXLAN_LINK
+	vxlanAttrLocal           = 4  // IFLA_VXLAN_LOCAL
+	vxlanAttrTTL             = 5  // IFLA_VXLAN_TTL
+	vxlanAttrTOS             = 6  // IFLA_VXLAN_TOS
+	vxlanAttrLearning        = 7  // IFLA_VXLAN_LEARNING
+	vxlanAttrAgeing          = 8  // IFLA_VXLAN_AGEING
+	vxlanAttrLimit           = 9  // IFLA_VXLAN_LIMIT
+	vxlanAttrPortRange       = 10 // IFLA_VXLAN_PORT_RANGE: two be16
+	vxlanAttrProxy           = 11 // IFLA_VXLAN_PROXY
+	vxlanAttrRSC             = 12 // IFLA_VXLAN_RSC
+	vxlanAttrL2Miss          = 13 // IFLA_VXLAN_L2MISS
+	vxlanAttrL3Miss          = 14 // IFLA_VXLAN_L3MISS
+	vxlanAttrPort            = 15 // IFLA_VXLAN_PORT (be16)
+	vxlanAttrGroup6          = 16 // IFLA_VXLAN_GROUP6
+	vxlanAttrLocal6          = 17 // IFLA_VXLAN_LOCAL6
+	vxlanAttrUDPCsum         = 18 // IFLA_VXLAN_UDP_CSUM
+	vxlanAttrGBP             = 23 // IFLA_VXLAN_GBP (flag)
+	vxlanAttrCollectMetadata = 25 // IFLA_VXLAN_COLLECT_METADATA
+	vxlanAttrLabel           = 26 // IFLA_VXLAN_LABEL (be32)
+	vxlanAttrTTLInherit      = 28 // IFLA_VXLAN_TTL_INHERIT (flag)
+
+	geneveAttrID              = 1  // IFLA_GENEVE_ID
+	geneveAttrRemote          = 2  // IFLA_GENEVE_REMOTE
+	geneveAttrTTL             = 3  // IFLA_GENEVE_TTL
+	geneveAttrTOS             = 4  // IFLA_GENEVE_TOS
+	geneveAttrPort            = 5  // IFLA_GENEVE_PORT (be16)
+	geneveAttrCollectMetadata = 6  // IFLA_GENEVE_COLLECT_METADATA (flag)
+	geneveAttrRemote6         = 7  // IFLA_GENEVE_REMOTE6
+	geneveAttrUDPCsum         = 8  // IFLA_GENEVE_UDP_CSUM
+	geneveAttrLabel           = 11 // IFLA_GENEVE_LABEL (be32)
+	geneveAttrTTLInherit      = 12 // IFLA_GENEVE_TTL_INHERIT
+	geneveAttrDF              = 13 // IFLA_GENEVE_DF
+
+	iptunAttrLink            = 1  // IFLA_IPTUN_LINK
+	iptunAttrLocal           = 2  // IFLA_IPTUN_LOCAL
+	iptunAttrRemote          = 3  // IFLA_IPTUN_REMOTE
+	iptunAttrTTL             = 4  // IFLA_IPTUN_TTL
+	iptunAttrTOS             = 5  // IFLA_IPTUN_TOS
+	iptunAttrEncapLimit      = 6  // IFLA_IPTUN_ENCAP_LIMIT
+	iptunAttrFlowInfo        = 7  // IFLA_IPTUN_FLOWINFO
+	iptunAttrFlags           = 8  // IFLA_IPTUN_FLAGS
+	iptunAttrProto           = 9  // IFLA_IPTUN_PROTO
+	iptunAttrPMTUDisc        = 10 // IFLA_IPTUN_PMTUDISC
+	iptunAttrEncapType       = 15 // IFLA_IPTUN_ENCAP_TYPE, then _FLAGS, _SPORT, _DPORT
+	iptunAttrCollectMetadata = 19 // IFLA_IPTUN_COLLECT_METADATA (flag)
+	iptunAttrFWMark          = 20 // IFLA_IPTUN_FWMARK
+
+	greAttrLink            = 1  // IFLA_GRE_LINK
+	greAttrIFlags          = 2  // IFLA_GRE_IFLAGS (be16)
+	greAttrOFlags          = 3  // IFLA_GRE_OFLAGS (be16)
+	greAttrIKey            = 4  // IFLA_GRE_IKEY (be32)
+	greAttrOKey            = 5  // IFLA_GRE_OKEY (be32)
+	greAttrLocal           = 6  // IFLA_GRE_LOCAL
+	greAttrRemote          = 7  // IFLA_GRE_REMOTE
+	greAttrTTL             = 8  // IFLA_GRE_TTL
+	greAttrTOS             = 9  // IFLA_GRE_TOS
+	greAttrPMTUDisc        = 10 // IFLA_GRE_PMTUDISC
+	greAttrEncapLimit      = 11 // IFLA_GRE_ENCAP_LIMIT
+	greAttrFlowInfo        = 12 // IFLA_GRE_FLOWINFO
+	greAttrFlags           = 13 // IFLA_GRE_FLAGS
+	greAttrEncapType       = 14 // IFLA_GRE_ENCAP_TYPE, then _FLAGS, _SPORT, _DPORT
+	greAttrCollectMetadata = 18 // IFLA_GRE_COLLECT_METADATA (flag)
+	greAttrIgnoreDF        = 19 // IFLA_GRE_IGNORE_DF
+	greAttrFWMark          = 20 // IFLA_GRE_FWMARK
+
+	netkitAttrPeerInfo   = 1 // IFLA_NETKIT_PEER_INFO: a struct ifinfomsg and the peer's attributes
+	netkitAttrPrimary    = 2 // IFLA_NETKIT_PRIMARY
+	netkitAttrPolicy     = 3 // IFLA_NETKIT_POLICY
+	netkitAttrPeerPolicy = 4 // IFLA_NETKIT_PEER_POLICY
+	netkitAttrMode       = 5 // IFLA_NETKIT_MODE
+	netkitAttrScrub      = 6 // IFLA_NETKIT_SCRUB
+	netkitAttrPeerScrub  = 7 // IFLA_NETKIT_PEER_SCRUB
+	netkitAttrHeadroom   = 8 // IFLA_NETKIT_HEADROOM
+	netkitAttrTailroom   = 9 // IFLA_NETKIT_TAILROOM
+	netkitL2             = 0 // NETKIT_L2 (NETKIT_L3 is 1)
+
+	tunAttrOwner             = 1 // IFLA_TUN_OWNER
+	tunAttrGroup             = 2 // IFLA_TUN_GROUP
+	tunAttrType              = 3 // IFLA_TUN_TYPE: IFF_TUN 1, IFF_TAP 2
+	tunAttrPI                = 4 // IFLA_TUN_PI
+	tunAttrVNetHdr           = 5 // IFLA_TUN_VNET_HDR
+	tunAttrPersist           = 6 // IFLA_TUN_PERSIST
+	tunAttrMultiQueue        = 7 // IFLA_TUN_MULTI_QUEUE
+	tunAttrNumQueues         = 8 // IFLA_TUN_NUM_QUEUES
+	tunAttrNumDisabledQueues = 9 // IFLA_TUN_NUM_DISABLED_QUEUES
+
 	ifaAddress    = 1  // IFA_ADDRESS
 	ifaLocal      = 2  // IFA_LOCAL
 	ifaLabel      = 3  // IFA_LABEL

@@ -98,3 +98,49 @@ func TestWriteFuzzCorpus(t *testing.T) {
 		dump(rtnl.TypeGetNeighbor, []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, rtnl.NeighFlagProxy, 0})...), 20)
 	write("FuzzDecodeRule", dump(rtnl.TypeGetRule, make([]byte, 12)), 20)
 }
+
+// TestWriteLinkInfoCorpus captures the kernel's messages about links of
+// the kinds it has here (the others are built in FuzzDecodeLinkInfo) and
+// writes them as seeds of FuzzDecodeLinkInfo. It runs only when
+// NLRX_WRITE_CORPUS=1, as TestWriteFuzzCorpus.
+func TestWriteLinkInfoCorpus(t *testing.T) {
+	if os.Getenv("NLRX_WRITE_CORPUS") != "1" {
+		t.Skip("set NLRX_WRITE_CORPUS=1 to rewrite the seed corpus from the kernel")
+	}
+	ns := nstest.New(t)
+	ns.Veth("v0", "v1")
+	ns.Batch([]string{
+		"link add br0 type bridge stp_state 1",
+		"link add x0 type vxlan id 5 dstport 4789 remote 10.0.0.1 local 10.0.0.2 dev v0 ttl 5",
+		"link add x1 type vxlan id 6 remote 2001:db8::1 nolearning srcport 1000 2000 dstport 8472",
+		"link add x2 type vxlan external dstport 4789",
+		"link add m0 link v0 type macvlan mode bridge",
+		"link add m1 link v1 type macvtap mode passthru nopromisc",
+		"link add ifb0 type ifb",
+		"tuntap add t0 mode tun",
+		"tuntap add t1 mode tap multi_queue user 4242 vnet_hdr",
+	})
+	c := ns.Dial()
+	ms, err := c.Execute(testCtx(t), nl.Message{Header: nl.Header{Type: rtnl.TypeGetLink, Flags: nl.FlagDump}, Data: make([]byte, 16)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzDecodeLinkInfo")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range ms {
+		var l rtnl.Link
+		if l.UnmarshalBinary(m.Data) != nil || l.Kind.IsZero() || l.Kind.Is("veth") {
+			continue
+		}
+		sum := sha256.Sum256(m.Data)
+		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", m.Data)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("kernel-%x", sum[:8])), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	t.Logf("FuzzDecodeLinkInfo: %d seeds from %d messages", n, len(ms))
+}

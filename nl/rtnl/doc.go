@@ -89,7 +89,10 @@
 // and ip neigh, each one request and its ACK:
 //
 //   - links: AddLink with a LinkInfo (Veth with its peer, VLAN on a
-//     parent, Bridge, Bond with its mode, or a kind of your own), AddVeth,
+//     parent, Bridge, Bond with its mode, Dummy, IFB, VRF, MACVLAN,
+//     IPVLAN, VXLAN, Geneve, IPTunnel, GRE, Netkit, WireGuard, or a kind
+//     of your own; Link.Info decodes the kernel's report of each), AddVeth,
+//     AddTun and OpenTun (tun and tap devices, through /dev/net/tun),
 //     DeleteLink, SetLink with LinkSetting values (Up, Down, WithMTU,
 //     WithName, WithHardwareAddr, WithTxQueueLen, WithMaster, NoMaster,
 //     WithGroup, MoveToNamespace, Promisc, Multicast, AllMulticast, ARP),

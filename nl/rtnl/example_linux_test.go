@@ -53,6 +53,51 @@ func privateConn() (*nl.Conn, *nl.NetNS) {
 	return c, ns
 }
 
+// Make a macvlan on a veth and a tap device (`ip link add m0 link v0 type
+// macvlan mode bridge; ip tuntap add tap0 mode tap`), and read their kinds'
+// options back.
+func ExampleAddTun() {
+	ctx := context.Background()
+	c, ns := privateConn()
+	defer ns.Close()
+	defer c.Close()
+	if err := rtnl.AddVeth(ctx, c, "v0", "v1"); err != nil {
+		log.Fatal(err)
+	}
+	v0, err := rtnl.LinkIndex(ctx, c, "v0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = rtnl.AddLink(ctx, c, rtnl.Link{Name: rtnl.MakeName("m0")}, rtnl.MACVLAN{Parent: v0, Mode: rtnl.MACVLANBridge})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// /dev/net/tun makes the device in the namespace of the thread that
+	// opens it.
+	if err := ns.Do(func() error { return rtnl.AddTun("tap0", rtnl.Tun{Tap: true}) }); err != nil {
+		log.Fatal(err)
+	}
+	for _, name := range []string{"m0", "tap0"} {
+		l, err := rtnl.LinkByName(ctx, c, name)
+		if err != nil {
+			log.Fatal(err)
+		}
+		info, err := l.Info()
+		if err != nil {
+			log.Fatal(err)
+		}
+		switch v := info.(type) {
+		case rtnl.MACVLAN:
+			fmt.Println(l.Name, v.LinkKind(), "mode", v.Mode, "on", v.Parent == v0)
+		case rtnl.Tun:
+			fmt.Println(l.Name, v.LinkKind(), "tap", v.Tap, "persist", v.Persist)
+		}
+	}
+	// Output:
+	// m0 macvlan mode bridge on true
+	// tap0 tun tap true persist true
+}
+
 // Make a bridge with a veth port: `ip link add br0 type bridge; ip link add
 // v0 mtu 1400 type veth peer name v1; ip link set v0 master br0 up; ip link
 // show master br0`.

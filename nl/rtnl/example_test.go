@@ -68,3 +68,38 @@ func ExampleRoute_MarshalJSON() {
 	// 10.1.0.0/16 via 192.0.2.1 dev eth0 proto static metric 10
 	// {"dst":"10.1.0.0/16","gateway":"192.0.2.1","dev":"eth0","protocol":"static","metric":10,"flags":[]}
 }
+
+// A link's kind-specific attributes (IFLA_INFO_DATA) stay undecoded in the
+// Link until Info is called; a type switch reads them.
+func ExampleLink_Info() {
+	// What the kernel sends about a VXLAN, built here with SetInfo.
+	sent := rtnl.Link{Index: 5, Name: rtnl.MakeName("vx0")}
+	err := sent.SetInfo(rtnl.VXLAN{ID: 42, Group: netip.MustParseAddr("239.1.1.42"), Port: 4789})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	payload, err := sent.MarshalBinary()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	var l rtnl.Link
+	if err := l.UnmarshalBinary(payload); err != nil {
+		fmt.Println(err)
+		return
+	}
+	info, err := l.Info()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	switch v := info.(type) {
+	case rtnl.VXLAN:
+		fmt.Println(l.Name, l.Kind, "vni", v.ID, "group", v.Group, "port", v.Port, "learning", !v.NoLearning)
+	case rtnl.RawLinkInfo:
+		fmt.Println(l.Name, "of kind", v.Kind, "with", len(v.Data), "bytes of attributes")
+	}
+	// Output: vx0 vxlan vni 42 group 239.1.1.42 port 4789 learning true
+}

@@ -13,8 +13,10 @@ import (
 // RTM_NEWLINK that most programs need, the details `ip -details` shows and
 // the counters of `ip -stats` among them. Decoding does not allocate (names
 // and addresses are held inline), except for an alias, the alternative
-// names and the parent device's names. Link is comparable with ==; Equal
-// compares all but the traffic counters.
+// names, the parent device's names and the kind's attributes
+// (IFLA_INFO_DATA), which are kept undecoded, in one string, until Info
+// decodes them. Link is comparable with ==; Equal compares all but the
+// traffic counters.
 //
 // A bridge also sends RTM_NEWLINK and RTM_DELLINK messages of its own
 // about each of its ports, with ifi_family AF_BRIDGE (Family is
@@ -96,6 +98,7 @@ type Link struct {
 	HasStats bool
 
 	altNames       string // IFLA_PROP_LIST's IFLA_ALT_IFNAMEs, each ended by a NUL
+	infoData       string // IFLA_LINKINFO's IFLA_INFO_DATA, undecoded (see keptInfoData)
 	zeros          uint16 // the counts (linkCounts) the kernel sent as 0, a bit each
 	linkNetNSID    int32  // IFLA_LINK_NETNSID, if hasLinkNetNSID
 	hasLinkNetNSID bool
@@ -206,8 +209,8 @@ func (l *Link) Equal(o *Link) bool {
 func (l *Link) Up() bool { return l.Flags&LinkUp != 0 }
 
 // DecodeLink decodes an RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK or
-// RTM_SETLINK message. It allocates only for an alias, alternative names
-// and the parent device's names.
+// RTM_SETLINK message. It allocates only for an alias, alternative names,
+// the parent device's names and the kind's attributes.
 func DecodeLink(m nl.Message) (Link, error) {
 	var l Link
 	switch m.Header.Type {
@@ -221,7 +224,8 @@ func DecodeLink(m nl.Message) (Link, error) {
 
 // UnmarshalBinary decodes the payload of a link message (struct ifinfomsg
 // and attributes) into l, replacing all of l. It allocates only for an
-// alias, alternative names and the parent device's names.
+// alias, alternative names, the parent device's names and the kind's
+// attributes.
 func (l *Link) UnmarshalBinary(b []byte) error {
 	*l = Link{}
 	return l.decode(b)
@@ -303,19 +307,30 @@ func (l *Link) decode(b []byte) error {
 		case iflaPropList:
 			l.altNames = altNamesFrom(&d)
 		case iflaLinkInfo:
-			info := d.Nested()
-			for info.Next() {
-				if info.Type() == iflaInfoKind {
-					l.Kind = nameFrom(info.Bytes())
-				}
-			}
-			d.Propagate(info.Err())
+			l.decodeLinkInfo(&d)
 		}
 	}
 	if err := d.Err(); err != nil {
 		return fmt.Errorf("rtnl: link: %w", err)
 	}
 	return nil
+}
+
+// decodeLinkInfo reads IFLA_LINKINFO: the kind, and the kind's attributes
+// kept as they are for Info.
+func (l *Link) decodeLinkInfo(d *nl.AttributeDecoder) {
+	info := d.Nested()
+	var data []byte
+	for info.Next() {
+		switch info.Type() {
+		case iflaInfoKind:
+			l.Kind = nameFrom(info.Bytes())
+		case iflaInfoData:
+			data = info.Bytes()
+		}
+	}
+	d.Propagate(info.Err())
+	l.infoData = keptInfoData(l.Kind, data)
 }
 
 // altNamesFrom reads the IFLA_ALT_IFNAMEs of IFLA_PROP_LIST, each with a
@@ -353,9 +368,10 @@ func hwAttr(d *nl.AttributeDecoder) HardwareAddr {
 // SetLinkNetNSID set one, IFLA_STATS64 if HasStats, the counts the kernel
 // sent as 0) to b (encoding.BinaryAppender): the message the kernel would
 // send, which decodes to l again.
-// Kind goes in IFLA_LINKINFO; for links that need IFLA_INFO_DATA (a veth's
-// peer, a VLAN id) use NewLinkRequest. It allocates only if b lacks
-// capacity, or for a long alias.
+// Kind and the kind's attributes (SetInfo, or as decoded) go in
+// IFLA_LINKINFO; to create links that need IFLA_INFO_DATA (a veth's peer, a
+// VLAN id) use NewLinkRequest. It allocates only if b lacks capacity, or
+// for a long alias.
 func (l *Link) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, byte(l.Family), 0)
 	b = binary.NativeEndian.AppendUint16(b, l.Type)
@@ -397,9 +413,14 @@ func (l *Link) AppendBinary(b []byte) ([]byte, error) {
 		e.Int32(iflaLinkNetNSID, l.linkNetNSID)
 	}
 	l.appendState(e)
-	if !l.Kind.IsZero() {
+	if !l.Kind.IsZero() || l.infoData != "" {
 		m := e.BeginNested(iflaLinkInfo)
-		putName(e, iflaInfoKind, l.Kind)
+		if !l.Kind.IsZero() {
+			putName(e, iflaInfoKind, l.Kind)
+		}
+		if l.infoData != "" {
+			e.Raw(iflaInfoData|nl.AttrNested, stringBytes(l.infoData))
+		}
 		e.EndNested(m)
 	}
 	return e.Bytes()
@@ -487,7 +508,8 @@ func (l *Link) hasCount(i int) bool { return l.zeros&(1<<i) != 0 || *l.counts()[
 
 // withoutState returns l without what appendState encodes but the
 // offload limits that rtnl_create_link takes (the GSO and GRO sizes and
-// GSO segments).
+// GSO segments), and without the kind's attributes as the kernel reported
+// them (a request sends its LinkInfo's instead).
 func (l Link) withoutState() Link {
 	l.PermAddress, l.ParentDev, l.ParentBus = HardwareAddr{}, "", ""
 	l.MinMTU, l.MaxMTU, l.CarrierChanges, l.CarrierUpCount, l.CarrierDownCount = 0, 0, 0, 0, 0
@@ -495,7 +517,7 @@ func (l Link) withoutState() Link {
 	l.TSOMaxSize, l.TSOMaxSegs = 0, 0
 	const offload = 1<<4 | 1<<5 | 1<<8 | 1<<9 | 1<<10 // GSO and GRO sizes, GSO segments
 	l.zeros &= offload
-	l.Stats, l.HasStats, l.altNames = LinkStats{}, false, ""
+	l.Stats, l.HasStats, l.altNames, l.infoData = LinkStats{}, false, "", ""
 	return l
 }
 

@@ -171,6 +171,13 @@ func TestAddLinkMatchesIPLink(t *testing.T) {
 			if !l.Kind.Is(kind) || fmt.Sprint(l.Index) != str(j["ifindex"]) || fmt.Sprint(l.MTU) != str(j["mtu"]) {
 				t.Errorf("library sees %+v; ip %v", l, j)
 			}
+			// Info decodes the kernel's report of the options given
+			// (a Veth's peer is not in it).
+			if _, veth := tc.info.(rtnl.Veth); tc.info != nil && !veth {
+				if got, err := l.Info(); err != nil || got != tc.info {
+					t.Errorf("Info: %+v, %v; want %+v", got, err, tc.info)
+				}
+			}
 			if err := rtnl.AddLink(ctx, c, tc.link, tc.info); !errors.Is(err, unix.EEXIST) {
 				t.Errorf("adding it again: %v, want EEXIST", err)
 			}

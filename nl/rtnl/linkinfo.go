@@ -8,10 +8,12 @@ import (
 	"github.com/nlrx/nlrx/nl"
 )
 
-// LinkInfo is the kind-specific part of a link to create: the kind
-// (IFLA_INFO_KIND) and its attributes (IFLA_INFO_DATA), both inside
-// IFLA_LINKINFO. Veth, VLAN, Bridge and Bond implement it; a type of your
-// own can describe any other kind the kernel has.
+// LinkInfo is the kind-specific part of a link: the kind (IFLA_INFO_KIND)
+// and its attributes (IFLA_INFO_DATA), both inside IFLA_LINKINFO. Veth,
+// VLAN, Bridge, Bond, Dummy, IFB, VRF, MACVLAN, IPVLAN, VXLAN, Geneve,
+// IPTunnel, GRE, Netkit, WireGuard and Tun implement it, and Link.Info
+// decodes the kernel's report into them; RawLinkInfo carries any other
+// kind, and a type of your own can describe one too.
 type LinkInfo interface {
 	// LinkKind returns the kind's name as the kernel knows it: "veth",
 	// "vlan", "bridge", "bond", "macvlan"…
@@ -42,22 +44,29 @@ func (Veth) LinkKind() string { return "veth" }
 // AppendLinkData appends VETH_INFO_PEER: a struct ifinfomsg and the peer's
 // attributes.
 func (v Veth) AppendLinkData(e *nl.AttributeEncoder) error {
-	p := v.Peer.withoutState()
-	p.Index, p.Kind = 0, Name{}
+	b, err := peerInfo(v.Peer, v.PeerNamespace)
+	if err != nil {
+		return err
+	}
+	e.Nested(vethInfoPeer, func(e *nl.AttributeEncoder) { e.Append(b) })
+	return nil
+}
+
+// peerInfo returns the payload of VETH_INFO_PEER or IFLA_NETKIT_PEER_INFO:
+// the peer's struct ifinfomsg and attributes, and its namespace.
+func peerInfo(peer Link, ns Namespace) ([]byte, error) {
+	p := peer.withoutState()
+	p.Index, p.Kind, p.infoData = 0, Name{}, ""
 	if p.Change == 0 {
 		p.Change = p.Flags
 	}
 	b, err := p.AppendBinary(make([]byte, 0, 64))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pe := nl.NewAttributeEncoder(b)
-	v.PeerNamespace.put(pe)
-	if b, err = pe.Bytes(); err != nil {
-		return err
-	}
-	e.Nested(vethInfoPeer, func(e *nl.AttributeEncoder) { e.Append(b) })
-	return nil
+	ns.put(pe)
+	return pe.Bytes()
 }
 
 // VLANProtocol is the tag protocol of a VLAN (IFLA_VLAN_PROTOCOL), an
@@ -95,6 +104,17 @@ func (v VLAN) AppendLinkData(e *nl.AttributeEncoder) error {
 	return nil
 }
 
+func (v *VLAN) decodeLinkData(d *nl.AttributeDecoder) {
+	for d.Next() {
+		switch d.Type() {
+		case vlanAttrID:
+			v.ID = d.Uint16()
+		case vlanAttrProtocol:
+			v.Protocol = VLANProtocol(d.Uint16BE())
+		}
+	}
+}
+
 // Bridge is an Ethernet bridge (`ip link add NAME type bridge`). Ports join
 // it with SetLink(…, WithMaster(bridge index)).
 type Bridge struct {
@@ -117,6 +137,19 @@ func (b Bridge) AppendLinkData(e *nl.AttributeEncoder) error {
 		e.Uint8(bridgeAttrVLANs, 1)
 	}
 	return nil
+}
+
+// decodeLinkData reads the two options Bridge holds, of the many the
+// kernel reports.
+func (b *Bridge) decodeLinkData(d *nl.AttributeDecoder) {
+	for d.Next() {
+		switch d.Type() {
+		case bridgeAttrSTP:
+			b.STP = d.Uint32() != 0
+		case bridgeAttrVLANs:
+			b.VLANFiltering = d.Uint8() != 0
+		}
+	}
 }
 
 // BondMode is a bonding policy (IFLA_BOND_MODE, BOND_MODE_*).
@@ -167,6 +200,19 @@ func (b Bond) AppendLinkData(e *nl.AttributeEncoder) error {
 	return nil
 }
 
+// decodeLinkData reads the two options Bond holds, of the many the
+// kernel reports.
+func (b *Bond) decodeLinkData(d *nl.AttributeDecoder) {
+	for d.Next() {
+		switch d.Type() {
+		case bondAttrMode:
+			b.Mode = BondMode(d.Uint8())
+		case bondAttrMIIMon:
+			b.MIIMon = d.Uint32()
+		}
+	}
+}
+
 // Namespace names a network namespace in a link request: by a file
 // descriptor open on it (IFLA_NET_NS_FD), or by the id of a process that
 // lives in it (IFLA_NET_NS_PID). The zero value names none. The descriptor
@@ -198,12 +244,16 @@ func (n Namespace) put(e *nl.AttributeEncoder) {
 // sent (enough for kinds that need no options, such as "bridge"). Of what
 // the kernel reports about a link, only the offload limits it takes at
 // creation are sent (GSOMaxSize, GSOMaxSegs, GROMaxSize, GSOIPv4MaxSize,
-// GROIPv4MaxSize); the rest (PermAddress, Stats, alternative names …)
-// is left out, so a Link from a dump can serve as a template. Flags
+// GROIPv4MaxSize); the rest (PermAddress, Stats, alternative names, the
+// kind's attributes …) is left out, so a Link from a dump can serve as a
+// template (pass its Info as info to copy the kind's options). Flags
 // given in l.Flags are applied (LinkUp creates the link up); a zero
 // l.Change is taken as l.Flags, so that only those flags change. One
 // allocation for the payload, and one for info's data.
 func NewLinkRequest(l Link, info LinkInfo) (nl.Message, error) {
+	if _, ok := info.(Tun); ok {
+		return nl.Message{}, fmt.Errorf("rtnl: tun and tap links are made through /dev/net/tun (AddTun), not RTM_NEWLINK")
+	}
 	l = l.withoutState()
 	kind := l.Kind
 	l.Kind = Name{}
