@@ -40,7 +40,10 @@ func Dial(opts ...nl.Option) (*nl.Conn, error) {
 // delivered; otherwise only the kinds in events (WhatFork|WhatExit …,
 // WhatNonzeroExit for failed exits only), filtered by the kernel (Linux
 // 6.6 and later; older kernels ignore a filtered request altogether), and
-// then the acknowledgement itself is filtered away too.
+// then the acknowledgement itself is filtered away too. The socket is in
+// the group from Dial on and the filter applies from Listen on: events of
+// any kind made in between are read too, so a filtering reader still
+// checks Event.What.
 //
 // The kernel honours the request only from a process in the initial user
 // and PID namespaces, and, before Linux 6.6, with CAP_NET_ADMIN; from
