@@ -138,6 +138,21 @@ func WithAnySender() AddOption { return func(r *Registration) { r.anySender = tr
 // Conn's framing by itself; this option is for AddFD, or to override it.
 func WithFraming(f nl.Framing) AddOption { return func(r *Registration) { r.framing = f } }
 
+// WithNSID makes the poller read the namespace id of every datagram from
+// the socket (the NETLINK_LISTEN_ALL_NSID control message) and report it
+// in Batch.NSIDs, one per message. The socket must have been dialled with
+// nl.WithListenAllNSID (or have the option set, for AddFD): only then does
+// it receive the notifications of the other namespaces that have an id in
+// its own, and only then does the kernel tag them. Messages from the
+// socket's own namespace, and every message of a socket without the
+// option, read nl.NSIDNotAssigned.
+//
+// Cost, for this registration only: a control buffer per batch slot (made
+// once per poller, about 100 bytes a slot), its setup and parse per
+// datagram, and 4 bytes per message. Registrations without it read no
+// control data.
+func WithNSID() AddOption { return func(r *Registration) { r.nsid = true } }
+
 // WithLogger makes the poller log, at Warn and once per delivered batch
 // with the counts, what it drops or reports instead of messages: datagrams
 // from a sender other than the kernel (spoofed: dropped), truncated and
