@@ -18,10 +18,10 @@ import (
 	"github.com/nlrx/nlrx/poller"
 )
 
-// assignNSID gives peer the namespace id id in ns (ip netns set), with a
+// setNSID gives peer the namespace id id in ns (ip netns set), with a
 // raw RTM_NEWNSID so that the poller's tests do not depend on rtnl's
 // helpers.
-func assignNSID(t *testing.T, ns, peer *nstest.NS, id uint32) {
+func setNSID(t testing.TB, ns, peer *nstest.NS, id uint32) {
 	t.Helper()
 	const netnsaNSID, netnsaFD = 1, 3
 	e := nl.NewAttributeEncoder(make([]byte, 4)) // struct rtgenmsg, padded
@@ -107,8 +107,8 @@ func newNSIDWorld(t *testing.T) nsidWorld {
 	for _, ns := range []*nstest.NS{w.a, w.b, w.c} {
 		ns.IP("link", "add", "x0", "type", "veth", "peer", "name", "x1")
 	}
-	assignNSID(t, w.a, w.b, nsidB)
-	assignNSID(t, w.a, w.c, nsidC)
+	setNSID(t, w.a, w.b, nsidB)
+	setNSID(t, w.a, w.c, nsidC)
 	return w
 }
 
