@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -307,5 +308,71 @@ func TestWithNSIDAndWithoutShareAPoller(t *testing.T) {
 	got, nilNSIDs, bad := plain.result()
 	if !maps.Equal(got, untagged(want)) || len(bad) > 0 || nilNSIDs == 0 {
 		t.Errorf("plain: got %v (%q, %d batches without ids), want %v", got, bad, nilNSIDs, untagged(want))
+	}
+}
+
+// A truncated datagram makes the poller grow its buffers; the namespace
+// ids of the datagrams read into the new ones are still right.
+func TestWithNSIDSurvivesATruncationAndTheBuffersGrowth(t *testing.T) {
+	leakCheck(t)
+	w := newNSIDWorld(t)
+	listener := w.a.Dial(nl.WithGroups(unix.RTNLGRP_IPV4_IFADDR), nl.WithListenAllNSID())
+	sender := w.a.Dial()
+	p, err := poller.New(poller.WithDatagramSize(poller.MinDatagramSize), poller.WithBatchSize(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAndWait(t, p)
+	var mu sync.Mutex
+	var got []string
+	tl := newTally()
+	handler := func(b *poller.Batch) {
+		mu.Lock()
+		defer mu.Unlock()
+		at := 0
+		emit := func(to int) {
+			for ; at < to; at++ {
+				m := b.Messages[at]
+				var a rtnl.Address
+				if m.Header.Type != unix.RTM_NEWADDR || a.UnmarshalBinary(m.Data) != nil {
+					got = append(got, fmt.Sprintf("%d type %d", b.NSID(at), m.Header.Type))
+					continue
+				}
+				got = append(got, fmt.Sprintf("%d %v", b.NSID(at), a.Prefix))
+			}
+		}
+		for _, ev := range b.Events {
+			emit(ev.At)
+			if ev.Kind != poller.Closed {
+				got = append(got, ev.Kind.String())
+			}
+		}
+		emit(len(b.Messages))
+		tl.add(len(b.Messages) + len(b.Events))
+	}
+	if _, err := p.Add(listener, handler, poller.WithNSID(), poller.WithAnySender()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := bound(t, 10*time.Second)
+	w.b.IP("addr", "add", "198.51.0.1/32", "dev", "x0")
+	if err := tl.waitFor(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	sendRaw(t, sender, listener.PortID(), forged(12<<10)) // larger than the 8 KiB buffers
+	if err := tl.waitFor(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	w.c.IP("addr", "add", "198.51.1.1/32", "dev", "x0")
+	w.a.IP("addr", "add", "198.51.2.1/32", "dev", "x0")
+	w.b.IP("addr", "add", "198.51.0.2/32", "dev", "x0")
+	sendRaw(t, sender, listener.PortID(), forged(10<<10)) // fits now: a user-space sender's, not tagged
+	if err := tl.waitFor(ctx, 6); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"10 198.51.0.1/32", "truncated", "20 198.51.1.1/32", "-1 198.51.2.1/32", "10 198.51.0.2/32", "-1 type 25"}
+	if !slices.Equal(got, want) {
+		t.Errorf("handler saw\n %q\nwant\n %q", got, want)
 	}
 }
