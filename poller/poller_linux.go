@@ -644,7 +644,10 @@ func (p *Poller) collect(r *Registration, k int, st *Stats) {
 		}
 		n := int(a.hdrs[i].len)
 		st.Datagrams++
-		if a.hdrs[i].hdr.Flags&unix.MSG_TRUNC != 0 || n > a.size {
+		// With WithNSID, control data cut short (MSG_CTRUNC) may have lost
+		// the namespace id: the datagram would pass as the socket's own
+		// namespace's, so it is reported as truncated instead.
+		if a.hdrs[i].hdr.Flags&unix.MSG_TRUNC != 0 || n > a.size || r.nsid && a.hdrs[i].hdr.Flags&unix.MSG_CTRUNC != 0 {
 			st.Truncations++
 			st.Bytes += uint64(min(n, a.size))
 			p.evs = append(p.evs, Event{At: len(p.msgs), Kind: Truncated, Err: ErrTruncated})

@@ -39,10 +39,11 @@ type arena struct {
 }
 
 // ctlSpace is the control data kept per datagram: room for the
-// NETLINK_LISTEN_ALL_NSID message and the two others a netlink socket can
-// ask for (NETLINK_PKTINFO, SCM_CREDENTIALS with SO_PASSCRED), so that the
-// namespace id is not cut off (MSG_CTRUNC) whatever else is set.
-var ctlSpace = 2*unix.CmsgSpace(4) + unix.CmsgSpace(unix.SizeofUcred)
+// NETLINK_LISTEN_ALL_NSID message and the others a netlink socket can ask
+// for (NETLINK_PKTINFO, SCM_CREDENTIALS with SO_PASSCRED), with some to
+// spare, so that the namespace id is not cut off (MSG_CTRUNC) whatever
+// else is set.
+const ctlSpace = 128
 
 func newArena(slots, size int) *arena {
 	a := &arena{
