@@ -154,10 +154,11 @@ func WithFraming(f nl.Framing) AddOption { return func(r *Registration) { r.fram
 //
 // Cost, for this registration only: a 128-byte control buffer per batch
 // slot (made once per poller), 4 bytes per message, and the kernel's work
-// of writing the control message: BenchmarkBurstNSID measures 1.25 µs of
-// CPU per event without WithNSID and 1.44 µs with it (+16%, nearly all of
-// it in recvmmsg; the parse does not show in a profile). Registrations
-// without it read no control data and pay nothing.
+// of writing the control message: BenchmarkBurstNSID measured from 4 to 16
+// percent more CPU per event than without WithNSID (1.24–1.25 µs against
+// 1.29–1.44 µs, two runs on a loaded machine), nearly all of it in
+// recvmmsg; the parse does not show in a profile. Registrations without it
+// read no control data and pay nothing.
 func WithNSID() AddOption { return func(r *Registration) { r.nsid = true } }
 
 // WithLogger makes the poller log, at Warn and once per delivered batch
