@@ -48,9 +48,10 @@ func PollerHandler(pub *Publisher[nl.Message]) poller.Handler {
 //
 // The messages alias the poller's buffers as with PollerHandler: give a
 // Publisher with buffered subscribers WithCopy(CopyNSMessages). The
-// handler keeps one buffer of NSMessage, reused from call to call (it runs
-// on the poller's loop, one call at a time): it allocates only when a
-// batch is larger than any before.
+// handler keeps one buffer of NSMessage, reused from call to call: it
+// allocates only when a batch is larger than any before. Because of that
+// buffer, give each handler to registrations of one poller only (its
+// calls then never overlap), not to the pollers of a Group.
 func PollerNSIDHandler(pub *Publisher[NSMessage]) poller.Handler {
 	var buf []NSMessage
 	push := func(b *poller.Batch, from, to int) {
