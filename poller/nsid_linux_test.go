@@ -376,3 +376,29 @@ func TestWithNSIDSurvivesATruncationAndTheBuffersGrowth(t *testing.T) {
 		t.Errorf("handler saw\n %q\nwant\n %q", got, want)
 	}
 }
+
+// A namespace may hold an id for itself (rtnl.SetNSID on its own file),
+// which GetNSID then reports; the kernel still sends its own messages
+// without one, so they read NSIDNotAssigned.
+func TestOwnNamespaceReadsNotAssignedEvenWithAnIDForItself(t *testing.T) {
+	leakCheck(t)
+	w := newNSIDWorld(t)
+	setNSID(t, w.a, w.a, 30)
+	p, err := poller.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAndWait(t, p)
+	rec := newAddrRecorder()
+	c := w.a.Dial(nl.WithGroups(unix.RTNLGRP_IPV4_IFADDR), nl.WithListenAllNSID())
+	if _, err := p.Add(c, rec.handle, poller.WithNSID()); err != nil {
+		t.Fatal(err)
+	}
+	want := w.addAddresses(1)
+	if err := rec.tl.waitFor(bound(t, 10*time.Second), int64(len(want))); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, bad := rec.result(); !maps.Equal(got, want) || len(bad) > 0 {
+		t.Errorf("got %v (%q), want %v", got, bad, want)
+	}
+}

@@ -61,7 +61,10 @@ func (p NSPeer) request() (NSID, error) {
 
 // GetNSID returns the id that the namespace of c gives peer (RTM_GETNSID;
 // `ip netns id` run in the peer prints it), or NSIDNotAssigned if it has
-// none; the socket's own namespace has none unless one was set. A peer
+// none; the socket's own namespace has none unless one was set. The
+// kernel tags a datagram with its source's id only when that is another
+// namespace: a socket's own namespace's messages always read
+// NSIDNotAssigned, even when it holds an id for itself. A peer
 // that names no namespace fails with the kernel's error (ESRCH for a
 // missing process, EINVAL or EBADF for a file that is not a namespace).
 // One request and its reply.
