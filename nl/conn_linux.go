@@ -443,7 +443,7 @@ func (c *Conn) receiveMode(nowait bool) (datagram, error) {
 			c.stats.spoofed.Add(1)
 			continue
 		}
-		d := datagram{nsid: -1, fromPid: rd.from.Pid}
+		d := datagram{nsid: NSIDNotAssigned, fromPid: rd.from.Pid}
 		n := min(rd.n, len(c.rbuf)) // with MSG_TRUNC, rd.n is the datagram's full size
 		if rd.flags&unix.MSG_TRUNC != 0 || rd.n > len(c.rbuf) {
 			c.stats.truncated.Add(1)
@@ -459,7 +459,7 @@ func (c *Conn) receiveMode(nowait bool) (datagram, error) {
 		}
 		d.b = c.rbuf[:n]
 		if c.oob != nil {
-			d.nsid = nsidFromControl(c.oob[:rd.oobn])
+			d.nsid = ControlNSID(c.oob[:rd.oobn])
 		}
 		c.stats.datagrams.Add(1)
 		c.stats.bytes.Add(uint64(n))
@@ -496,7 +496,8 @@ func (c *Conn) Receive() ([]Message, error) {
 }
 
 // ReceiveFrom is Receive that also returns the namespace id the datagram
-// came from, with WithListenAllNSID, or -1 for the socket's own namespace.
+// came from, with WithListenAllNSID, or NSIDNotAssigned (-1) for the
+// socket's own namespace.
 func (c *Conn) ReceiveFrom() ([]Message, int32, error) {
 	buf, err := c.lockPlain(context.Background(), nil)
 	if err != nil {

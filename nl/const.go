@@ -10,6 +10,11 @@ const (
 	MinType uint16 = 0x10
 )
 
+// NSIDNotAssigned is NETNSA_NSID_NOT_ASSIGNED: no namespace id. A datagram
+// from a socket's own namespace carries it (Conn.ReceiveFrom, a poller's
+// Batch.NSID), and so does a namespace that has no id in another.
+const NSIDNotAssigned int32 = -1
+
 // Header flags (NLM_F_*). The kernel's names are given so they can be found.
 const (
 	FlagRequest      uint16 = 0x01  // NLM_F_REQUEST

@@ -9,10 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// nsidFromControl finds the namespace id in any well-formed control
+// ControlNSID finds the namespace id in any well-formed control
 // buffer: a last message without trailing padding, after a header-only
 // one; a header whose length is out of bounds ends the search.
-func TestNsidFromControlBounds(t *testing.T) {
+func TestControlNSIDBounds(t *testing.T) {
 	nsid := func(id int32) []byte {
 		b := make([]byte, unix.CmsgSpace(4))
 		putNSIDControl(b, id)
@@ -35,7 +35,7 @@ func TestNsidFromControlBounds(t *testing.T) {
 		{"length past the end", bad, -1},
 		{"none", nil, -1},
 	} {
-		if got := nsidFromControl(tc.oob); got != tc.want {
+		if got := ControlNSID(tc.oob); got != tc.want {
 			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
 		}
 	}

@@ -39,21 +39,27 @@ func recvmsgName(fd int, p, oob []byte, name unsafe.Pointer, namelen uint32, fla
 	return int(r), int(msg.Controllen), int(msg.Flags), int(msg.Namelen), nil
 }
 
-// nsidFromControl returns the namespace id carried by a
-// (SOL_NETLINK, NETLINK_LISTEN_ALL_NSID) control message, or -1.
-func nsidFromControl(oob []byte) int32 {
+// ControlNSID returns the namespace id carried by the (SOL_NETLINK,
+// NETLINK_LISTEN_ALL_NSID) control message in oob, the control data of one
+// received datagram, or NSIDNotAssigned if there is none: the datagram
+// came from the socket's own namespace, or the socket does not listen to
+// all namespaces (WithListenAllNSID). Other control messages are skipped;
+// a malformed one ends the search. For code that calls recvmsg itself on a
+// socket it registered elsewhere; Conn.ReceiveFrom and the poller's
+// WithNSID use it. It does not allocate.
+func ControlNSID(oob []byte) int32 {
 	for len(oob) >= unix.SizeofCmsghdr {
 		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
 		n := int(h.Len)
 		if n < unix.SizeofCmsghdr || n > len(oob) {
-			return -1
+			return NSIDNotAssigned
 		}
 		if h.Level == unix.SOL_NETLINK && h.Type == unix.NETLINK_LISTEN_ALL_NSID && n >= unix.CmsgLen(4) {
 			return int32(binary.NativeEndian.Uint32(oob[unix.CmsgLen(0):]))
 		}
 		oob = oob[min(unix.CmsgSpace(n-unix.CmsgLen(0)), len(oob)):]
 	}
-	return -1
+	return NSIDNotAssigned
 }
 
 // getsockoptBytes reads a socket option of variable length.

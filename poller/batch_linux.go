@@ -40,6 +40,21 @@ type Batch struct {
 	// Events holds the in-order events of this read, sorted by At. Most
 	// batches have none.
 	Events []Event
+	// NSIDs is nil unless the registration has WithNSID; then it is as
+	// long as Messages and NSIDs[i] is the id, in the socket's namespace,
+	// of the namespace Messages[i] came from (nl.NSIDNotAssigned for the
+	// socket's own). Events are the socket's, not a namespace's: an
+	// overrun may have lost messages of any namespace.
+	NSIDs []int32
+}
+
+// NSID returns the namespace id of Messages[i]: NSIDs[i], or
+// nl.NSIDNotAssigned for a registration without WithNSID.
+func (b *Batch) NSID(i int) int32 {
+	if b.NSIDs == nil {
+		return nl.NSIDNotAssigned
+	}
+	return b.NSIDs[i]
 }
 
 // Segments calls fn for each run of messages between events and for each

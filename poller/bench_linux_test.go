@@ -636,3 +636,85 @@ func BenchmarkScaleInterleaved(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBurstNSID is BurstGrid's drain at the default batch and
+// datagram sizes for events from another namespace, heard through
+// NETLINK_LISTEN_ALL_NSID, read without and with WithNSID: the cost of
+// reading and parsing a control message per datagram. Use -benchtime=Nx.
+func BenchmarkBurstNSID(b *testing.B) {
+	listener, peer := nstest.New(b), nstest.New(b)
+	setNSID(b, listener, peer, 10)
+	added := false
+	for _, withNSID := range []bool{false, true} {
+		b.Run(fmt.Sprintf("nsid=%v", withNSID), func(b *testing.B) {
+			c := listener.Dial(nl.WithReadBuffer(64<<20), nl.WithListenAllNSID())
+			b.Cleanup(func() { c.Close() })
+			if n, err := c.ReadBufferSize(); err != nil || n < burstEvents*eventTruesize {
+				b.Skipf("receive buffer %d bytes (%v) cannot hold %d events: needs CAP_NET_ADMIN for SO_RCVBUFFORCE", n, err, burstEvents)
+			}
+			p, err := poller.New()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer closeAndWait(b, p)
+			var opts []poller.AddOption
+			if withNSID {
+				opts = append(opts, poller.WithNSID())
+			}
+			tl := newTally()
+			var msgs, tagged uint64
+			handler := func(bt *poller.Batch) {
+				msgs += uint64(len(bt.Messages))
+				for i := range bt.Messages {
+					if bt.NSID(i) == 10 {
+						tagged++
+					}
+				}
+				tl.add(len(bt.Messages))
+			}
+			var total uint64
+			var cpu time.Duration
+			var mallocs uint64
+			b.StopTimer()
+			for range b.N {
+				verb := "add"
+				if added {
+					verb = "del"
+				}
+				if err := c.JoinGroup(unix.RTNLGRP_IPV4_ROUTE); err != nil {
+					b.Fatal(err)
+				}
+				peer.Batch(routeLines(verb, 0, burstEvents))
+				added = !added
+				if err := c.LeaveGroup(unix.RTNLGRP_IPV4_ROUTE); err != nil {
+					b.Fatal(err)
+				}
+				msgs, tagged = 0, 0
+				tl.n.Store(0)
+				u0 := takeUsage()
+				b.StartTimer()
+				r, err := p.Add(c, handler, opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := tl.waitFor(bound(b, time.Minute), burstEvents); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				u1 := takeUsage()
+				if err := r.Remove(); err != nil {
+					b.Fatal(err)
+				}
+				<-r.Done()
+				if wantTagged := map[bool]uint64{false: 0, true: burstEvents}[withNSID]; msgs != burstEvents || tagged != wantTagged {
+					b.Fatalf("drained %d messages, %d tagged; want %d, %d", msgs, tagged, burstEvents, wantTagged)
+				}
+				total += msgs
+				cpu += u1.cpu - u0.cpu
+				mallocs += u1.mallocs - u0.mallocs
+			}
+			b.ReportMetric(float64(cpu)/float64(total), "cpu-ns/msg")
+			b.ReportMetric(float64(mallocs)/float64(total), "allocs/msg")
+		})
+	}
+}

@@ -26,6 +26,13 @@
 // event in the same stream, and the socket keeps working: the consumer
 // decides how to resync.
 //
+// Namespaces: a socket dialled with nl.WithListenAllNSID hears the
+// notifications of every namespace that has an id in its own. Registered
+// with WithNSID, its datagrams are read with a control buffer each and
+// Batch.NSIDs gives every message the id of the namespace it came from
+// (nl.NSIDNotAssigned for the socket's own); registrations without it
+// read no control data and pay nothing.
+//
 // Fairness: the epoll set is level-triggered and the loop reads at most a
 // budget of datagrams from one socket per wake-up, so a socket that still
 // has data stays ready and is served again after the others.

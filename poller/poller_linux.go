@@ -67,6 +67,7 @@ type Poller struct {
 	ready  []*Registration
 	batch  Batch
 	msgs   []nl.Message
+	nsids  []int32 // parallel to msgs for a registration with WithNSID
 	// holding is the registration drain is reading and delivering (loop only).
 	holding *Registration
 	evs     []Event
@@ -86,6 +87,7 @@ type Registration struct {
 	h         Handler
 	data      any
 	anySender bool
+	nsid      bool // WithNSID
 	framing   nl.Framing
 	fd        int
 	rc        syscall.RawConn // nil for AddFD
@@ -190,7 +192,11 @@ func (p *Poller) Add(c *nl.Conn, h Handler, opts ...AddOption) (*Registration, e
 	}
 	r := p.newRegistration(h, append([]AddOption{WithFraming(c.Framing())}, opts...))
 	r.rc = rc
-	r.read = func(fd uintptr) { p.got, p.errno = p.arena.recvmmsg(int(fd), p.want) }
+	if r.nsid {
+		r.read = func(fd uintptr) { p.got, p.errno = p.arena.recvmmsgNSID(int(fd), p.want) }
+	} else {
+		r.read = func(fd uintptr) { p.got, p.errno = p.arena.recvmmsg(int(fd), p.want) }
+	}
 	var rerr error
 	if err := rc.Control(func(fd uintptr) { rerr = p.register(r, int(fd)) }); err != nil {
 		return nil, fmt.Errorf("poller: add: %w", err)
@@ -611,7 +617,11 @@ func (p *Poller) drain(r *Registration) (more bool) {
 // that r's Conn has been closed.
 func (p *Poller) receive(r *Registration, want int) (k int, errno unix.Errno, closed bool) {
 	if r.rc == nil {
-		k, errno = p.arena.recvmmsg(r.fd, want)
+		if r.nsid {
+			k, errno = p.arena.recvmmsgNSID(r.fd, want)
+		} else {
+			k, errno = p.arena.recvmmsg(r.fd, want)
+		}
 		return k, errno, false
 	}
 	// Control pins the fd, so a concurrent Conn.Close waits for the read
@@ -634,7 +644,10 @@ func (p *Poller) collect(r *Registration, k int, st *Stats) {
 		}
 		n := int(a.hdrs[i].len)
 		st.Datagrams++
-		if a.hdrs[i].hdr.Flags&unix.MSG_TRUNC != 0 || n > a.size {
+		// With WithNSID, control data cut short (MSG_CTRUNC) may have lost
+		// the namespace id: the datagram would pass as the socket's own
+		// namespace's, so it is reported as truncated instead.
+		if a.hdrs[i].hdr.Flags&unix.MSG_TRUNC != 0 || n > a.size || r.nsid && a.hdrs[i].hdr.Flags&unix.MSG_CTRUNC != 0 {
 			st.Truncations++
 			st.Bytes += uint64(min(n, a.size))
 			p.evs = append(p.evs, Event{At: len(p.msgs), Kind: Truncated, Err: ErrTruncated})
@@ -644,15 +657,20 @@ func (p *Poller) collect(r *Registration, k int, st *Stats) {
 		st.Bytes += uint64(n)
 		if r.framing == nl.FramingRaw {
 			p.msgs = append(p.msgs, nl.RawMessage(a.datagram(i, n), a.names[i].Pid))
-			continue
+		} else {
+			it := nl.NewMessageIter(a.datagram(i, n))
+			for it.Next() {
+				p.msgs = append(p.msgs, it.Message())
+			}
+			if err := it.Err(); err != nil {
+				st.Malformed++
+				p.evs = append(p.evs, Event{At: len(p.msgs), Kind: Malformed, Err: fmt.Errorf("poller: %w", err)})
+			}
 		}
-		it := nl.NewMessageIter(a.datagram(i, n))
-		for it.Next() {
-			p.msgs = append(p.msgs, it.Message())
-		}
-		if err := it.Err(); err != nil {
-			st.Malformed++
-			p.evs = append(p.evs, Event{At: len(p.msgs), Kind: Malformed, Err: fmt.Errorf("poller: %w", err)})
+		if r.nsid {
+			for range len(p.msgs) - len(p.nsids) {
+				p.nsids = append(p.nsids, a.nsids[i])
+			}
 		}
 	}
 }
@@ -673,6 +691,9 @@ func (p *Poller) deliverBatch(r *Registration, st *Stats, final bool) {
 
 	b := &p.batch
 	b.Source, b.Messages, b.Events = r, p.msgs, p.evs
+	if r.nsid {
+		b.NSIDs = p.nsids[:len(p.msgs):len(p.msgs)]
+	}
 	start := time.Now()
 	if p.holding == r {
 		r.h(b)
@@ -683,7 +704,7 @@ func (p *Poller) deliverBatch(r *Registration, st *Stats, final bool) {
 		st.Batches = 1
 	}
 	*b = Batch{}
-	p.msgs, p.evs = p.msgs[:0], p.evs[:0]
+	p.msgs, p.evs, p.nsids = p.msgs[:0], p.evs[:0], p.nsids[:0]
 
 	if p.grow > 0 {
 		p.growArena()
@@ -720,7 +741,7 @@ func (p *Poller) end(r *Registration, st *Stats, err error) {
 		if p.holding == r {
 			p.deliverBatch(r, st, true) // what was read before Remove
 		}
-		p.msgs, p.evs = p.msgs[:0], p.evs[:0] // Remove did the rest
+		p.msgs, p.evs, p.nsids = p.msgs[:0], p.evs[:0], p.nsids[:0] // Remove did the rest
 		return
 	}
 	p.deliverBatch(r, st, true)

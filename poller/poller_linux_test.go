@@ -761,10 +761,18 @@ func TestRemoveTwiceReportsClosed(t *testing.T) {
 }
 
 func TestSteadyStateAllocatesAtMostOncePerBatch(t *testing.T) {
+	t.Run("plain", func(t *testing.T) { testSteadyState(t, nil, nil) })
+	// The namespace ids' buffers grow once, like the others.
+	t.Run("WithNSID", func(t *testing.T) {
+		testSteadyState(t, []nl.Option{nl.WithListenAllNSID()}, []poller.AddOption{poller.WithNSID()})
+	})
+}
+
+func testSteadyState(t *testing.T, copts []nl.Option, opts []poller.AddOption) {
 	const routes, chunk = 2000, 200
 	leakCheck(t)
 	ns := nstest.New(t)
-	c := dialMany(t, ns, 1)[0]
+	c := dialMany(t, ns, 1, copts...)[0]
 	prod := startProducer(t, ns)
 	p, err := poller.New()
 	if err != nil {
@@ -772,7 +780,7 @@ func TestSteadyStateAllocatesAtMostOncePerBatch(t *testing.T) {
 	}
 	defer closeAndWait(t, p)
 	tl := newTally()
-	r, err := p.Add(c, func(b *poller.Batch) { tl.add(len(b.Messages)) })
+	r, err := p.Add(c, func(b *poller.Batch) { tl.add(len(b.Messages)) }, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nlrx/nlrx/nl"
 )
 
 // mmsghdr is struct mmsghdr: a msghdr and the length the kernel received
@@ -27,7 +29,21 @@ type arena struct {
 	hdrs  []mmsghdr
 	iovs  []unix.Iovec
 	names []unix.RawSockaddrNetlink
+
+	// ctl holds a control-data buffer of ctlSpace bytes per slot, made on
+	// the first read of a registration with WithNSID; nsids holds what
+	// that read found in each. Reads without WithNSID pass no control
+	// buffer at all.
+	ctl   []byte
+	nsids []int32
 }
+
+// ctlSpace is the control data kept per datagram: room for the
+// NETLINK_LISTEN_ALL_NSID message and the others a netlink socket can ask
+// for (NETLINK_PKTINFO, SCM_CREDENTIALS with SO_PASSCRED), with some to
+// spare, so that the namespace id is not cut off (MSG_CTRUNC) whatever
+// else is set.
+const ctlSpace = 128
 
 func newArena(slots, size int) *arena {
 	a := &arena{
@@ -68,6 +84,40 @@ func (a *arena) recvmmsg(fd, n int) (int, unix.Errno) {
 	}
 	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&a.hdrs[0])), uintptr(n),
 		unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
+	return int(r), e
+}
+
+// recvmmsgNSID is recvmmsg with a control buffer per datagram, for a
+// socket with NETLINK_LISTEN_ALL_NSID: on return a.nsids[i] is the
+// namespace id of datagram i, or nl.NSIDNotAssigned. The headers are left
+// without control buffers, as recvmmsg expects them.
+func (a *arena) recvmmsgNSID(fd, n int) (int, unix.Errno) {
+	if a.ctl == nil {
+		a.ctl = make([]byte, len(a.hdrs)*ctlSpace)
+		a.nsids = make([]int32, len(a.hdrs))
+	}
+	for i := range n {
+		h := &a.hdrs[i].hdr
+		h.Namelen = unix.SizeofSockaddrNetlink
+		h.Flags = 0
+		h.Control = &a.ctl[i*ctlSpace]
+		h.SetControllen(ctlSpace)
+	}
+	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&a.hdrs[0])), uintptr(n),
+		unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
+	k := int(r)
+	if e != 0 {
+		k = 0
+	}
+	for i := range n {
+		h := &a.hdrs[i].hdr
+		if i < k {
+			off := i * ctlSpace
+			a.nsids[i] = nl.ControlNSID(a.ctl[off : off+min(int(h.Controllen), ctlSpace)])
+		}
+		h.Control = nil
+		h.SetControllen(0)
+	}
 	return int(r), e
 }
 

@@ -74,6 +74,46 @@ func FromReceive(conn *nl.Conn) Observable[nl.Message] {
 	})
 }
 
+// FromReceiveNSID is FromReceive for a socket with nl.WithListenAllNSID:
+// it reads conn with conn.ReceiveFrom and emits each message with the id
+// of the namespace its datagram came from (NSMessage; nl.NSIDNotAssigned
+// for the socket's own). Gaps, errors and cancellation are FromReceive's.
+// Cost: ReceiveFrom's one allocation per datagram; the batch of NSMessage
+// is reused (it grows to the largest datagram's message count).
+func FromReceiveNSID(conn *nl.Conn) Observable[NSMessage] {
+	return Create(func(ctx context.Context, o Observer[NSMessage]) error {
+		stop := conn.InterruptOnDone(ctx)
+		defer stop()
+		var batch []NSMessage
+		for {
+			ms, nsid, err := conn.ReceiveFrom()
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			}
+			if len(ms) > 0 {
+				batch = batch[:0]
+				for _, m := range ms {
+					batch = append(batch, NSMessage{Message: m, NSID: nsid})
+				}
+				oerr := o.NextBatch(batch)
+				clear(batch)
+				if oerr != nil {
+					return oerr
+				}
+			}
+			switch {
+			case err == nil:
+			case errors.Is(err, unix.ENOBUFS) || errors.Is(err, nl.ErrTruncated):
+				if gerr := o.Gap(Gap{Cause: err}); gerr != nil {
+					return gerr
+				}
+			default:
+				return err
+			}
+		}
+	})
+}
+
 // Listen makes a hot source of conn's multicast messages: a goroutine
 // reads conn (as FromReceive does) until ctx ends and publishes each
 // datagram as one batch to the returned Publisher, on which each subscriber

@@ -130,6 +130,9 @@
 // (conn.ExecuteFunc underneath: no copy). FromReceive and Listen read a
 // socket joined to multicast groups, turning overruns (ENOBUFS) and
 // truncated datagrams into gaps instead of ending the stream.
-// PollerHandler feeds a Publisher from the poller. These parts are in files
+// PollerHandler feeds a Publisher from the poller. For a socket that hears
+// every namespace (nl.WithListenAllNSID), PollerNSIDHandler (with
+// poller.WithNSID) and FromReceiveNSID emit NSMessage: each message with the
+// id of the namespace it came from. These parts are in files
 // of their own with linux build tags; the rest compiles everywhere.
 package stream

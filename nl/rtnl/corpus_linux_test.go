@@ -97,6 +97,24 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	write("FuzzDecodeNeighbor", append(dump(rtnl.TypeGetNeighbor, make([]byte, 12)),
 		dump(rtnl.TypeGetNeighbor, []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, rtnl.NeighFlagProxy, 0})...), 20)
 	write("FuzzDecodeRule", dump(rtnl.TypeGetRule, make([]byte, 12)), 20)
+
+	// Namespace ids: two peers with ids, dumped from ns and, with
+	// NETNSA_TARGET_NSID, from the first peer (entries with a current id).
+	peers := []*nstest.NS{nstest.New(t), nstest.New(t)}
+	for i, p := range peers {
+		if err := rtnl.SetNSID(ctx, c, rtnl.NSPeerFD(p.FD()), int32(5+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rtnl.SetNSID(ctx, peers[0].Dial(), rtnl.NSPeerFD(peers[1].FD()), 9); err != nil {
+		t.Fatal(err)
+	}
+	target := rtnl.NSID{ID: rtnl.NSIDNotAssigned, Target: 5, HasTarget: true}
+	inTarget, err := target.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("FuzzDecodeNSID", append(dump(rtnl.TypeGetNSID, make([]byte, 4)), dump(rtnl.TypeGetNSID, inTarget)...), 10)
 }
 
 // TestWriteLinkInfoCorpus captures the kernel's messages about links of

@@ -112,6 +112,17 @@
 //     DeleteRule, with every selector and action of Rule; RuleKey tells
 //     identical rules apart by their place (Copy).
 //
+// # Namespace ids
+//
+// A network namespace gives ids to others, its peers (`ip netns set`):
+// SetNSID assigns one, GetNSID tells the id of a namespace named by a
+// process in it or an open namespace file (NSPeerPID, NSPeerFD), and
+// ListNSIDs dumps the ids given. DecodeNSID reads the RTM_NEWNSID and
+// RTM_DELNSID notifications of GroupNSID. A socket with
+// nl.WithListenAllNSID hears the notifications of every peer that has an
+// id, each datagram tagged with it (nl.Conn.ReceiveFrom, or a poller
+// registration with poller.WithNSID).
+//
 // Kernel refusals come back as *nl.Error, with the errno (errors.Is(err,
 // unix.EEXIST)) and the extended-ACK text, wrapped with what was asked.
 // AddRoutes, ReplaceRoutes and DeleteRoutes program routes in bulk through

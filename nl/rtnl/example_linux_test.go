@@ -266,3 +266,47 @@ func ExampleAddRule() {
 	// 32766: from all lookup main
 	// 32767: from all lookup default
 }
+
+// Give two other namespaces ids in ours (`ip netns set b 10; ip netns set
+// c auto`), so that a socket here with nl.WithListenAllNSID hears their
+// notifications tagged with those ids, then look them up (`ip netns
+// list-id`, `ip netns id` in each).
+func ExampleSetNSID() {
+	ctx := context.Background()
+	c, ns := privateConn()
+	defer ns.Close()
+	defer c.Close()
+	peers := make([]*nl.NetNS, 2)
+	for i := range peers {
+		p, err := nl.NewNetNS()
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer p.Close()
+		peers[i] = p
+	}
+	if err := rtnl.SetNSID(ctx, c, rtnl.NSPeerFD(peers[0].FD()), 10); err != nil {
+		log.Fatal(err)
+	}
+	// NSIDNotAssigned lets the kernel pick the lowest free id.
+	if err := rtnl.SetNSID(ctx, c, rtnl.NSPeerFD(peers[1].FD()), rtnl.NSIDNotAssigned); err != nil {
+		log.Fatal(err)
+	}
+	ids, err := rtnl.ListNSIDs(ctx, c)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ids)
+	for _, p := range append([]*nl.NetNS{ns}, peers...) {
+		id, err := rtnl.GetNSID(ctx, c, rtnl.NSPeerFD(p.FD()))
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(id)
+	}
+	// Output:
+	// [nsid 0 nsid 10]
+	// -1
+	// 10
+	// 0
+}

@@ -291,3 +291,27 @@ func TestRouteExpiresPastInt32IsFarOff(t *testing.T) {
 		t.Fatalf("Expires %d, want %d", back.Expires, math.MaxInt32)
 	}
 }
+
+func FuzzDecodeNSID(f *testing.F) {
+	for _, tc := range nsidCases {
+		f.Add(tc.payload)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var n rtnl.NSID
+		if err := n.UnmarshalBinary(b); err != nil {
+			return
+		}
+		_ = n.String()
+		enc, err := n.MarshalBinary()
+		if err != nil {
+			t.Fatalf("decoded %+v but cannot encode it: %v", n, err)
+		}
+		var back rtnl.NSID
+		if err := back.UnmarshalBinary(enc); err != nil {
+			t.Fatalf("cannot decode the encoding of %+v: %v", n, err)
+		}
+		if back != n {
+			t.Fatalf("round trip changed the id:\n got  %#v\n want %#v", back, n)
+		}
+	})
+}

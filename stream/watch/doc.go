@@ -69,5 +69,13 @@
 // go to that very subscriber (use a buffered subscriber or another
 // goroutine).
 //
+// # Many namespaces
+//
+// One watcher watches one network namespace (WithNetNS); several share a
+// poller (WithPoller) and so one goroutine. ByNSID makes one per namespace
+// and keys them by the id each has in the caller's namespace, the id a
+// socket there with nl.WithListenAllNSID tags that namespace's messages
+// with (poller.WithNSID, stream.NSMessage).
+//
 // Watchers are Linux only; Event, Kind and Table compile everywhere.
 package watch
