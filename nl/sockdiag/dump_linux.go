@@ -190,8 +190,14 @@ var ErrNoDestroy = errors.New("sockdiag: the kernel cannot destroy sockets (it l
 // by its family, protocol, addresses, ports, interface and, if not zero,
 // cookie (a socket made anew with the same tuple has another cookie, and
 // is left alone): a TCP connection is aborted (its owner's calls fail
-// with ECONNABORTED; the peer gets a reset), a listener stops listening.
+// with ECONNABORTED; the peer gets a reset), a listener stops listening; a
+// UDP socket's owner gets ECONNABORTED and the socket is disconnected (one
+// bound with an explicit port stays bound, and listed).
 // Pass a Socket from a dump.
+//
+// The TCP listener of an MPTCP socket (a Go 1.24+ listener's, by
+// default) is listed by TCP dumps but the kernel refuses to destroy it
+// with EINVAL.
 //
 // Errors: unix.ENOENT if no such socket exists (any more); unix.EPERM
 // without CAP_NET_ADMIN; ErrNoDestroy (with unix.EOPNOTSUPP) on a kernel

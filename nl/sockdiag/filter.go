@@ -189,7 +189,7 @@ func destroyRequest(s *Socket) (nl.Message, error) {
 		return nl.Message{}, fmt.Errorf("sockdiag: protocol %v: only TCP and UDP sockets can be destroyed", s.Protocol)
 	}
 	b := make([]byte, 0, sizeofReqV2)
-	b = appendReqV2(b, s.Family, s.Protocol, 0, uint32(StatesAll|1<<StateNewSynRecv))
+	b = appendReqV2(b, s.Family, s.Protocol, 0, 0)
 	cookie := s.Cookie
 	if cookie == 0 {
 		cookie = ^uint64(0) // INET_DIAG_NOCOOKIE
