@@ -261,8 +261,9 @@ func (e Expr) Bytecode() ([]byte, error) {
 // size returns the compiled length of n, or an error once it exceeds
 // maxBytecode (checked before any jump offset could overflow its u16).
 func (n *exprNode) size(depth int) (int, error) {
-	if depth > 1000 {
-		return 0, fmt.Errorf("%w: expression nested more than 1000 deep", ErrBytecode)
+	// No program of one attribute holds more than 16383 operations.
+	if depth > maxBytecode/sizeofOp {
+		return 0, fmt.Errorf("%w: expression nested more than %d deep", ErrBytecode, maxBytecode/sizeofOp)
 	}
 	var l int
 	switch n.kind {

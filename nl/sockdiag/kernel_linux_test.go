@@ -527,3 +527,42 @@ func TestBadRequestsAreErrors(t *testing.T) {
 		t.Errorf("kernel on bad bytecode: %v, want EINVAL", err)
 	}
 }
+
+// TestCheckBytecodeAgreesWithTheKernel sends programs, raw, to the
+// kernel: it refuses (EINVAL) exactly those CheckBytecode refuses, and
+// accepts compiled ones.
+func TestCheckBytecodeAgreesWithTheKernel(t *testing.T) {
+	ns := nstest.New(t)
+	c := dial(t, ns)
+	ctx := testCtx(t)
+	req, err := sockdiag.Filter{Protocol: sockdiag.ProtoTCP, Family: sockdiag.FamilyIPv4}.Requests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(b []byte) error {
+		m := req[0]
+		e := nl.NewAttributeEncoder(append([]byte(nil), m.Data...))
+		e.Raw(1, b) // INET_DIAG_REQ_BYTECODE
+		m.Data, _ = e.Bytes()
+		return c.ExecuteFunc(ctx, m, func(nl.Message) error { return nil })
+	}
+	for _, tc := range auditCases {
+		if len(tc.b) == 0 {
+			continue // no attribute payload: the kernel skips an empty filter attribute differently
+		}
+		err := send(tc.b)
+		if tc.ok != (err == nil) || err != nil && !errors.Is(err, unix.EINVAL) {
+			t.Errorf("%s (% x): kernel says %v, CheckBytecode ok=%v", tc.name, tc.b, err, tc.ok)
+		}
+	}
+	for _, s := range []string{"sport = :1 or ( dport >= :2 and not sport < :3 ) or dport != :4", "not ( sport = :1 or sport = :2 ) and dport > :5"} {
+		e, _ := sockdiag.ParseExpr(s)
+		b, err := e.Bytecode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := send(b); err != nil {
+			t.Errorf("%s: kernel refuses the compiled program: %v", s, err)
+		}
+	}
+}
