@@ -54,25 +54,25 @@ var auditCases = []struct {
 	b    []byte
 	ok   bool
 }{
-		{"one comparison", prog(op(11, 8, 12), op(0, 0, 80)), true},
-		{"nop", op(0, 4, 0), true},
-		{"empty", nil, false},
-		{"short", []byte{0, 4}, false},
-		{"unknown code", op(99, 4, 8), false},
-		{"comparison without its port", op(11, 4, 8), false},
-		{"yes not a multiple of 4", prog(op(11, 6, 12), op(0, 0, 80)), false},
-		{"yes shorter than the operation", prog(op(11, 4, 12), op(0, 0, 80)), false},
-		{"yes past the end", prog(op(11, 16, 12), op(0, 0, 80)), false},
-		{"no past failure", prog(op(11, 8, 16), op(0, 0, 80)), false},
-		{"no into the middle of a comparison", prog(op(1, 4, 8), op(11, 8, 12), op(0, 0, 80)), false},
-		{"no onto an operation", prog(op(1, 4, 4), op(11, 8, 12), op(0, 0, 80)), true},
-		{"yes path overshoots the end", prog(op(11, 8, 12), op(0, 0, 80), op(1, 8, 8)), false},
-		// ss's `sport = :80`: a host condition of any family, with 4 unused address bytes.
-		{"host condition", prog(op(7, 16, 20), []byte{0, 0, 0, 0}, binary.NativeEndian.AppendUint32(nil, 80), []byte{0, 0, 0, 0}), true},
-		{"IPv4 host condition", prog(op(7, 16, 20), []byte{2, 8, 0, 0}, binary.NativeEndian.AppendUint32(nil, 80), []byte{10, 0, 0, 1}), true},
-		{"host condition with a long prefix", prog(op(7, 16, 20), []byte{2, 33, 0, 0}, binary.NativeEndian.AppendUint32(nil, 80), []byte{10, 0, 0, 1}), false},
-		{"IPv6 host condition cut short", prog(op(7, 16, 20), []byte{10, 0, 0, 0}, binary.NativeEndian.AppendUint32(nil, 80), []byte{10, 0, 0, 1}), false},
-		{"host condition of a bad family", prog(op(7, 16, 20), []byte{3, 0, 0, 0}, binary.NativeEndian.AppendUint32(nil, 80), []byte{0, 0, 0, 0}), false},
+	{"one comparison", prog(op(11, 8, 12), op(0, 0, 80)), true},
+	{"nop", op(0, 4, 0), true},
+	{"empty", nil, false},
+	{"short", []byte{0, 4}, false},
+	{"unknown code", op(99, 4, 8), false},
+	{"comparison without its port", op(11, 4, 8), false},
+	{"yes not a multiple of 4", prog(op(11, 6, 12), op(0, 0, 80)), false},
+	{"yes shorter than the operation", prog(op(11, 4, 12), op(0, 0, 80)), false},
+	{"yes past the end", prog(op(11, 16, 12), op(0, 0, 80)), false},
+	{"no past failure", prog(op(11, 8, 16), op(0, 0, 80)), false},
+	{"no into the middle of a comparison", prog(op(1, 4, 8), op(11, 8, 12), op(0, 0, 80)), false},
+	{"no onto an operation", prog(op(1, 4, 4), op(11, 8, 12), op(0, 0, 80)), true},
+	{"yes path overshoots the end", prog(op(11, 8, 12), op(0, 0, 80), op(1, 8, 8)), false},
+	// ss's `sport = :80`: a host condition of any family, with 4 unused address bytes.
+	{"host condition", prog(op(7, 16, 20), []byte{0, 0, 0, 0}, binary.NativeEndian.AppendUint32(nil, 80), []byte{0, 0, 0, 0}), true},
+	{"IPv4 host condition", prog(op(7, 16, 20), []byte{2, 8, 0, 0}, binary.NativeEndian.AppendUint32(nil, 80), []byte{10, 0, 0, 1}), true},
+	{"host condition with a long prefix", prog(op(7, 16, 20), []byte{2, 33, 0, 0}, binary.NativeEndian.AppendUint32(nil, 80), []byte{10, 0, 0, 1}), false},
+	{"IPv6 host condition cut short", prog(op(7, 16, 20), []byte{10, 0, 0, 0}, binary.NativeEndian.AppendUint32(nil, 80), []byte{10, 0, 0, 1}), false},
+	{"host condition of a bad family", prog(op(7, 16, 20), []byte{3, 0, 0, 0}, binary.NativeEndian.AppendUint32(nil, 80), []byte{0, 0, 0, 0}), false},
 }
 
 func TestCheckBytecodeRefusesWhatTheKernelRefuses(t *testing.T) {

@@ -71,7 +71,7 @@ const (
 	StateListen        State = 10 // TCP_LISTEN
 	StateClosing       State = 11 // TCP_CLOSING
 	StateNewSynRecv    State = 12 // TCP_NEW_SYN_RECV: a request socket (reported as StateSynRecv)
-	StateBoundInactive State = 13 // TCP_BOUND_INACTIVE (Linux 6.8): bound, neither listening nor connecting
+	StateBoundInactive State = 13 // TCP_BOUND_INACTIVE (Linux 6.8): in a Filter, bound TCP sockets that neither listen nor connect (reported as StateClose)
 )
 
 var stateNames = [...]string{

@@ -115,8 +115,10 @@ func (f *Filter) Match(s *Socket) bool {
 	}
 	st := f.states()
 	// The kernel lists request sockets (TCP_NEW_SYN_RECV) with
-	// TCP_SYN_RECV, and reports them as that.
-	if !st.Has(s.State) && !(s.State == StateNewSynRecv && st.Has(StateSynRecv)) {
+	// TCP_SYN_RECV, and reports them as that; it lists bound, inactive
+	// TCP sockets for TCP_BOUND_INACTIVE and reports them as TCP_CLOSE.
+	if !st.Has(s.State) && !(s.State == StateNewSynRecv && st.Has(StateSynRecv)) &&
+		!(s.State == StateClose && s.Protocol == ProtoTCP && st.Has(StateBoundInactive)) {
 		return false
 	}
 	return f.Ports.Match(s.Src.Port(), s.Dst.Port())

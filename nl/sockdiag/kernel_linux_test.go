@@ -566,3 +566,67 @@ func TestCheckBytecodeAgreesWithTheKernel(t *testing.T) {
 		}
 	}
 }
+
+func TestTimersAndTimeWait(t *testing.T) {
+	needSS(t)
+	ns := nstest.New(t)
+	c := dial(t, ns)
+	l := listenTCP(t, ns, "tcp4", "127.0.0.1:7000")
+	ka := dialTCP(t, ns, "tcp4", "127.0.0.1:7000")
+	accept(t, l)
+	if err := ka.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: 3600 * 1e9, Interval: 1e9, Count: 3}); err != nil {
+		t.Fatal(err)
+	}
+	tw := dialTCP(t, ns, "tcp4", "127.0.0.1:7000")
+	twPort := tw.LocalAddr().(*net.TCPAddr).AddrPort().Port()
+	peer := accept(t, l)
+	tw.Close() // the active close: this side ends in TIME-WAIT
+	if _, err := peer.Read(make([]byte, 1)); err == nil {
+		t.Fatal("read after the peer's close: no EOF")
+	}
+	peer.Close()
+
+	var got []sockdiag.Socket
+	for range 100 { // the last ACK may still be on its way
+		got = mustList(t, c, sockdiag.Filter{Protocol: sockdiag.ProtoTCP, Ports: sockdiag.SrcPort(sockdiag.Eq, twPort)})
+		if len(got) == 1 && got[0].State == sockdiag.StateTimeWait {
+			break
+		}
+	}
+	if len(got) != 1 || got[0].State != sockdiag.StateTimeWait || got[0].Timer != sockdiag.TimerTimeWait ||
+		got[0].Expires == 0 || got[0].Expires > 60000 || got[0].Inode != 0 {
+		t.Fatalf("after an active close: %v (timer %v, expires %d ms, inode %d); want TIME-WAIT with its timer", socketLines(got), got[0].Timer, got[0].Expires, got[0].Inode)
+	}
+	kap := ka.LocalAddr().(*net.TCPAddr).AddrPort().Port()
+	k := mustList(t, c, sockdiag.Filter{Protocol: sockdiag.ProtoTCP, Ports: sockdiag.SrcPort(sockdiag.Eq, kap)})
+	if len(k) != 1 || k[0].Timer != sockdiag.TimerKeepalive || k[0].ExpiresIn() < 3500e9 || k[0].ExpiresIn() > 3600e9 {
+		t.Fatalf("keepalive connection: %v, timer %v in %v; want keepalive in about an hour", socketLines(k), k[0].Timer, k[0].ExpiresIn())
+	}
+	all := mustList(t, c, sockdiag.Filter{Protocol: sockdiag.ProtoTCP})
+	sameLines(t, "with TIME-WAIT, against ss -tan", socketLines(all), ssInet(t, ns, "-tan"))
+}
+
+// TestBoundInactive lists a TCP socket that is bound and neither listens
+// nor connects: only when asked for (TCP_BOUND_INACTIVE, Linux 6.8).
+func TestBoundInactive(t *testing.T) {
+	ns := nstest.New(t)
+	c := dial(t, ns)
+	in(t, ns, func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		t.Cleanup(func() { unix.Close(fd) })
+		return unix.Bind(fd, &unix.SockaddrInet4{Port: 7001, Addr: [4]byte{127, 0, 0, 1}})
+	})
+	if got := mustList(t, c, sockdiag.Filter{Protocol: sockdiag.ProtoTCP}); len(got) != 0 {
+		t.Fatalf("StatesAll lists %v", socketLines(got))
+	}
+	got := mustList(t, c, sockdiag.Filter{Protocol: sockdiag.ProtoTCP, States: sockdiag.StatesOf(sockdiag.StateBoundInactive)})
+	if len(got) == 0 {
+		t.Skip("the kernel does not dump bound, inactive TCP sockets (TCP_BOUND_INACTIVE is Linux 6.8)")
+	}
+	if len(got) != 1 || got[0].Src != netip.MustParseAddrPort("127.0.0.1:7001") || got[0].State != sockdiag.StateClose {
+		t.Fatalf("bound socket: %v", socketLines(got))
+	}
+}
