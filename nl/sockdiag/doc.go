@@ -39,6 +39,7 @@
 //	List(ctx, c, f)               a fresh slice
 //	Sockets(ctx, c, f)            a range loop: for s, err := range …
 //	ForEachUnix, AppendUnix, ListUnix, UnixSockets   the same for Unix sockets
+//	Get(ctx, c, s, ext)           one socket again, by its tuple and cookie
 //	Destroy(ctx, c, s)            close one socket (ss -K; CONFIG_INET_DIAG_DESTROY)
 //	DestroyMatching(ctx, c, f, match)   dump, then destroy what match selects
 //

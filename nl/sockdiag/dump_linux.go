@@ -203,7 +203,7 @@ var ErrNoDestroy = errors.New("sockdiag: the kernel cannot destroy sockets (it l
 // without CAP_NET_ADMIN; ErrNoDestroy (with unix.EOPNOTSUPP) on a kernel
 // without CONFIG_INET_DIAG_DESTROY. One request and its ACK.
 func Destroy(ctx context.Context, c *nl.Conn, s Socket) error {
-	m, err := destroyRequest(&s)
+	m, err := exactRequest(TypeDestroy, &s, 0)
 	if err == nil {
 		err = c.ExecuteFunc(ctx, m, func(nl.Message) error { return nil })
 		if errors.Is(err, unix.EOPNOTSUPP) {
@@ -214,6 +214,42 @@ func Destroy(ctx context.Context, c *nl.Conn, s Socket) error {
 		return fmt.Errorf("sockdiag: destroy %v %v %v -> %v: %w", s.Family, s.Protocol, s.Src, s.Dst, err)
 	}
 	return nil
+}
+
+// Get asks the kernel for the one TCP or UDP socket that s names (its
+// family, protocol, addresses, ports, interface and, if not zero, cookie;
+// SOCK_DIAG_BY_FAMILY without NLM_F_DUMP), with the extensions ext: a
+// fresh look at a socket from a dump. A socket that no longer exists, or
+// whose cookie differs, is an error matching unix.ENOENT. One request and
+// its reply.
+func Get(ctx context.Context, c *nl.Conn, s Socket, ext Extensions) (Socket, error) {
+	q := s
+	if q.Protocol == ProtoUDP {
+		// The kernel's UDP lookup for one socket takes the request's
+		// source as the remote end ("src and dst are swapped for
+		// historical reasons", net/ipv4/udp_diag.c); its destroy does not.
+		q.Src, q.Dst = s.Dst, s.Src
+	}
+	m, err := exactRequest(TypeByFamily, &q, ext)
+	var got Socket
+	found := false
+	if err == nil {
+		err = c.ExecuteFunc(ctx, m, func(r nl.Message) error {
+			if r.Header.Type != TypeByFamily || found {
+				return nil
+			}
+			found = true
+			got.Protocol = s.Protocol
+			return got.UnmarshalBinary(r.Data)
+		})
+	}
+	if err == nil && !found {
+		err = fmt.Errorf("%w: no SOCK_DIAG_BY_FAMILY in the reply", ErrMessageType)
+	}
+	if err != nil {
+		return Socket{}, fmt.Errorf("sockdiag: get %v %v %v -> %v: %w", s.Family, s.Protocol, s.Src, s.Dst, err)
+	}
+	return got, nil
 }
 
 // DestroyMatching dumps the sockets that pass f and for which match (if

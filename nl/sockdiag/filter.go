@@ -180,18 +180,19 @@ func (f *UnixFilter) Match(u *UnixSocket) bool {
 	return false
 }
 
-// destroyRequest is SOCK_DESTROY for s: an inet_diag_req_v2 naming it by
-// its addresses, ports, interface and cookie (a zero cookie matches any
-// socket with that tuple).
-func destroyRequest(s *Socket) (nl.Message, error) {
+// exactRequest is a request of type typ (SOCK_DESTROY, or
+// SOCK_DIAG_BY_FAMILY without NLM_F_DUMP) for the one socket s: an
+// inet_diag_req_v2 naming it by its addresses, ports, interface and cookie
+// (a zero cookie matches any socket with that tuple).
+func exactRequest(typ uint16, s *Socket, ext Extensions) (nl.Message, error) {
 	if s.Family != FamilyIPv4 && s.Family != FamilyIPv6 {
 		return nl.Message{}, fmt.Errorf("%w: %v is not an inet family", ErrFamily, s.Family)
 	}
 	if s.Protocol != ProtoTCP && s.Protocol != ProtoUDP {
-		return nl.Message{}, fmt.Errorf("sockdiag: protocol %v: only TCP and UDP sockets can be destroyed", s.Protocol)
+		return nl.Message{}, fmt.Errorf("sockdiag: protocol %v: only TCP and UDP sockets are looked up", s.Protocol)
 	}
 	b := make([]byte, 0, sizeofReqV2)
-	b = appendReqV2(b, s.Family, s.Protocol, 0, 0)
+	b = appendReqV2(b, s.Family, s.Protocol, uint8(ext), 0)
 	cookie := s.Cookie
 	if cookie == 0 {
 		cookie = ^uint64(0) // INET_DIAG_NOCOOKIE
@@ -200,5 +201,5 @@ func destroyRequest(s *Socket) (nl.Message, error) {
 	if err != nil {
 		return nl.Message{}, err
 	}
-	return nl.Message{Header: nl.Header{Type: TypeDestroy, Flags: nl.FlagRequest}, Data: b}, nil
+	return nl.Message{Header: nl.Header{Type: typ, Flags: nl.FlagRequest}, Data: b}, nil
 }

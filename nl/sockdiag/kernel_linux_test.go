@@ -630,3 +630,44 @@ func TestBoundInactive(t *testing.T) {
 		t.Fatalf("bound socket: %v", socketLines(got))
 	}
 }
+
+func TestGetLooksUpOneSocket(t *testing.T) {
+	ns := nstest.New(t)
+	c := dial(t, ns)
+	f := openFixture(t, ns)
+	ctx := testCtx(t)
+	local := f.client.LocalAddr().(*net.TCPAddr).AddrPort()
+	ss := mustList(t, c, sockdiag.Filter{Protocol: sockdiag.ProtoTCP, Ports: sockdiag.SrcPort(sockdiag.Eq, local.Port())})
+	if len(ss) != 1 {
+		t.Fatalf("client: %v", socketLines(ss))
+	}
+	got, err := sockdiag.Get(ctx, c, ss[0], sockdiag.ExtInfo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Cookie != ss[0].Cookie || got.Src != local || got.Protocol != sockdiag.ProtoTCP || got.TCPInfo.State != sockdiag.StateEstablished {
+		t.Fatalf("Get: %v (cookie %d, tcp_info state %v); want the client, with its tcp_info", &got, got.Cookie, got.TCPInfo.State)
+	}
+	stale := ss[0]
+	stale.Cookie++
+	if _, err := sockdiag.Get(ctx, c, stale, 0); !errors.Is(err, unix.ENOENT) {
+		t.Fatalf("Get with a stale cookie: %v, want ENOENT", err)
+	}
+	u := mustList(t, c, sockdiag.Filter{Protocol: sockdiag.ProtoUDP, Ports: sockdiag.SrcPort(sockdiag.Eq, 5353)})
+	if len(u) != 1 {
+		t.Fatalf("UDP socket: %v", socketLines(u))
+	}
+	if got, err := sockdiag.Get(ctx, c, u[0], 0); err != nil || got.Cookie != u[0].Cookie {
+		t.Fatalf("Get of the UDP socket: %v, %v", &got, err)
+	}
+	u6 := mustList(t, c, sockdiag.Filter{Protocol: sockdiag.ProtoUDP, Family: sockdiag.FamilyIPv6, Ports: sockdiag.DstPort(sockdiag.Eq, 5353)})
+	if len(u6) != 1 {
+		t.Fatalf("connected UDP socket: %v", socketLines(u6))
+	}
+	if got, err := sockdiag.Get(ctx, c, u6[0], 0); err != nil || got.Cookie != u6[0].Cookie || got.Src != u6[0].Src {
+		t.Fatalf("Get of the connected UDP socket: %v, %v", &got, err)
+	}
+	if _, err := sockdiag.Get(ctx, c, sockdiag.Socket{Family: sockdiag.FamilyUnix}, 0); !errors.Is(err, sockdiag.ErrFamily) {
+		t.Fatalf("Get of a Unix socket: %v, want ErrFamily", err)
+	}
+}
