@@ -4,12 +4,13 @@
 // through nl/sockdiag: the kernel's SOCK_DIAG dumps, filtered by the
 // kernel (states, and a port filter compiled to inet_diag bytecode).
 //
-//	ss [-t] [-u] [-x] [-a | -l] [-4 | -6] [-H] [-N NETNS] [FILTER]
+//	ss [-t] [-u] [-x] [-a | -l] [-4 | -6] [-o] [-H] [-N NETNS] [FILTER]
 //
 // FILTER is a port filter in ss's syntax: `sport = :22`, `dport >= :1024
 // and not dport = :8080` … Without -t, -u or -x it lists TCP, UDP and
 // Unix sockets; without -a or -l the connected ones only (ss's state
-// connected), with -l the listening and unconnected ones, with -a all.
+// connected), with -l the listening and unconnected ones, with -a all;
+// -o adds the inet sockets' timers (timer:(keepalive,59min,0)).
 // A bound interface is printed as its index ("127.0.0.1%1:53"; ss prints
 // its name).
 package main
@@ -33,6 +34,7 @@ type options struct {
 	all, listening bool
 	v4, v6         bool
 	noHeader       bool
+	timers         bool
 	netns          string
 	filter         string
 }
@@ -47,6 +49,7 @@ func main() {
 	flag.BoolVar(&o.v4, "4", false, "IPv4 sockets only")
 	flag.BoolVar(&o.v6, "6", false, "IPv6 sockets only")
 	flag.BoolVar(&o.noHeader, "H", false, "no header line")
+	flag.BoolVar(&o.timers, "o", false, "timer information")
 	flag.StringVar(&o.netns, "N", "", "`NETNS`: the network namespace (/run/netns/NAME, or a path)")
 	flag.Bool("n", true, "numeric (always)")
 	flag.Parse()
@@ -120,6 +123,9 @@ func run(ctx context.Context, w io.Writer, o options) error {
 		f.Protocol = p.proto
 		err := sockdiag.ForEach(ctx, c, f, func(s *sockdiag.Socket) error {
 			line, _ = s.AppendText(line[:0])
+			if o.timers && s.Timer != sockdiag.TimerNone {
+				line = s.AppendTimer(append(line, ' '))
+			}
 			emit(line)
 			return nil
 		})

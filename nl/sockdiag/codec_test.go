@@ -193,3 +193,26 @@ func TestStatesAndNames(t *testing.T) {
 		t.Errorf("a SYN-RECV filter does not pass a request socket")
 	}
 }
+
+func TestTimerPrintsAsSS(t *testing.T) {
+	for _, tc := range []struct {
+		kind    sockdiag.TimerKind
+		ms      uint32
+		retrans uint8
+		want    string
+	}{
+		{sockdiag.TimerNone, 0, 0, ""},
+		{sockdiag.TimerKeepalive, 3599_000, 0, "timer:(keepalive,59min,0)"},
+		{sockdiag.TimerKeepalive, 90_500, 2, "timer:(keepalive,1min30sec,2)"},
+		{sockdiag.TimerTimeWait, 59_999, 0, "timer:(timewait,59sec,0)"},
+		{sockdiag.TimerOn, 9_501, 3, "timer:(on,9.501ms,3)"},
+		{sockdiag.TimerProbe, 50, 1, "timer:(persist,050ms,1)"},
+		{sockdiag.TimerOn, 0, 0, "timer:(on,,0)"},
+		{9, 1000, 0, "timer:(unknown,1sec,0)"},
+	} {
+		s := sockdiag.Socket{Timer: tc.kind, Expires: tc.ms, Retrans: tc.retrans}
+		if got := string(s.AppendTimer(nil)); got != tc.want {
+			t.Errorf("%v %d ms: %q, want %q", tc.kind, tc.ms, got, tc.want)
+		}
+	}
+}

@@ -604,6 +604,19 @@ func TestTimersAndTimeWait(t *testing.T) {
 	}
 	all := mustList(t, c, sockdiag.Filter{Protocol: sockdiag.ProtoTCP})
 	sameLines(t, "with TIME-WAIT, against ss -tan", socketLines(all), ssInet(t, ns, "-tan"))
+	// The keepalive timer prints as ss -o prints it (in minutes, so the
+	// two reads agree but across a minute's boundary).
+	for try := 0; ; try++ {
+		k = mustList(t, c, sockdiag.Filter{Protocol: sockdiag.ProtoTCP, Ports: sockdiag.SrcPort(sockdiag.Eq, kap)})
+		want := ssLines(t, ns, "-tno", "sport = :"+fmt.Sprint(kap))
+		got := k[0].String() + " " + string(k[0].AppendTimer(nil))
+		if len(want) == 1 && "tcp "+want[0] == got {
+			break
+		}
+		if try == 2 {
+			t.Fatalf("ss -o: %q, want %q", got, want)
+		}
+	}
 }
 
 // TestBoundInactive lists a TCP socket that is bound and neither listens

@@ -86,3 +86,53 @@ func (u *UnixSocket) AppendText(b []byte) ([]byte, error) {
 	b = append(b, " * "...)
 	return strconv.AppendUint(b, uint64(u.Peer), 10), nil
 }
+
+// AppendTimer appends the socket's timer as `ss -o` prints it,
+// "timer:(keepalive,59min,0)": the kind, the time left (minutes, then
+// seconds, then milliseconds, coarser as it grows) and the retransmission
+// or probe count. A socket without a timer appends nothing.
+func (s *Socket) AppendTimer(b []byte) []byte {
+	if s.Timer == TimerNone {
+		return b
+	}
+	b = append(b, "timer:("...)
+	b = append(b, s.Timer.String()...)
+	b = append(b, ',')
+	b = appendMS(b, s.Expires)
+	b = append(b, ',')
+	b = strconv.AppendUint(b, uint64(s.Retrans), 10)
+	return append(b, ')')
+}
+
+// appendMS writes a time in milliseconds the way ss (6.1) does: "59min",
+// "1min30sec", "12sec", "9.501ms" (for 9.501 s: its historical form),
+// "050ms".
+func appendMS(b []byte, ms uint32) []byte {
+	secs, msecs := ms/1000, ms%1000
+	mins := secs / 60
+	secs %= 60
+	if mins > 0 {
+		msecs = 0
+		b = strconv.AppendUint(b, uint64(mins), 10)
+		b = append(b, "min"...)
+		if mins > 9 {
+			secs = 0
+		}
+	}
+	if secs > 0 {
+		if secs > 9 {
+			msecs = 0
+		}
+		b = strconv.AppendUint(b, uint64(secs), 10)
+		if msecs > 0 {
+			b = append(b, '.')
+		} else {
+			b = append(b, "sec"...)
+		}
+	}
+	if msecs > 0 {
+		b = append(b, byte('0'+msecs/100), byte('0'+msecs/10%10), byte('0'+msecs%10))
+		b = append(b, "ms"...)
+	}
+	return b
+}
