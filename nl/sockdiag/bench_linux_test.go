@@ -18,7 +18,7 @@ const benchSockets = 10_000
 
 // udpSockets opens n UDP sockets in ns, bound to 127.0.0.1 from port
 // 20000 up, closed when the benchmark ends.
-func udpSockets(b *testing.B, ns *nstest.NS, n int) {
+func udpSockets(b testing.TB, ns *nstest.NS, n int) {
 	b.Helper()
 	fds := make([]int, 0, n)
 	b.Cleanup(func() {

@@ -684,3 +684,21 @@ func TestGetLooksUpOneSocket(t *testing.T) {
 		t.Fatalf("Get of a Unix socket: %v, want ErrFamily", err)
 	}
 }
+
+// TestLargeDumpMatchesSS lists enough sockets for the dump to span many
+// datagrams, with every extension (the longest messages).
+func TestLargeDumpMatchesSS(t *testing.T) {
+	needSS(t)
+	ns := nstest.New(t)
+	c := dial(t, ns)
+	udpSockets(t, ns, 3000)
+	got := mustList(t, c, sockdiag.Filter{Ext: sockdiag.ExtAll})
+	if len(got) != 3000 {
+		t.Fatalf("listed %d sockets, opened 3000", len(got))
+	}
+	sameLines(t, "3000 UDP sockets against ss -uan", socketLines(got), ssInet(t, ns, "-uan"))
+	st := c.Stats()
+	if st.Datagrams < 10 {
+		t.Errorf("the dump came in %d datagrams; the test wants many", st.Datagrams)
+	}
+}
