@@ -50,15 +50,14 @@ func ToRx[T any](ctx context.Context, src stream.Observable[T], opts ...rxgo.Opt
 
 // ToRxBatched is ToRx with each rxgo item holding a []T of up to
 // stream.BatchSize items, in order: a batch from src (a datagram's
-// messages, a slice chunk) crosses into rxgo as one item. A batch goes to
-// rxgo at once, from src's goroutine, when rxgo is waiting for one; the
-// items that arrive while rxgo is busy are gathered into the next batch,
-// which a goroutine per subscription hands over once rxgo is ready, so
-// batching adds no latency and nothing waits for a later item to be sent.
-// src is held back (backpressure) once a full batch waits. Each []T is
-// newly allocated and belongs to the rxgo consumer. Cost: a mutex per
-// item, two allocations (the slice and its boxing) and one channel hop per
-// batch instead of per item.
+// messages, a slice chunk) crosses into rxgo as one item. A goroutine per
+// subscription hands the batches to rxgo: an item goes at once when rxgo
+// is waiting for one, and the items that arrive while rxgo is busy are
+// gathered into the next batch, so batching adds no latency and nothing
+// waits for a later item to be sent. src is held back (backpressure) once
+// a full batch waits. Each []T is newly allocated and belongs to the rxgo
+// consumer. Cost: a mutex per item, two allocations (the slice and its
+// boxing) and one channel hop per batch instead of per item.
 func ToRxBatched[T any](ctx context.Context, src stream.Observable[T], opts ...rxgo.Option) rxgo.Observable {
 	return rxgo.Defer([]rxgo.Producer{func(rctx context.Context, next chan<- rxgo.Item) {
 		sctx, cancel := bind(ctx, rctx)
@@ -94,11 +93,8 @@ func bind(ctx, rctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // batcher gathers src's items for ToRxBatched. The observer methods run on
-// src's goroutine, one at a time; run, on its own goroutine, sends the
-// batches gathered while rxgo was busy. The observer methods send a batch
-// themselves only when nothing is gathered or being sent, rxgo is ready for
-// it (a send that does not block), and they hold mu meanwhile, so the
-// batches keep their order.
+// src's goroutine, one at a time; run, on its own goroutine, is the only
+// one that sends batches to rxgo, so they keep their order.
 type batcher[T any] struct {
 	ctx      context.Context
 	rctx     context.Context
@@ -191,18 +187,6 @@ func (b *batcher[T]) add(vs ...T) error {
 	}
 	wake := len(b.pending) == 0 && !b.sending
 	b.pending = append(b.pending, vs...)
-	if wake && b.alive() == nil {
-		// Nothing is waiting to go before vs: if rxgo is ready for an
-		// item, hand it over from here, which saves waking run (one
-		// goroutine switch per item) when rxgo keeps up.
-		select {
-		case b.next <- rxgo.Of(b.pending):
-			b.pending = nil
-			b.mu.Unlock()
-			return b.alive()
-		default:
-		}
-	}
 	full := len(b.pending) >= stream.BatchSize
 	b.mu.Unlock()
 	if wake {
@@ -211,11 +195,6 @@ func (b *batcher[T]) add(vs ...T) error {
 	if full {
 		return b.wait(func() bool { return len(b.pending) < stream.BatchSize })
 	}
-	return b.alive()
-}
-
-// alive returns the error of whichever context is done, or nil.
-func (b *batcher[T]) alive() error {
 	if err := b.ctx.Err(); err != nil {
 		return err
 	}
