@@ -31,14 +31,28 @@ func Filter[T any](src stream.Observable[T], pred func(T) bool) stream.Observabl
 		return nilFunc[T]("Filter")
 	}
 	return stream.Create(func(ctx context.Context, o stream.Observer[T]) error {
-		return src.Subscribe(ctx, &filter[T]{pred: pred, down: o})
+		f := &filter[T]{}
+		f.init(pred, o)
+		return src.Subscribe(ctx, f)
 	})
 }
 
 type filter[T any] struct {
-	pred func(T) bool
-	down stream.Observer[T]
-	buf  []T
+	pred  func(T) bool
+	down  stream.Observer[T]
+	wdown whereObserver[T] // down, if it runs pred in its own loop
+	sdown selObserver[T]   // down, if it takes selections
+	buf   []T              // kept items, when down does not take selections
+	sel   []int32
+}
+
+func (f *filter[T]) init(pred func(T) bool, down stream.Observer[T]) {
+	f.pred, f.down = pred, down
+	if w, ok := down.(whereObserver[T]); ok {
+		f.wdown = w
+	} else {
+		f.sdown = selOf(down)
+	}
 }
 
 func (f *filter[T]) Next(v T) error {
@@ -49,6 +63,19 @@ func (f *filter[T]) Next(v T) error {
 }
 
 func (f *filter[T]) NextBatch(items []T) error {
+	switch {
+	case f.wdown != nil:
+		for len(items) > 0 {
+			chunk := items[:min(len(items), stream.BatchSize)]
+			items = items[len(chunk):]
+			if err := f.wdown.nextWhere(chunk, f.pred); err != nil {
+				return err
+			}
+		}
+		return nil
+	case f.sdown != nil:
+		return f.nextFused(items)
+	}
 	f.buf = sized(f.buf, len(items))
 	buf, pred := f.buf, f.pred
 	for len(items) > 0 {
@@ -56,9 +83,9 @@ func (f *filter[T]) NextBatch(items []T) error {
 		chunk := items[:min(len(items), len(buf))]
 		items = items[len(chunk):]
 		n := 0
-		for _, v := range chunk {
-			if pred(v) {
-				buf[n] = v
+		for i := range chunk {
+			if pred(chunk[i]) {
+				buf[n] = chunk[i]
 				n++
 			}
 		}
@@ -69,6 +96,55 @@ func (f *filter[T]) NextBatch(items []T) error {
 		}
 	}
 	return nil
+}
+
+// nextFused is NextBatch for a downstream that takes selections: the same
+// chunks, the same predicate calls, and the kept items' indices instead of
+// copies of them.
+func (f *filter[T]) nextFused(items []T) error {
+	f.sel = sized(f.sel, len(items))
+	sel, pred := f.sel, f.pred
+	for len(items) > 0 {
+		chunk := items[:min(len(items), len(sel))]
+		items = items[len(chunk):]
+		n := 0
+		for i := range chunk {
+			if pred(chunk[i]) {
+				sel[n] = int32(i)
+				n++
+			}
+		}
+		if n > 0 {
+			if err := f.sdown.nextSel(chunk, sel[:n]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (f *filter[T]) fuses() bool { return true }
+
+func (f *filter[T]) nextSel(items []T, sel []int32) error {
+	pred := f.pred
+	n := 0
+	for _, i := range sel {
+		if pred(items[i]) {
+			sel[n] = i
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	switch {
+	case f.wdown != nil:
+		return f.wdown.nextSel(items, sel[:n])
+	case f.sdown != nil:
+		return f.sdown.nextSel(items, sel[:n])
+	}
+	f.buf = sized(f.buf, n)
+	return f.down.NextBatch(gather(f.buf, items, sel[:n]))
 }
 
 func (f *filter[T]) Gap(g stream.Gap) error { return f.down.Gap(g) }
@@ -104,6 +180,41 @@ func (m *mapper[T, R]) NextBatch(items []T) error {
 			return err
 		}
 		items = items[n:]
+	}
+	return nil
+}
+
+func (m *mapper[T, R]) fuses() bool { return true }
+
+func (m *mapper[T, R]) nextWhere(items []T, pred func(T) bool) error {
+	m.buf = sized(m.buf, len(items))
+	out, fn := m.buf, m.fn
+	n := 0
+	for i := range items {
+		if pred(items[i]) {
+			out[n] = fn(items[i])
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return m.down.NextBatch(out[:n])
+}
+
+func (m *mapper[T, R]) nextSel(items []T, sel []int32) error {
+	m.buf = sized(m.buf, len(sel))
+	fn := m.fn
+	for len(sel) > 0 {
+		n := min(len(sel), len(m.buf))
+		out := m.buf[:n]
+		for k := range out {
+			out[k] = fn(items[sel[k]])
+		}
+		if err := m.down.NextBatch(out); err != nil {
+			return err
+		}
+		sel = sel[n:]
 	}
 	return nil
 }
@@ -208,10 +319,25 @@ func (d *decoder[T, R]) Next(v T) error {
 	return d.down.Next(r)
 }
 
-func (d *decoder[T, R]) NextBatch(items []T) error {
-	d.buf = sized(d.buf, len(items))
+func (d *decoder[T, R]) NextBatch(items []T) error { return d.decode(items, nil) }
+
+func (d *decoder[T, R]) fuses() bool { return true }
+
+func (d *decoder[T, R]) nextSel(items []T, sel []int32) error { return d.decode(items, sel) }
+
+// decode decodes items, or with sel not nil the items sel selects.
+func (d *decoder[T, R]) decode(items []T, sel []int32) error {
+	n := len(items)
+	if sel != nil {
+		n = len(sel)
+	}
+	d.buf = sized(d.buf, n)
 	buf := d.buf[:0]
-	for i := range items {
+	for k := range n {
+		i := k
+		if sel != nil {
+			i = int(sel[k])
+		}
 		r, err := d.dec(items[i])
 		if err != nil {
 			if err := d.bad(err); err != nil {
@@ -246,13 +372,14 @@ func Tap[T any](src stream.Observable[T], fn func(T)) stream.Observable[T] {
 		return nilFunc[T]("Tap")
 	}
 	return stream.Create(func(ctx context.Context, o stream.Observer[T]) error {
-		return src.Subscribe(ctx, &tap[T]{fn: fn, down: o})
+		return src.Subscribe(ctx, &tap[T]{fn: fn, down: o, sdown: selOf(o)})
 	})
 }
 
 type tap[T any] struct {
-	fn   func(T)
-	down stream.Observer[T]
+	fn    func(T)
+	down  stream.Observer[T]
+	sdown selObserver[T]
 }
 
 func (t *tap[T]) Next(v T) error { t.fn(v); return t.down.Next(v) }
@@ -261,6 +388,13 @@ func (t *tap[T]) NextBatch(items []T) error {
 		t.fn(items[i])
 	}
 	return t.down.NextBatch(items)
+}
+func (t *tap[T]) fuses() bool { return t.sdown != nil }
+func (t *tap[T]) nextSel(items []T, sel []int32) error {
+	for _, i := range sel {
+		t.fn(items[i])
+	}
+	return t.sdown.nextSel(items, sel)
 }
 func (t *tap[T]) Gap(g stream.Gap) error { return t.down.Gap(g) }
 
@@ -294,13 +428,14 @@ func Take[T any](src stream.Observable[T], n int) stream.Observable[T] {
 		if n <= 0 {
 			return nil
 		}
-		return src.Subscribe(ctx, &take[T]{left: n, down: o})
+		return src.Subscribe(ctx, &take[T]{left: n, down: o, sdown: selOf(o)})
 	})
 }
 
 type take[T any] struct {
-	left int
-	down stream.Observer[T]
+	left  int
+	down  stream.Observer[T]
+	sdown selObserver[T]
 }
 
 func (t *take[T]) Next(v T) error {
@@ -332,6 +467,23 @@ func (t *take[T]) NextBatch(items []T) error {
 	return nil
 }
 
+func (t *take[T]) fuses() bool { return t.sdown != nil }
+
+func (t *take[T]) nextSel(items []T, sel []int32) error {
+	if t.left <= 0 {
+		return stream.ErrStop
+	}
+	n := min(t.left, len(sel))
+	t.left -= n
+	if err := t.sdown.nextSel(items, sel[:n]); err != nil {
+		return err
+	}
+	if t.left == 0 {
+		return stream.ErrStop
+	}
+	return nil
+}
+
 func (t *take[T]) Gap(g stream.Gap) error { return t.down.Gap(g) }
 
 // TakeWhile emits items while pred holds; at the first item for which it
@@ -341,13 +493,14 @@ func TakeWhile[T any](src stream.Observable[T], pred func(T) bool) stream.Observ
 		return nilFunc[T]("TakeWhile")
 	}
 	return stream.Create(func(ctx context.Context, o stream.Observer[T]) error {
-		return src.Subscribe(ctx, &takeWhile[T]{pred: pred, down: o})
+		return src.Subscribe(ctx, &takeWhile[T]{pred: pred, down: o, sdown: selOf(o)})
 	})
 }
 
 type takeWhile[T any] struct {
 	pred      func(T) bool
 	down      stream.Observer[T]
+	sdown     selObserver[T]
 	inclusive bool // TakeUntil: emit the item that ends the stream
 }
 
@@ -381,6 +534,26 @@ func (t *takeWhile[T]) NextBatch(items []T) error {
 	return t.down.NextBatch(items)
 }
 
+func (t *takeWhile[T]) fuses() bool { return t.sdown != nil }
+
+func (t *takeWhile[T]) nextSel(items []T, sel []int32) error {
+	for k, i := range sel {
+		if t.pred(items[i]) == t.inclusive {
+			end := k
+			if t.inclusive {
+				end = k + 1
+			}
+			if end > 0 {
+				if err := t.sdown.nextSel(items, sel[:end]); err != nil {
+					return err
+				}
+			}
+			return stream.ErrStop
+		}
+	}
+	return t.sdown.nextSel(items, sel)
+}
+
 func (t *takeWhile[T]) Gap(g stream.Gap) error { return t.down.Gap(g) }
 
 // TakeUntil emits items up to and including the first one for which pred
@@ -390,7 +563,7 @@ func TakeUntil[T any](src stream.Observable[T], pred func(T) bool) stream.Observ
 		return nilFunc[T]("TakeUntil")
 	}
 	return stream.Create(func(ctx context.Context, o stream.Observer[T]) error {
-		return src.Subscribe(ctx, &takeWhile[T]{pred: pred, down: o, inclusive: true})
+		return src.Subscribe(ctx, &takeWhile[T]{pred: pred, down: o, sdown: selOf(o), inclusive: true})
 	})
 }
 
@@ -400,13 +573,14 @@ func Skip[T any](src stream.Observable[T], n int) stream.Observable[T] {
 		if n <= 0 {
 			return src.Subscribe(ctx, o)
 		}
-		return src.Subscribe(ctx, &skip[T]{left: n, down: o})
+		return src.Subscribe(ctx, &skip[T]{left: n, down: o, sdown: selOf(o)})
 	})
 }
 
 type skip[T any] struct {
-	left int
-	down stream.Observer[T]
+	left  int
+	down  stream.Observer[T]
+	sdown selObserver[T]
 }
 
 func (s *skip[T]) Next(v T) error {
@@ -429,6 +603,20 @@ func (s *skip[T]) NextBatch(items []T) error {
 	return s.down.NextBatch(items)
 }
 
+func (s *skip[T]) fuses() bool { return s.sdown != nil }
+
+func (s *skip[T]) nextSel(items []T, sel []int32) error {
+	if s.left > 0 {
+		n := min(s.left, len(sel))
+		s.left -= n
+		sel = sel[n:]
+		if len(sel) == 0 {
+			return nil
+		}
+	}
+	return s.sdown.nextSel(items, sel)
+}
+
 func (s *skip[T]) Gap(g stream.Gap) error { return s.down.Gap(g) }
 
 // Distinct emits an item only if no earlier item had the same key. It
@@ -440,14 +628,16 @@ func Distinct[T any, K comparable](src stream.Observable[T], key func(T) K) stre
 	}
 	return stream.Create(func(ctx context.Context, o stream.Observer[T]) error {
 		seen := make(map[K]struct{})
-		return src.Subscribe(ctx, &filter[T]{down: o, pred: func(v T) bool {
+		f := &filter[T]{}
+		f.init(func(v T) bool {
 			k := key(v)
 			if _, ok := seen[k]; ok {
 				return false
 			}
 			seen[k] = struct{}{}
 			return true
-		}})
+		}, o)
+		return src.Subscribe(ctx, f)
 	})
 }
 
@@ -461,7 +651,7 @@ func DistinctUntilChanged[T any, K comparable](src stream.Observable[T], key fun
 	}
 	return stream.Create(func(ctx context.Context, o stream.Observer[T]) error {
 		d := &distinctChanged[T, K]{key: key}
-		d.filter = filter[T]{down: o, pred: d.changed}
+		d.filter.init(d.changed, o)
 		return src.Subscribe(ctx, d)
 	})
 }
@@ -528,6 +718,13 @@ type reducer[T, R any] struct {
 func (r *reducer[T, R]) Next(v T) error { r.acc = r.fn(r.acc, v); return nil }
 func (r *reducer[T, R]) NextBatch(items []T) error {
 	for i := range items {
+		r.acc = r.fn(r.acc, items[i])
+	}
+	return nil
+}
+func (r *reducer[T, R]) fuses() bool { return true }
+func (r *reducer[T, R]) nextSel(items []T, sel []int32) error {
+	for _, i := range sel {
 		r.acc = r.fn(r.acc, items[i])
 	}
 	return nil

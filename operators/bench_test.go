@@ -9,6 +9,7 @@ import (
 
 	"github.com/nlrx/nlrx/operators"
 	"github.com/nlrx/nlrx/stream"
+	"github.com/nlrx/nlrx/stream/rx"
 )
 
 // route is a route-sized value (64 bytes, no pointers), like a decoded
@@ -345,4 +346,73 @@ func BenchmarkFilterMapCollectL2FuncLoop(b *testing.B) {
 		}
 	}
 	perCachedItem(b, cpu0)
+}
+
+// takeKept is the number of kept routes Filter → Map → Take lets through:
+// all of them, so that Take's limit falls on the last kept route, one item
+// before the end of the source (early completion on the last batch).
+const takeKept = benchItems / 2
+
+// BenchmarkFilterMapTakeCollect: FromSlice → Filter → Map → Take →
+// AppendTo; Take stops the source at its last item.
+func BenchmarkFilterMapTakeCollect(b *testing.B) {
+	ctx := context.Background()
+	out := make([]uint32, 0, benchItems/2)
+	pipe := operators.Take(operators.Map(operators.Filter(stream.FromSlice(benchRoutes), keep), dstOf), takeKept)
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	for b.Loop() {
+		var err error
+		out, err = stream.AppendTo(ctx, out[:0], pipe)
+		if err != nil || len(out) != takeKept {
+			b.Fatal(err, len(out))
+		}
+	}
+	perItem(b, cpu0)
+}
+
+// BenchmarkFilterMapTakeCollectLoop is that pipeline as a hand-written loop
+// with a counter.
+func BenchmarkFilterMapTakeCollectLoop(b *testing.B) {
+	out := make([]uint32, 0, benchItems/2)
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	for b.Loop() {
+		out = out[:0]
+		for i := range benchRoutes {
+			if keep(benchRoutes[i]) {
+				out = append(out, dstOf(benchRoutes[i]))
+				if len(out) == takeKept {
+					break
+				}
+			}
+		}
+		if len(out) != takeKept {
+			b.Fatal(len(out))
+		}
+	}
+	perItem(b, cpu0)
+}
+
+// BenchmarkToRxBatched: Filter → Map, then the rxgo bridge rx.ToRxBatched;
+// the rxgo consumer ranges over Observe and appends each []uint32 batch.
+// The same pipeline as stream/rx's BenchmarkToRxBatched, here so that its
+// ratio to the loop comes from the same run.
+func BenchmarkToRxBatched(b *testing.B) {
+	out := make([]uint32, 0, benchItems/2)
+	pipe := operators.Map(operators.Filter(stream.FromSlice(benchRoutes), keep), dstOf)
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	for b.Loop() {
+		ctx, cancel := context.WithCancel(context.Background())
+		out = out[:0]
+		for it := range rx.ToRxBatched(ctx, pipe).Observe() {
+			out = append(out, it.V.([]uint32)...)
+		}
+		cancel()
+		if len(out) != benchItems/2 {
+			b.Fatal(len(out))
+		}
+	}
+	perItem(b, cpu0)
 }

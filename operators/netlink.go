@@ -25,7 +25,7 @@ import (
 func TakeUntilDone(src stream.Observable[nl.Message], opts ...Option) stream.Observable[nl.Message] {
 	framing := newConfig(opts).framing
 	return stream.Create(func(ctx context.Context, o stream.Observer[nl.Message]) error {
-		u := &untilDone{down: o, framing: framing}
+		u := &untilDone{down: o, sdown: selOf(o), framing: framing}
 		if err := src.Subscribe(ctx, u); err != nil || u.stopped {
 			return err
 		}
@@ -41,6 +41,7 @@ func TakeUntilDone(src stream.Observable[nl.Message], opts ...Option) stream.Obs
 
 type untilDone struct {
 	down    stream.Observer[nl.Message]
+	sdown   selObserver[nl.Message] // down, if it takes selections
 	framing nl.Framing
 	intr    bool  // a message had NLM_F_DUMP_INTR
 	ended   bool  // the terminating message was seen
@@ -80,6 +81,27 @@ func (u *untilDone) NextBatch(ms []nl.Message) error {
 		}
 	}
 	if err := u.down.NextBatch(ms[:n]); err != nil {
+		u.stopped = true
+		return err
+	}
+	if u.ended {
+		return stream.ErrStop
+	}
+	return nil
+}
+
+func (u *untilDone) fuses() bool { return u.sdown != nil }
+
+func (u *untilDone) nextSel(ms []nl.Message, sel []int32) error {
+	n := len(sel)
+	for k, i := range sel {
+		u.see(&ms[i])
+		if u.ended {
+			n = k + 1
+			break
+		}
+	}
+	if err := u.sdown.nextSel(ms, sel[:n]); err != nil {
 		u.stopped = true
 		return err
 	}
