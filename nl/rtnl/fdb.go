@@ -129,12 +129,10 @@ func (e *FDBEntry) UnmarshalBinary(b []byte) error {
 }
 
 // AppendBinary appends the payload of an AF_BRIDGE neighbour message to b
-// (encoding.BinaryAppender). A MAC that is not 6 bytes long is an error
-// (the kernel refuses it). It allocates only if b lacks capacity.
+// (encoding.BinaryAppender), as it is: the requests check what the
+// kernel needs (a 6-byte MAC, a link). It allocates only if b lacks
+// capacity.
 func (e *FDBEntry) AppendBinary(b []byte) ([]byte, error) {
-	if !e.MAC.IsZero() && e.MAC.Len() != 6 {
-		return b, fmt.Errorf("rtnl: fdb entry: MAC %v is %d bytes long, want 6", e.MAC, e.MAC.Len())
-	}
 	b = append(b, byte(FamilyBridge), 0, 0, 0)
 	b = binary.NativeEndian.AppendUint32(b, e.Index)
 	b = binary.NativeEndian.AppendUint16(b, uint16(e.State))
@@ -144,7 +142,7 @@ func (e *FDBEntry) AppendBinary(b []byte) ([]byte, error) {
 		a.Raw(ndaLLAddr, e.MAC.Bytes())
 	}
 	if e.Dst.IsValid() {
-		putAddr(a, ndaDst, e.Dst.Unmap())
+		putAddr(a, ndaDst, e.Dst)
 	}
 	if e.VLAN != 0 {
 		a.Uint16(ndaVLAN, e.VLAN)

@@ -163,8 +163,10 @@ func FDBRequest(typ, flags uint16, e FDBEntry) (nl.Message, error) {
 // the device's own table (NeighFlagSelf, the default: a VXLAN device's
 // remotes, or another device's unicast and multicast address lists), or
 // both. State says what kind of bridge entry it is: NeighPermanent (a
-// local address, the default), NeighNoARP (static), NeighReachable
-// (dynamic: it ages). VLAN needs a bridge with VLAN filtering; Flags may
+// local address; the default is NeighPermanent|NeighNoARP, as bridge fdb
+// add sends it), NeighNoARP (static; bridge sends
+// NeighNoARP|NeighReachable), NeighReachable (dynamic: it ages). The
+// address lists take permanent entries only. VLAN needs a bridge with VLAN filtering; Flags may
 // add NeighFlagSticky or NeighFlagExtLearned. A VXLAN entry names its
 // remote: Dst, and optionally Port, VNI, Via and SrcVNI, or NHID for a
 // nexthop group. An existing entry fails with an error matching
@@ -191,13 +193,17 @@ func AppendFDB(ctx context.Context, c *nl.Conn, e FDBEntry) error {
 // fdbDelRequest keeps what identifies an entry for RTM_DELNEIGH: the
 // device, MAC, VLAN, which table (NeighFlagSelf if neither), and a VXLAN
 // remote (Dst, Port, VNI, Via; with none, every remote of the MAC goes).
+// The state is the one bridge fdb del sends, NUD_PERMANENT|NUD_NOARP,
+// whatever the entry's: the address lists refuse a delete without
+// NUD_PERMANENT (ndo_dflt_fdb_del), the tables of bridges and VXLAN
+// devices do not read it.
 func fdbDelRequest(e FDBEntry) FDBEntry {
 	which := e.Flags & (NeighFlagMaster | NeighFlagSelf)
 	if which == 0 {
 		which = NeighFlagSelf
 	}
-	return FDBEntry{Index: e.Index, MAC: e.MAC, VLAN: e.VLAN, Flags: which, Dst: e.Dst, Port: e.Port,
-		VNI: e.VNI, Via: e.Via, SrcVNI: e.SrcVNI}
+	return FDBEntry{Index: e.Index, MAC: e.MAC, VLAN: e.VLAN, Flags: which, State: NeighPermanent | NeighNoARP,
+		Dst: e.Dst, Port: e.Port, VNI: e.VNI, Via: e.Via, SrcVNI: e.SrcVNI}
 }
 
 // DeleteFDB deletes the forwarding entry e.MAC (and e.VLAN) on e.Index
