@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strconv"
 
 	"github.com/nlrx/nlrx/nl"
 )
@@ -182,102 +183,118 @@ func (e *FDBEntry) AppendBinary(b []byte) ([]byte, error) {
 func (e *FDBEntry) MarshalBinary() ([]byte, error) { return e.AppendBinary(make([]byte, 0, 96)) }
 
 // String returns e as `bridge fdb show` prints it, with interface indexes
-// for names ("02:00:00:00:00:01 dev 3 vlan 10 master 2 static"). It
-// allocates.
-func (e *FDBEntry) String() string { return string(e.AppendTextNames(nil, nil)) }
+// in place of names ("02:00:00:00:00:01 dev if3 vlan 10 master if2
+// static"; see AppendTextNames). It allocates the string.
+func (e FDBEntry) String() string {
+	var buf [160]byte
+	return string(e.AppendTextNames(buf[:0], nil))
+}
 
-// AppendTextNames appends e as `bridge fdb show` prints it to b, naming
-// interfaces with names (nil, or an empty name: the index). It allocates
-// only if b lacks capacity.
+// AppendText appends the String form of e to b (encoding.TextAppender).
+// It never fails, and allocates only if b lacks capacity.
+func (e FDBEntry) AppendText(b []byte) ([]byte, error) { return e.AppendTextNames(b, nil), nil }
+
+// AppendTextNames appends e as `bridge fdb show` prints it to b, with
+// interface names where names(index) knows them. It allocates only if b
+// lacks capacity.
 func (e *FDBEntry) AppendTextNames(b []byte, names func(index uint32) string) []byte {
-	name := func(b []byte, i uint32) []byte {
-		if names != nil {
-			if n := names(i); n != "" {
-				return append(b, n...)
-			}
-		}
-		return fmt.Appendf(b, "%d", i)
-	}
 	b, _ = e.MAC.AppendText(b)
-	b = append(b, " dev "...)
-	b = name(b, e.Index)
+	b = appendIfName(append(b, " dev "...), e.Index, names)
 	if e.Dst.IsValid() {
-		b = append(b, " dst "...)
-		b = e.Dst.AppendTo(b)
+		b = e.Dst.AppendTo(append(b, " dst "...))
 	}
-	if e.NHID != 0 {
-		b = fmt.Appendf(b, " nhid %d", e.NHID)
-	}
-	if e.VLAN != 0 {
-		b = fmt.Appendf(b, " vlan %d", e.VLAN)
-	}
-	if e.Port != 0 {
-		b = fmt.Appendf(b, " port %d", e.Port)
-	}
-	if e.VNI != 0 {
-		b = fmt.Appendf(b, " vni %d", e.VNI)
-	}
-	if e.SrcVNI != 0 {
-		b = fmt.Appendf(b, " src_vni %d", e.SrcVNI)
-	}
-	if e.Via != 0 {
-		b = append(b, " via "...)
-		b = name(b, e.Via)
-	}
-	for _, f := range fdbFlagNames {
-		if e.Flags&f.flag != 0 {
-			b = append(b, ' ')
-			b = append(b, f.name...)
+	num := func(word string, v uint32) {
+		if v != 0 {
+			b = strconv.AppendUint(append(b, word...), uint64(v), 10)
 		}
 	}
-	if e.Master != 0 {
-		b = append(b, " master "...)
-		b = name(b, e.Master)
+	num(" nhid ", e.NHID)
+	num(" vlan ", uint32(e.VLAN))
+	num(" port ", uint32(e.Port))
+	num(" vni ", e.VNI)
+	num(" src_vni ", e.SrcVNI)
+	if e.Via != 0 {
+		b = appendIfName(append(b, " via "...), e.Via, names)
 	}
-	if s := e.StateName(); s != "" {
-		b = append(b, ' ')
-		b = append(b, s...)
+	e.flagWords(func(w string) { b = append(append(b, ' '), w...) })
+	if e.Master != 0 {
+		b = appendIfName(append(b, " master "...), e.Master, names)
+	}
+	if s, ok := fdbState(e.State); !ok {
+		b = strconv.AppendUint(append(b, " state=0x"...), uint64(e.State), 16)
+	} else if s != "" {
+		b = append(append(b, ' '), s...)
 	}
 	return b
 }
 
-var fdbFlagNames = [...]struct {
-	flag uint8
-	name string
-}{
-	{NeighFlagSelf, "self"}, {NeighFlagRouter, "router"}, {NeighFlagExtLearned, "extern_learn"},
-	{NeighFlagOffloaded, "offload"}, {NeighFlagMaster, "master"}, {NeighFlagSticky, "sticky"},
+// flagWords calls f with the words bridge fdb show prints for e's flags,
+// in its order.
+func (e *FDBEntry) flagWords(f func(string)) {
+	n := Neighbor{Flags: e.Flags, FlagsExt: e.FlagsExt}
+	n.fdbFlagWords(f)
 }
 
 // FlagNames returns the names `bridge -j fdb show` gives e's flags, in its
 // order ("self", "router", "extern_learn", "offload", "master", "sticky",
-// then "locked" for NeighExtLocked). It allocates the slice.
+// "locked"). It allocates the slice.
 func (e *FDBEntry) FlagNames() []string {
 	out := []string{}
-	for _, f := range fdbFlagNames {
-		if e.Flags&f.flag != 0 {
-			out = append(out, f.name)
-		}
-	}
-	if e.FlagsExt&NeighExtLocked != 0 {
-		out = append(out, "locked")
-	}
+	e.flagWords(func(w string) { out = append(out, w) })
 	return out
 }
 
 // StateName returns the state as `bridge fdb show` names it: "permanent",
-// "static", "stale", or "" for a dynamic (reachable) entry; other states
-// in hexadecimal. It does not allocate for the named ones.
+// "static", "stale", or "" for a dynamic (reachable) entry; another state
+// in hexadecimal ("0x1"), as bridge -j prints it. It does not allocate for
+// the named ones.
 func (e *FDBEntry) StateName() string {
-	switch {
-	case e.State&NeighPermanent != 0:
-		return "permanent"
-	case e.State&NeighNoARP != 0:
-		return "static"
-	case e.State&NeighStale != 0:
-		return "stale"
-	case e.State&NeighReachable != 0:
-		return ""
+	if s, ok := fdbState(e.State); ok {
+		return s
 	}
-	return fmt.Sprintf("state %#x", uint16(e.State))
+	return "0x" + strconv.FormatUint(uint64(e.State), 16)
+}
+
+// MarshalJSON returns e as `bridge -json fdb show` prints it:
+// {"mac":"02:00:00:00:00:02","ifname_index":3,"vlan":10,"flags":[],
+// "master_index":2,"state":"static"}, a VXLAN entry with "dst", "port",
+// "vni", "src_vni", "viaIf_index" and "nhid". The interfaces are indexes
+// (see AppendJSONNames). It never fails; one allocation.
+func (e FDBEntry) MarshalJSON() ([]byte, error) {
+	return e.AppendJSONNames(make([]byte, 0, 192), nil), nil
+}
+
+// AppendJSONNames appends the JSON form of e (see MarshalJSON) to b, with
+// interface names ("ifname", "viaIf", "master") where names(index) knows
+// them. It allocates only if b lacks capacity.
+func (e *FDBEntry) AppendJSONNames(b []byte, names func(index uint32) string) []byte {
+	w := jsonWriter{b: b, open: true}
+	w.begin('{')
+	w.key("mac", "")
+	w.text(func(b []byte) []byte { b, _ = e.MAC.AppendText(b); return b })
+	w.dev("ifname", e.Index, names)
+	if e.Dst.IsValid() {
+		w.faddr("dst", e.Dst)
+	}
+	for _, f := range [...]struct {
+		k string
+		v uint32
+	}{{"nhid", e.NHID}, {"vlan", uint32(e.VLAN)}, {"port", uint32(e.Port)}, {"vni", e.VNI}, {"src_vni", e.SrcVNI}} {
+		if f.v != 0 {
+			w.fuint(f.k, uint64(f.v))
+		}
+	}
+	if e.Via != 0 {
+		w.dev("viaIf", e.Via, names)
+	}
+	w.key("flags", "")
+	w.begin('[')
+	e.flagWords(w.str)
+	w.end(']')
+	if e.Master != 0 {
+		w.dev("master", e.Master, names)
+	}
+	w.fstr("state", e.StateName())
+	w.end('}')
+	return w.b
 }

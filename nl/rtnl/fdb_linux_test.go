@@ -169,6 +169,35 @@ func TestListFDBMatchesBridgeFDBShow(t *testing.T) {
 			}
 		})
 	}
+	// The JSON forms are bridge -j's, key for key.
+	list, err := rtnl.ListFDB(ctx, c, rtnl.FDBFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	canon := func(b []byte) string {
+		var o map[string]any
+		if err := json.Unmarshal(b, &o); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		k, _ := json.Marshal(o) // sorted keys
+		return string(k)
+	}
+	var got, want []string
+	for i := range list {
+		got = append(got, canon(list[i].AppendJSONNames(nil, func(i uint32) string { return names[i] })))
+	}
+	var theirs []json.RawMessage
+	if err := json.Unmarshal([]byte(bridgeCmd(t, ns, "-j", "fdb", "show")), &theirs); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range theirs {
+		want = append(want, canon(o))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("JSON:\n  %s\nbridge -j fdb show:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
 	if _, err := rtnl.ListFDB(ctx, c, rtnl.FDBFilter{Bridge: 4242}); !errors.Is(err, unix.ENODEV) {
 		t.Errorf("dump of a missing bridge: %v, want ENODEV", err)
 	}
