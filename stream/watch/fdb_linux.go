@@ -199,10 +199,10 @@ type fdbLink struct {
 type fdbChangeKind uint8
 
 const (
-	fdbPortLeft   fdbChangeKind = iota // a port left its bridge (AF_BRIDGE RTM_DELLINK)
-	fdbPortMAC                         // a port's address changed
-	fdbBridgeMAC                       // a bridge's address changed
-	fdbLinkGone                        // a link was unregistered
+	fdbPortLeft  fdbChangeKind = iota // a port left its bridge (AF_BRIDGE RTM_DELLINK)
+	fdbPortMAC                        // a port's address changed
+	fdbBridgeMAC                      // a bridge's address changed
+	fdbLinkGone                       // a link was unregistered
 )
 
 type fdbChange struct {
