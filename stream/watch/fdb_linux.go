@@ -260,7 +260,9 @@ func (s *fdbSide) observe(m nl.Message) bool {
 			}
 			s.pending = append(s.pending, fdbChange{kind: fdbPortLeft, index: l.Index, bridge: b})
 			// del_nbp takes the port off the bridge's list before it
-			// deletes the port's entries.
+			// deletes the port's entries. (The bridge sends AF_BRIDGE
+			// RTM_DELLINK for that alone: a VLAN deleted from a port is
+			// an RTM_NEWLINK, br_dellink.)
 			prev.master = 0
 			s.links[l.Index] = prev
 			return s.vlans > 0
@@ -268,6 +270,11 @@ func (s *fdbSide) observe(m nl.Message) bool {
 		return false
 	}
 	if m.Header.Type == rtnl.TypeDelLink {
+		// A port whose AF_BRIDGE RTM_DELLINK was not seen (it is sent
+		// first) leaves its bridge as it goes.
+		if known && prev.master != 0 {
+			s.pending = append(s.pending, fdbChange{kind: fdbPortLeft, index: l.Index, bridge: prev.master})
+		}
 		delete(s.links, l.Index)
 		s.pending = append(s.pending, fdbChange{kind: fdbLinkGone, index: l.Index})
 		return false
@@ -278,6 +285,11 @@ func (s *fdbSide) observe(m nl.Message) bool {
 		cur.joined = s.joins
 	}
 	s.links[l.Index] = cur
+	if known && prev.master != 0 && cur.master != prev.master {
+		// Likewise for a port that left (or moved to another bridge)
+		// without one.
+		s.pending = append(s.pending, fdbChange{kind: fdbPortLeft, index: l.Index, bridge: prev.master})
+	}
 	if !known || prev.mac == cur.mac {
 		return false
 	}
