@@ -290,6 +290,20 @@ func (s *fdbSide) observe(m nl.Message) bool {
 		// without one.
 		s.pending = append(s.pending, fdbChange{kind: fdbPortLeft, index: l.Index, bridge: prev.master})
 	}
+	if known && prev.mac == cur.mac && cur.master != 0 && cur.master == prev.master && l.Change == 0 {
+		// Setting a port's address to the one it has still runs
+		// br_fdb_changeaddr (dev_set_mac_address announces
+		// NETDEV_CHANGEADDR all the same), which moves its local entry
+		// to another port with that address; the notification cannot be
+		// told from others with no flag change (an MTU's, say). Where
+		// another port or the bridge shares the address, a verification
+		// tells (one dump per such notification).
+		if _, shared := s.holder(cur.master, l.Index, cur.mac, true); shared {
+			s.unsureOf[FDBKey{Master: cur.master, MAC: cur.mac}] = true
+			return true
+		}
+		return false
+	}
 	if !known || prev.mac == cur.mac {
 		return false
 	}

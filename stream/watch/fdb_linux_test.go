@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strings"
@@ -316,4 +317,91 @@ func TestFDBKeyOf(t *testing.T) {
 	if watch.FDBKeyOf(&r1) == watch.FDBKeyOf(&onV0) {
 		t.Error("a VXLAN entry and a bridge entry have the same key")
 	}
+}
+
+// A random sequence of port and entry changes on a bridge whose ports
+// share a few addresses: ports join, leave, go down and up and change
+// their address; the bridge changes its own; static and dynamic entries
+// are added, replaced onto other ports and deleted. After each change the
+// watcher equals bridge fdb show; at the end two verifications change
+// nothing.
+// debugFDB logs each step's events in TestFDBFollowsRandomChanges.
+var debugFDB = false
+
+func TestFDBFollowsRandomChanges(t *testing.T) {
+	for seed := range uint64(8) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { fdbRandomChanges(t, seed) })
+	}
+}
+
+func fdbRandomChanges(t *testing.T, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 14))
+	ns := nstest.New(t)
+	macs := []string{"02:00:00:00:00:10", "02:00:00:00:00:11", "02:00:00:00:00:12"}
+	ports := []string{"v0", "v2", "v4"}
+	lines := []string{"link add br0 type bridge"}
+	for i, p := range ports {
+		lines = append(lines, fmt.Sprintf("link add %s address %s type veth peer name p%d", p, macs[i%2], i))
+	}
+	ns.Batch(lines)
+	for _, l := range []string{"br0", "v0", "v2", "v4", "p0", "p1", "p2"} {
+		ns.IP("link", "set", l, "addrgenmode", "none")
+		ns.IP("link", "set", l, "up")
+	}
+	for _, p := range ports {
+		ns.IP("link", "set", p, "master", "br0")
+	}
+	c := ns.Dial()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
+	defer cancel()
+	w := newFDBWatcher(t, ns)
+	r := record(t, w, nil)
+	r.waitFor(t, "the snapshot", has[rtnl.FDBEntry](watch.SnapshotComplete, nil))
+	pick := func(s ...string) string { return s[rng.IntN(len(s))] }
+	refused := 0
+	for i := range 100 {
+		var step string
+		switch op := rng.IntN(10); {
+		case op < 2:
+			step = "ip link set " + pick(ports...) + " " + pick("master br0", "master br0", "nomaster")
+		case op < 4:
+			step = "ip link set " + pick(ports...) + " address " + pick(macs...)
+		case op < 5:
+			step = "ip link set br0 address " + pick(append(macs, "02:00:00:00:00:40")...)
+		case op < 6:
+			step = "ip link set " + pick(ports...) + " " + pick("down", "up")
+		default:
+			station := pick("02:00:00:00:01:01", "02:00:00:00:01:02", "02:00:00:00:01:03")
+			step = fmt.Sprintf("bridge fdb %s %s dev %s master %s", pick("add", "replace", "del"), station, pick(ports...),
+				pick("static", "dynamic"))
+		}
+		f := strings.Fields(step)
+		n0 := len(r.snapshot())
+		if ns.Cmd(f[0], f[1:]...).Run() != nil {
+			refused++ // a port not enslaved, EEXIST…: part of the game
+		}
+		sameFDB(t, ns, c, w, r, fmt.Sprintf("step %d: %s", i, step))
+		if debugFDB {
+			t.Logf("step %d: %s", i, step)
+			for _, e := range r.snapshot()[n0:] {
+				t.Logf("   %v synthetic=%v %v (old %v)", e.Kind, e.Synthetic, &e.Value, &e.Old)
+			}
+		}
+	}
+	changes := len(r.snapshot())
+	for range 2 {
+		if err := w.Resync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range r.snapshot()[changes:] {
+		if e.IsChange() {
+			t.Errorf("a verification changed the table: %v %v", e.Kind, &e.Value)
+		}
+	}
+	st := w.Stats()
+	if st.Repairs != 0 || st.Collisions != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	t.Logf("%d entries at the end; %d added, %d changed, %d deleted; %d steps refused", w.Table().Len(), st.Added, st.Changed, st.Deleted, refused)
 }
