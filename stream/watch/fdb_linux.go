@@ -85,8 +85,15 @@ type FDBWatcher = Watcher[FDBKey, rtnl.FDBEntry]
 //     changes, likewise moves to a port that has the address
 //     (br_fdb_change_mac_address → fdb_delete_local).
 //
-// Entries of a link that goes are deleted with it (Synthetic Deleted
-// events, if the kernel sent none). With VLAN filtering the bridge keeps
+// A port given the address it has already runs br_fdb_changeaddr all the
+// same, which moves its local entry to another port, or the bridge, with
+// that address; its RTM_NEWLINK cannot be told from another that changes
+// no flag (an MTU's), so where another port or the bridge shares the
+// port's address such a notification costs a verification, whose
+// repair of that entry is not counted in Repairs. Entries of a link that
+// goes are deleted with it (Synthetic Deleted events, if the kernel sent
+// none). Not followed: the offload flag that switchdev drivers set
+// without a notification (br_fdb_offloaded_set). With VLAN filtering the bridge keeps
 // a local entry per VLAN of a port, which these rules would have to check
 // against the port's VLANs: there the watcher verifies instead (a dump
 // after the link notification), and does not count what it repairs there
