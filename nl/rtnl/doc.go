@@ -1,7 +1,8 @@
 // Package rtnl turns rtnetlink (NETLINK_ROUTE) messages into small Go values
-// and back: Link, Address, Route, Neighbor, Nexthop and Rule (policy
-// routing), with net/netip fields, and the helpers to list, add and delete
-// them over an nl.Conn.
+// and back: Link, Address, Route, Neighbor, Nexthop, Rule (policy
+// routing), FDBEntry (bridge forwarding entries) and BridgeVLAN, with
+// net/netip fields, and the helpers to list, add and delete them over an
+// nl.Conn.
 //
 // # Start here
 //
@@ -110,7 +111,14 @@
 //   - rules (`ip rule`): AddRule, AddDuplicateRule (without NLM_F_EXCL,
 //     which the kernel then lets add a rule identical to another) and
 //     DeleteRule, with every selector and action of Rule; RuleKey tells
-//     identical rules apart by their place (Copy).
+//     identical rules apart by their place (Copy);
+//   - forwarding entries (`bridge fdb`): ListFDB and ForEachFDB with the
+//     kernel's bridge and port filters, AddFDB, ReplaceFDB, AppendFDB and
+//     DeleteFDB, in a bridge's table (master) or a device's own (self:
+//     VXLAN remotes with their address, port, VNI and device);
+//   - bridge VLANs (`bridge vlan`): ListBridgeVLANs, AddBridgeVLAN and
+//     DeleteBridgeVLAN, single VLANs and ranges, of ports or of the bridge
+//     itself (Self).
 //
 // # Namespace ids
 //

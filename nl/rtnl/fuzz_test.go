@@ -270,6 +270,50 @@ func FuzzDecodeNeighbor(f *testing.F) {
 	})
 }
 
+func FuzzDecodeFDBEntry(f *testing.F) {
+	for _, tc := range fdbCases {
+		b, err := tc.e.MarshalBinary()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var e rtnl.FDBEntry
+		if err := e.UnmarshalBinary(b); err != nil {
+			return
+		}
+		_ = e.StateName() + e.MAC.String()
+		_ = e.FlagNames()
+		checkForms(t, &e)
+		enc, err := e.MarshalBinary()
+		if err != nil {
+			t.Fatalf("decoded %+v but cannot encode it: %v", e, err)
+		}
+		var back rtnl.FDBEntry
+		if err := back.UnmarshalBinary(enc); err != nil {
+			t.Fatalf("cannot decode the encoding of %+v: %v", e, err)
+		}
+		if back != e {
+			t.Fatalf("round trip changed the entry:\n got  %+v\n want %+v", back, e)
+		}
+	})
+}
+
+func FuzzAppendBridgeVLANs(f *testing.F) {
+	f.Add([]byte{7, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 26, 0, 8, 0, 2, 0, 8, 0, 7, 0, 8, 0, 2, 0, 16, 0, 9, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		vs, err := rtnl.AppendBridgeVLANs(nil, b)
+		if err != nil {
+			return
+		}
+		// A range expands to at most 4096 VIDs, and each takes 8 bytes.
+		if len(vs) > 4096*(len(b)/8+1) {
+			t.Fatalf("%d VLANs from %d bytes", len(vs), len(b))
+		}
+	})
+}
+
 // RTA_EXPIRES is seconds as a u32: one past math.MaxInt32 is as far in the
 // future, not in the past.
 func TestRouteExpiresPastInt32IsFarOff(t *testing.T) {

@@ -23,11 +23,19 @@ import (
 // compared with ip's.
 func ipRequest(t *testing.T, ns *nstest.NS, args ...string) nl.Message {
 	t.Helper()
+	return toolRequest(t, ns, rtnl.TypeNewLink, "ip", args...)
+}
+
+// toolRequest runs tool (ip, bridge) with args under strace in ns and
+// returns the first request of type typ it sent, whether or not the
+// kernel accepted it.
+func toolRequest(t *testing.T, ns *nstest.NS, typ uint16, tool string, args ...string) nl.Message {
+	t.Helper()
 	if _, err := exec.LookPath("strace"); err != nil {
-		t.Skip("strace is needed to capture ip's requests")
+		t.Skip("strace is needed to capture the requests of " + tool)
 	}
-	cmd := ns.Cmd("strace", append([]string{"-qq", "-e", "trace=sendmsg", "-e", "write=all", "ip"}, args...)...)
-	out, _ := cmd.CombinedOutput() // ip fails for missing kinds; the request was still sent
+	cmd := ns.Cmd("strace", append([]string{"-qq", "-e", "trace=sendmsg", "-e", "write=all", tool}, args...)...)
+	out, _ := cmd.CombinedOutput() // the tool fails for what the kernel lacks; the request was still sent
 	var dumps [][]byte
 	var cur []byte
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -50,11 +58,11 @@ func ipRequest(t *testing.T, ns *nstest.NS, args ...string) nl.Message {
 	}
 	for _, d := range dumps {
 		var m nl.Message
-		if err := m.UnmarshalBinary(d); err == nil && m.Header.Type == rtnl.TypeNewLink {
+		if err := m.UnmarshalBinary(d); err == nil && m.Header.Type == typ {
 			return m
 		}
 	}
-	t.Fatalf("no RTM_NEWLINK request in the strace output of ip %s:\n%s", strings.Join(args, " "), out)
+	t.Fatalf("no request of type %d in the strace output of %s %s:\n%s", typ, tool, strings.Join(args, " "), out)
 	return nl.Message{}
 }
 

@@ -1,8 +1,8 @@
 // Package watch keeps copies of the kernel's routing, link, address,
-// neighbour, nexthop and policy-routing rule tables in step with the kernel, and reports every change as a
-// typed event stream.
+// neighbour, nexthop, policy-routing rule and bridge forwarding tables in
+// step with the kernel, and reports every change as a typed event stream.
 //
-// Start here: Routes, Links, Addresses, Neighbors, Nexthops or Rules make a
+// Start here: Routes, Links, Addresses, Neighbors, Nexthops, Rules or FDB make a
 // watcher (WithNetNS, WithPoller…); Events() is its stream (subscribe with
 // stream.ForEach, or compose with operators), WaitReady waits for the
 // snapshot, Table() reads the copy at any time, Stats() counts, Close ends
@@ -40,7 +40,9 @@
 // when an MTU changes, when a nexthop object goes or changes; nexthop
 // objects when their link goes down; the detached and unresolved flags of
 // policy-routing rules when a device of their name comes or goes, or a
-// rule at their goto target. The watchers of those tables follow
+// rule at their goto target; a bridge's local forwarding entries when a
+// port leaves or changes its address, or the bridge changes its own. The
+// watchers of those tables follow
 // what causes it and apply the kernel's own rule at once (Synthetic
 // events). Then they verify: after the kernel has finished (a request that
 // waits for the RTNL lock the kernel holds while it works), they dump the

@@ -673,7 +673,9 @@ func (w *Watcher[K, V]) apply(m *nl.Message) (verify bool) {
 			w.emit(Event[V]{Kind: Added, Value: *v})
 		}
 	}
-	return false
+	// A side that leaves the notification to the watcher may still ask
+	// for a verification (a VXLAN remote that was appended or replaced).
+	return verify
 }
 
 // collect records a change the side made by a kernel rule as a synthetic
