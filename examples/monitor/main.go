@@ -1,15 +1,16 @@
 //go:build linux
 
 // Command monitor prints every change of the kernel's networking tables, as
-// `ip monitor all` does: links, addresses, routes, neighbours, policy rules
-// and nexthop objects, each line tagged with its kind ([LINK], [ADDR],
-// [ROUTE], [NEIGH], [RULE], [NEXTHOP]) and in the form `ip … show` prints,
-// "Deleted " before what went.
+// `ip monitor all` and `bridge monitor fdb` do: links, addresses, routes,
+// neighbours, policy rules, nexthop objects and bridge forwarding entries,
+// each line tagged with its kind ([LINK], [ADDR], [ROUTE], [NEIGH], [RULE],
+// [NEXTHOP], [FDB]) and in the form `ip … show` (`bridge fdb show`)
+// prints, "Deleted " before what went.
 //
 //	monitor [-netns NAME] [-json] [-snapshot] [KIND…]
 //
-// KIND is link, address, route, neigh, rule or nexthop (ip monitor's
-// names; several may be given, the default is all). Unlike ip monitor, it
+// KIND is link, address, route, neigh, rule, nexthop (ip monitor's names)
+// or fdb; several may be given, the default is all. Unlike ip monitor, it
 // does not lose changes silently: each kind is a watcher (stream/watch),
 // all on one poller, and when the kernel drops notifications the line
 // "# KIND: overrun …" says so and the watcher resynchronises, printing what
@@ -43,7 +44,7 @@ import (
 )
 
 // kinds are the tables monitor follows, in ip monitor's names and order.
-var kinds = []string{"link", "address", "route", "neigh", "rule", "nexthop"}
+var kinds = []string{"link", "address", "route", "neigh", "rule", "nexthop", "fdb"}
 
 type config struct {
 	netns    string
@@ -102,6 +103,8 @@ func parseKinds(args []string) ([]string, error) {
 			k = "rule"
 		case "nexthop", "nh":
 			k = "nexthop"
+		case "fdb":
+			k = "fdb"
 		default:
 			return nil, fmt.Errorf("unknown object %q: want all or %s", a, strings.Join(kinds, ", "))
 		}
@@ -202,6 +205,13 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 			return err
 		}
 		start(follower(n, "NEXTHOP", "nexthop", cfg.snapshot, out), n.Ready())
+	}
+	if want("fdb") {
+		f, err := watch.FDB(opts...)
+		if err := add(closer(f, err)); err != nil {
+			return err
+		}
+		start(follower(f, "FDB", "fdb", cfg.snapshot, out), f.Ready())
 	}
 	if cfg.ready != nil {
 		g.Go(func() error {
@@ -332,4 +342,5 @@ var (
 	_ printable = (*rtnl.Neighbor)(nil)
 	_ printable = (*rtnl.Rule)(nil)
 	_ printable = (*rtnl.Nexthop)(nil)
+	_ printable = (*rtnl.FDBEntry)(nil)
 )

@@ -111,15 +111,29 @@ func TestMonitorPrintsEveryKindOfChange(t *testing.T) {
 		{[]string{"nexthop", "del", "id", "7"}, `^\[ROUTE\]Deleted 203\.0\.113\.0/24 nhid 7`},
 		// The last address takes the route through it, silently.
 		{[]string{"addr", "del", "192.0.2.1/24", "dev", "v0"}, `^\[ROUTE\]Deleted 198\.51\.100\.0/24 via 192\.0\.2\.2 dev v0`},
+		{[]string{"link", "add", "br0", "type", "bridge"}, `^\[LINK\]\d+: br0: `},
+		{[]string{"link", "set", "v1", "master", "br0"}, `^\[FDB\].* dev v1 .*master br0 permanent`},
+		{[]string{"link", "set", "br0", "up"}, `^\[LINK\]\d+: br0: <.*UP`},
+		{[]string{"fdb-add"}, `^\[FDB\]02:00:00:00:00:0a dev v1 master br0 static`},
 		{[]string{"link", "del", "v0"}, `^\[LINK\]Deleted \d+: v0[:@]`},
+		// The port's entries go with it.
+		{nil, `^\[FDB\]Deleted 02:00:00:00:00:0a dev v1 master br0 static`},
 	}
 	next := 0
 	for _, s := range steps {
-		ns.IP(s.cmd...)
+		switch {
+		case len(s.cmd) == 0:
+		case s.cmd[0] == "fdb-add":
+			if out, err := ns.Cmd("bridge", "fdb", "add", "02:00:00:00:00:0a", "dev", "v1", "master", "static").CombinedOutput(); err != nil {
+				t.Fatalf("bridge fdb add: %v: %s", err, out)
+			}
+		default:
+			ns.IP(s.cmd...)
+		}
 		waitLine(t, out, next, s.want)
 	}
 	lines := out.lines()
-	tag := regexp.MustCompile(`^(\[(LINK|ADDR|ROUTE|NEIGH|RULE|NEXTHOP)\]|# )`)
+	tag := regexp.MustCompile(`^(\[(LINK|ADDR|ROUTE|NEIGH|RULE|NEXTHOP|FDB)\]|# )`)
 	for _, l := range lines {
 		if !tag.MatchString(l) {
 			t.Errorf("a line without a kind: %q", l)
@@ -168,7 +182,7 @@ func TestParseKinds(t *testing.T) {
 	}{
 		{nil, strings.Join(kinds, ","), false},
 		{[]string{"all"}, strings.Join(kinds, ","), false},
-		{[]string{"route", "addr", "route", "nh"}, "route,address,nexthop", false},
+		{[]string{"route", "addr", "route", "nh", "fdb"}, "route,address,nexthop,fdb", false},
 		{[]string{"bogus"}, "", true},
 	} {
 		got, err := parseKinds(tc.args)
