@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"os"
 
@@ -27,45 +26,8 @@ func init() {
 // the raw socket s and calls fn with each flow message's payload. It
 // returns the number of datagrams received.
 func ctRawDump(s *rawSocket, fn func(payload []byte)) (recvs int, err error) {
-	s.seq++
-	var req [unix.NLMSG_HDRLEN + 4]byte
-	binary.NativeEndian.PutUint32(req[0:4], uint32(len(req)))
-	binary.NativeEndian.PutUint16(req[4:6], conntrack.TypeGet)
-	binary.NativeEndian.PutUint16(req[6:8], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
-	binary.NativeEndian.PutUint32(req[8:12], s.seq)
-	if _, err := unix.Write(s.fd, req[:]); err != nil {
-		return 0, fmt.Errorf("raw send: %w", err)
-	}
-	for {
-		n, err := s.recv()
-		if err != nil {
-			return recvs, err
-		}
-		recvs++
-		err = s.walk(n, func(m rawMsg) error {
-			if m.seq != s.seq {
-				return nil
-			}
-			switch m.typ {
-			case unix.NLMSG_DONE, unix.NLMSG_ERROR:
-				if len(m.data) >= 4 {
-					if e := int32(binary.NativeEndian.Uint32(m.data)); e != 0 {
-						return fmt.Errorf("raw dump: %w", unix.Errno(-e))
-					}
-				}
-				return errDone
-			case conntrack.TypeNew:
-				fn(m.data)
-			}
-			return nil
-		})
-		if err == errDone {
-			return recvs, nil
-		}
-		if err != nil {
-			return recvs, err
-		}
-	}
+	var nfgen [4]byte // struct nfgenmsg: AF_UNSPEC, version 0, res_id 0
+	return s.dumpOf(conntrack.TypeGet, nfgen[:], conntrack.TypeNew, fn)
 }
 
 func runCTDump(env *runEnv, sz size) ([]*ScenarioResult, error) {

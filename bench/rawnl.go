@@ -129,14 +129,27 @@ var errDone = errors.New("done")
 // message's payload (valid only during the call). It returns the number of
 // datagrams received, which is the number of receive syscalls.
 func (s *rawSocket) dump(fn func(payload []byte)) (recvs int, err error) {
+	var rtm [unix.SizeofRtMsg]byte
+	rtm[0] = unix.AF_INET
+	return s.dumpOf(unix.RTM_GETROUTE, rtm[:], unix.RTM_NEWROUTE, fn)
+}
+
+// dumpOf is the raw floor's dump loop: it sends a typ request with
+// NLM_F_DUMP and the family header hdr, and calls fn with the payload of
+// each reply message of type want (valid only during the call). It
+// returns the number of datagrams received, which is the number of receive
+// syscalls, and an error if the kernel failed or flagged the dump
+// interrupted.
+func (s *rawSocket) dumpOf(typ uint16, hdr []byte, want uint16, fn func(payload []byte)) (recvs int, err error) {
 	s.seq++
-	var req [unix.NLMSG_HDRLEN + unix.SizeofRtMsg]byte
+	var buf [unix.NLMSG_HDRLEN + 64]byte
+	req := buf[:unix.NLMSG_HDRLEN+len(hdr)]
 	binary.NativeEndian.PutUint32(req[0:4], uint32(len(req)))
-	binary.NativeEndian.PutUint16(req[4:6], unix.RTM_GETROUTE)
+	binary.NativeEndian.PutUint16(req[4:6], typ)
 	binary.NativeEndian.PutUint16(req[6:8], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
 	binary.NativeEndian.PutUint32(req[8:12], s.seq)
-	req[unix.NLMSG_HDRLEN] = unix.AF_INET
-	if _, err := unix.Write(s.fd, req[:]); err != nil {
+	copy(req[unix.NLMSG_HDRLEN:], hdr)
+	if _, err := unix.Write(s.fd, req); err != nil {
 		return 0, fmt.Errorf("raw send: %w", err)
 	}
 	intr := false
@@ -161,7 +174,7 @@ func (s *rawSocket) dump(fn func(payload []byte)) (recvs int, err error) {
 					}
 				}
 				return errDone
-			case unix.RTM_NEWROUTE:
+			case want:
 				fn(m.data)
 			}
 			return nil

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/nlrx/nlrx/nl"
@@ -42,53 +40,9 @@ func ruleLines(n int) []string {
 // dumpRules is the raw floor's loop for rules: an RTM_GETRULE dump for
 // AF_INET, fn called with each rule message's payload.
 func (s *rawSocket) dumpRules(fn func(payload []byte)) (recvs int, err error) {
-	s.seq++
-	var req [unix.NLMSG_HDRLEN + 12]byte // struct fib_rule_hdr
-	binary.NativeEndian.PutUint32(req[0:4], uint32(len(req)))
-	binary.NativeEndian.PutUint16(req[4:6], unix.RTM_GETRULE)
-	binary.NativeEndian.PutUint16(req[6:8], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
-	binary.NativeEndian.PutUint32(req[8:12], s.seq)
-	req[unix.NLMSG_HDRLEN] = unix.AF_INET
-	if _, err := unix.Write(s.fd, req[:]); err != nil {
-		return 0, fmt.Errorf("raw send: %w", err)
-	}
-	intr := false
-	for {
-		n, err := s.recv()
-		if err != nil {
-			return recvs, err
-		}
-		recvs++
-		err = s.walk(n, func(m rawMsg) error {
-			if m.seq != s.seq {
-				return nil
-			}
-			if m.flags&unix.NLM_F_DUMP_INTR != 0 {
-				intr = true
-			}
-			switch m.typ {
-			case unix.NLMSG_DONE, unix.NLMSG_ERROR:
-				if len(m.data) >= 4 {
-					if e := int32(binary.NativeEndian.Uint32(m.data)); e != 0 {
-						return fmt.Errorf("raw dump: %w", unix.Errno(-e))
-					}
-				}
-				return errDone
-			case unix.RTM_NEWRULE:
-				fn(m.data)
-			}
-			return nil
-		})
-		if err == errDone {
-			if intr {
-				return recvs, errors.New("raw dump: interrupted (NLM_F_DUMP_INTR)")
-			}
-			return recvs, nil
-		}
-		if err != nil {
-			return recvs, err
-		}
-	}
+	var frh [12]byte // struct fib_rule_hdr
+	frh[0] = unix.AF_INET
+	return s.dumpOf(unix.RTM_GETRULE, frh[:], unix.RTM_NEWRULE, fn)
 }
 
 func runRules(env *runEnv, sz size) ([]*ScenarioResult, error) {
