@@ -34,9 +34,11 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/nlrx/nlrx/nl"
 	"github.com/nlrx/nlrx/nl/rtnl"
 	"github.com/nlrx/nlrx/poller"
 	"github.com/nlrx/nlrx/stream"
@@ -138,13 +140,9 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		return err
 	}
 	defer links.Close()
-	names := func(index uint32) string {
-		if l, ok := links.Table().Get(index); ok {
-			return l.Name.String()
-		}
-		return ""
-	}
-	out := &printer{w: w, json: cfg.json, names: names}
+	names := newNamer(links, cfg.netns)
+	defer names.close()
+	out := &printer{w: w, json: cfg.json, names: names.name}
 
 	g, gctx := errgroup.WithContext(ctx)
 	var ready []<-chan struct{}
@@ -227,6 +225,65 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		})
 	}
 	return g.Wait()
+}
+
+// namer names interface indexes for the printer: from the link watcher's
+// table, else from the names it has seen (a deleted link's entries and
+// routes may be printed after the link's own deletion, each watcher on its
+// own goroutine), else by asking the kernel (a link the watcher has not
+// seen yet).
+type namer struct {
+	links *watch.LinkWatcher
+	c     *nl.Conn
+	mu    sync.Mutex
+	seen  map[uint32]string
+}
+
+func newNamer(links *watch.LinkWatcher, netns string) *namer {
+	n := &namer{links: links, seen: make(map[uint32]string)}
+	var opts []nl.Option
+	if netns != "" {
+		if !strings.Contains(netns, "/") {
+			netns = "/run/netns/" + netns
+		}
+		opts = append(opts, nl.WithNetNS(netns))
+	}
+	if c, err := nl.DialRoute(opts...); err == nil {
+		n.c = c
+	}
+	return n
+}
+
+func (n *namer) name(index uint32) string {
+	if l, ok := n.links.Table().Get(index); ok {
+		s := l.Name.String()
+		n.mu.Lock()
+		n.seen[index] = s
+		n.mu.Unlock()
+		return s
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if s, ok := n.seen[index]; ok {
+		return s
+	}
+	if n.c == nil || index == 0 {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	l, err := rtnl.LinkByIndex(ctx, n.c, index)
+	if err != nil {
+		return ""
+	}
+	n.seen[index] = l.Name.String()
+	return n.seen[index]
+}
+
+func (n *namer) close() {
+	if n.c != nil {
+		n.c.Close()
+	}
 }
 
 // closer returns w's Close, for run's deferred closing.
