@@ -170,6 +170,20 @@ func (s *store[K, V]) set(k K, v *V) {
 	s.link(h, s.alloc(k, v), last)
 }
 
+// put stores v under k at the end of its group if k is not there and
+// returns its slot and true; if k is there it changes nothing and returns
+// k's slot and false. One lookup.
+func (s *store[K, V]) put(k K, v *V) (int32, bool) {
+	h := s.hash(s.groupOf(k))
+	i, last := s.find(h, k)
+	if i >= 0 {
+		return i, false
+	}
+	i = s.alloc(k, v)
+	s.link(h, i, last)
+	return i, true
+}
+
 // link puts slot i after slot prev of chain h (-1: at the front).
 func (s *store[K, V]) link(h uint64, i, prev int32) {
 	if prev < 0 {

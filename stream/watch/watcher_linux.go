@@ -827,6 +827,7 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 	start := time.Now()
 	var fresh *store[K, V]
 	var order []K
+	var slots []int32 // order's slots in fresh
 	var st ResyncStats
 	var inflight []drained
 	quiet := true
@@ -901,12 +902,17 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 		} else {
 			fresh.reset() // a retry
 		}
-		order = order[:0]
+		order, slots = order[:0], slots[:0]
 		collisions := 0
 		err = w.sp.dump(w.ctx, w.req, func(v *V) error {
 			if w.sp.keep(v) {
 				k := w.sp.key(v)
-				if fresh.has(k) {
+				i, added := fresh.put(k, v)
+				if added {
+					order, slots = append(order, k), append(slots, i)
+					return nil
+				}
+				{
 					if w.sp.copyOf == nil {
 						collisions++
 						fresh.set(k, v)
@@ -928,8 +934,9 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 						}
 					}
 				}
-				order = append(order, k)
 				fresh.set(k, v)
+				i, _ = fresh.put(k, v) // k's slot: it is there
+				order, slots = append(order, k), append(slots, i)
 			}
 			return nil
 		})
@@ -965,7 +972,7 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 	}
 
 	if m == modeVerify {
-		return w.verifyAgainst(fresh, order, inflight, quiet, st, start)
+		return w.verifyAgainst(fresh, order, slots, inflight, quiet, st, start)
 	}
 
 	var evs []Event[V]
@@ -978,21 +985,26 @@ func (w *Watcher[K, V]) dumpAndDiff(m mode) bool {
 	const synthetic = true
 	t := &w.table
 	t.mu.Lock()
-	for _, k := range order {
-		v := fresh.ref(k)
+	found := 0 // the dumped keys the table has
+	for j, k := range order {
+		v := &fresh.at(slots[j]).val
 		old := t.m.ref(k)
 		switch {
 		case old == nil:
 			evs = append(evs, Event[V]{Kind: Added, Value: *v, Synthetic: synthetic})
 			st.Added++
+			continue
 		case !w.sp.equal(old, v):
 			evs = append(evs, Event[V]{Kind: Changed, Value: *v, Old: *old, Synthetic: synthetic})
 			st.Changed++
 		}
+		found++
 	}
-	for k := range t.m.all() {
-		if !fresh.has(k) {
-			gone = append(gone, k)
+	if found != t.m.Len() { // else every entry of the table was dumped
+		for k := range t.m.all() {
+			if !fresh.has(k) {
+				gone = append(gone, k)
+			}
 		}
 	}
 	if w.sp.compare != nil {
@@ -1222,7 +1234,7 @@ func (w *Watcher[K, V]) sameState(a, b map[K]V) bool {
 //
 // Applying the notifications to the dump instead would apply twice what
 // the dump shows already, which a route's replace does not survive.
-func (w *Watcher[K, V]) verifyAgainst(fresh *store[K, V], order []K, inflight []drained, quiet bool, st ResyncStats, start time.Time) bool {
+func (w *Watcher[K, V]) verifyAgainst(fresh *store[K, V], order []K, slots []int32, inflight []drained, quiet bool, st ResyncStats, start time.Time) bool {
 	var disturbed func(K) bool
 	if w.sp.disturbed != nil {
 		disturbed = w.sp.disturbed(inflight)
@@ -1301,14 +1313,18 @@ func (w *Watcher[K, V]) verifyAgainst(fresh *store[K, V], order []K, inflight []
 			}
 		}
 	}
-	for _, k := range order {
+	found := 0 // the dumped keys the table has
+	for j, k := range order {
 		g := w.groupOf(k)
 		if tr.touched[g] {
 			place(g)
 			continue
 		}
-		v := fresh.ref(k)
+		v := &fresh.at(slots[j]).val
 		old := t.m.ref(k)
+		if old != nil {
+			found++
+		}
 		if disturbed != nil && disturbed(g) {
 			// The dump may be wrong here: the model stays, and another
 			// verification follows if they differ.
@@ -1334,7 +1350,12 @@ func (w *Watcher[K, V]) verifyAgainst(fresh *store[K, V], order []K, inflight []
 		}
 	}
 	var gone []K
+	// Unless every entry of the table was dumped, and no group was
+	// touched.
 	for k := range t.m.all() {
+		if found == t.m.Len() && len(tr.touched) == 0 {
+			break
+		}
 		g := w.groupOf(k)
 		if tr.touched[g] {
 			place(g)
