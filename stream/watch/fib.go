@@ -918,11 +918,16 @@ func (f *fib) addrUnsure6(t *routes, index uint32, a netip.Addr) {
 // table shows the first sibling's metric, the others' show when it leaves.
 func (f *fib) mtu6(t *routes, n nexthops, index, old, mtu uint32, fn change) {
 	const lockMTU = 1 << 2 // 1 << RTAX_MTU
-	follow := func(m *rtnl.Metrics) bool {
-		if m.MTU == 0 || m.MTU == mtu || m.Lock&lockMTU != 0 || m.MTU < mtu && m.MTU != old {
+	// follow gives *mp the new MTU if it follows; a new Metrics, since
+	// a route's may be shared.
+	follow := func(mp **rtnl.Metrics) bool {
+		m := *mp
+		if m == nil || m.MTU == 0 || m.MTU == mtu || m.Lock&lockMTU != 0 || m.MTU < mtu && m.MTU != old {
 			return false
 		}
-		m.MTU = mtu
+		nm := *m
+		nm.MTU = mtu
+		*mp = &nm
 		return true
 	}
 	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.Family == rtnl.FamilyInet6 }) {
