@@ -92,7 +92,12 @@ type fib struct {
 // groups (rtnl.RouteKey.Group), each in the kernel's order.
 type routes = store[rtnl.RouteKey, rtnl.Route]
 
-func newRoutes() *routes { return newStore[rtnl.RouteKey, rtnl.Route](rtnl.RouteKey.Group) }
+func newRoutes() *routes {
+	return newDerivedStore(rtnl.RouteKey.Group, routeKeyOf, rtnl.RouteKey.Copy)
+}
+
+// routeKeyOf is the key of r, copy n of its twins.
+func routeKeyOf(r *rtnl.Route, n uint8) rtnl.RouteKey { return r.Key().WithCopy(n) }
 
 func newFIB() *fib {
 	return &fib{sib: make(map[rtnl.RouteKey][]rtnl.Route), guessed: make(map[rtnl.RouteKey]bool), mixed: make(map[rtnl.RouteKey]bool)}
@@ -178,8 +183,7 @@ func (f *fib) put(t *routes, old rtnl.RouteKey, cur *rtnl.Route, fn change) {
 // move stores v under k in place of the route under old, at old's
 // position in its group (k's group may be another).
 func (f *fib) move(t *routes, old, k rtnl.RouteKey, v *rtnl.Route) {
-	if t.rename(old, k) {
-		t.set(k, v)
+	if t.move(old, k, v) {
 		return
 	}
 	i := t.del(old)
@@ -313,8 +317,9 @@ func (f *fib) apply(t *routes, v *rtnl.Route, flags uint16, del bool, fn change)
 		// replace that changed the next hop, say): it takes its place.
 		e := t.at(first)
 		f.prev = e.val
-		delete(f.sib, e.key)
-		e.key, e.val = k, *v
+		delete(f.sib, t.key(first))
+		e.val = *v
+		t.setKey(first, k)
 		fn(&f.prev, v)
 	case flags&nl.FlagAppend != 0 || first < 0:
 		t.link(h, t.alloc(k, v), prev) // prev: the chain's last

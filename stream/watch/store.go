@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"fmt"
 	"hash/maphash"
 	"iter"
 )
@@ -21,20 +22,32 @@ import (
 // time, never a wrong answer.
 //
 // A store without a group function makes each key its own group.
+//
+// A store whose keys follow from its values (keyOf: a route's key is
+// rtnl.Route.Key but for its copy number, which the slot keeps as a tag)
+// keeps no keys: an 80-byte RouteKey beside each 184-byte Route would be
+// 30% of a route table. Its values must then always be stored under
+// their own keys.
 type store[K comparable, V any] struct {
-	head   map[uint64]int32 // a group's hash → the first slot of its chain
-	group  func(K) K
-	hash   func(K) uint64
-	chunks [][]slot[K, V]
-	free   int32 // the first free slot, chained through next; -1: none
-	used   int32 // slots handed out so far (free ones included)
-	n      int   // live entries
+	head  map[uint64]int32 // a group's hash → the first slot of its chain
+	group func(K) K
+	hash  func(K) uint64
+	// keyOf, if set, gives the key of the value v whose slot has the tag
+	// tagOf(key); keyChunks is nil then. Else keyChunks holds the keys, in chunks
+	// parallel to chunks.
+	keyOf     func(v *V, tag uint8) K
+	tagOf     func(K) uint8
+	chunks    [][]slot[V]
+	keyChunks [][]K
+	free      int32 // the first free slot, chained through next; -1: none
+	used      int32 // slots handed out so far (free ones included)
+	n         int   // live entries
 }
 
-type slot[K comparable, V any] struct {
-	key  K
+type slot[V any] struct {
 	val  V
 	next int32 // the next slot of the chain, or of the free list; -1: none
+	tag  uint8 // with keyOf: what of the key the value does not tell
 	live bool
 }
 
@@ -49,17 +62,54 @@ func newStore[K comparable, V any](group func(K) K) *store[K, V] {
 		hash: func(k K) uint64 { return maphash.Comparable(seed, k) }}
 }
 
+// newDerivedStore is newStore for values that tell their keys (see
+// store.keyOf).
+func newDerivedStore[K comparable, V any](group func(K) K, keyOf func(v *V, tag uint8) K, tagOf func(K) uint8) *store[K, V] {
+	s := newStore[K, V](group)
+	s.keyOf, s.tagOf = keyOf, tagOf
+	return s
+}
+
 // reset empties s, keeping its memory.
 func (s *store[K, V]) reset() {
 	clear(s.head)
 	for _, c := range s.chunks {
 		clear(c)
 	}
+	for _, c := range s.keyChunks {
+		clear(c)
+	}
 	s.free, s.used, s.n = -1, 0, 0
 }
 
-func (s *store[K, V]) at(i int32) *slot[K, V] {
+func (s *store[K, V]) at(i int32) *slot[V] {
 	return &s.chunks[i>>chunkBits][i&(chunkSize-1)]
+}
+
+// key returns the key of slot i.
+func (s *store[K, V]) key(i int32) K {
+	if s.keyOf != nil {
+		e := s.at(i)
+		return s.keyOf(&e.val, e.tag)
+	}
+	return s.keyChunks[i>>chunkBits][i&(chunkSize-1)]
+}
+
+// checkDerivedKeys, set by the tests, makes a store with keyOf check that
+// each value stored has the key it is stored under.
+var checkDerivedKeys bool
+
+// setKey gives slot i the key k (with keyOf, the value must have it).
+func (s *store[K, V]) setKey(i int32, k K) {
+	if s.keyOf != nil {
+		e := s.at(i)
+		e.tag = s.tagOf(k)
+		if checkDerivedKeys && s.keyOf(&e.val, e.tag) != k {
+			panic(fmt.Sprintf("watch: a value stored under %v has the key %v", k, s.keyOf(&e.val, e.tag)))
+		}
+		return
+	}
+	s.keyChunks[i>>chunkBits][i&(chunkSize-1)] = k
 }
 
 func (s *store[K, V]) groupOf(k K) K {
@@ -77,24 +127,32 @@ func (s *store[K, V]) alloc(k K, v *V) int32 {
 		i = s.used
 		s.used++
 		if int(i>>chunkBits) == len(s.chunks) {
-			s.chunks = append(s.chunks, make([]slot[K, V], chunkSize))
+			s.chunks = append(s.chunks, make([]slot[V], chunkSize))
+			if s.keyOf == nil {
+				s.keyChunks = append(s.keyChunks, make([]K, chunkSize))
+			}
 		}
 	}
 	e := s.at(i)
-	e.key, e.val, e.next, e.live = k, *v, -1, true
+	e.val, e.next, e.live = *v, -1, true
+	s.setKey(i, k)
 	s.n++
 	return i
 }
 
 func (s *store[K, V]) release(i int32) {
 	e := s.at(i)
-	*e = slot[K, V]{next: s.free}
+	*e = slot[V]{next: s.free}
+	if s.keyOf == nil {
+		var zero K
+		s.setKey(i, zero)
+	}
 	s.free = i
 	s.n--
 }
 
 // in reports whether slot i holds an entry of group g.
-func (s *store[K, V]) in(i int32, g K) bool { return s.groupOf(s.at(i).key) == g }
+func (s *store[K, V]) in(i int32, g K) bool { return s.groupOf(s.key(i)) == g }
 
 // find returns the slot of k and the slot before it in the chain of k's
 // group g (-1: first), or -1 and the chain's last slot (-1: no chain).
@@ -105,11 +163,10 @@ func (s *store[K, V]) find(h uint64, k K) (i, prev int32) {
 	}
 	prev = -1
 	for i >= 0 {
-		e := s.at(i)
-		if e.key == k {
+		if s.key(i) == k {
 			return i, prev
 		}
-		prev, i = i, e.next
+		prev, i = i, s.at(i).next
 	}
 	return -1, prev
 }
@@ -165,6 +222,9 @@ func (s *store[K, V]) set(k K, v *V) {
 	i, last := s.find(h, k)
 	if i >= 0 {
 		s.at(i).val = *v
+		if checkDerivedKeys {
+			s.setKey(i, k)
+		}
 		return
 	}
 	s.link(h, s.alloc(k, v), last)
@@ -261,8 +321,7 @@ func (s *store[K, V]) del(k K) int {
 	}
 	prev, pos := int32(-1), 0
 	for i := first; i >= 0; i = s.at(i).next {
-		e := s.at(i)
-		if e.key == k {
+		if s.key(i) == k {
 			s.unlink(h, i, prev)
 			s.release(i)
 			return pos
@@ -290,14 +349,37 @@ func (s *store[K, V]) rename(old, k K) bool {
 	if j, _ := s.find(h, k); j >= 0 {
 		return false
 	}
-	s.at(i).key = k
+	s.setKey(i, k)
+	return true
+}
+
+// move stores v under k in place of the entry under old, at old's
+// position in its group, if k is not taken and belongs to the same group
+// (or is old); else it reports false.
+func (s *store[K, V]) move(old, k K, v *V) bool {
+	g := s.groupOf(old)
+	if s.groupOf(k) != g {
+		return false
+	}
+	h := s.hash(g)
+	i, _ := s.find(h, old)
+	if i < 0 {
+		return false
+	}
+	if k != old {
+		if j, _ := s.find(h, k); j >= 0 {
+			return false
+		}
+	}
+	s.at(i).val = *v
+	s.setKey(i, k)
 	return true
 }
 
 // first returns the key of group g's first entry.
 func (s *store[K, V]) first(g K) (K, bool) {
 	if i := s.firstOf(s.hash(g), g); i >= 0 {
-		return s.at(i).key, true
+		return s.key(i), true
 	}
 	var zero K
 	return zero, false
@@ -310,8 +392,8 @@ func (s *store[K, V]) keys(g K, buf []K) []K {
 		return buf
 	}
 	for ; i >= 0; i = s.at(i).next {
-		if s.in(i, g) {
-			buf = append(buf, s.at(i).key)
+		if k := s.key(i); s.groupOf(k) == g {
+			buf = append(buf, k)
 		}
 	}
 	return buf
@@ -352,7 +434,7 @@ func (s *store[K, V]) all() iter.Seq2[K, *V] {
 	return func(yield func(K, *V) bool) {
 		for i := int32(0); i < s.used; i++ {
 			e := s.at(i)
-			if e.live && !yield(e.key, &e.val) {
+			if e.live && !yield(s.key(i), &e.val) {
 				return
 			}
 		}

@@ -28,8 +28,8 @@ func checkStore[K comparable, V any](t interface {
 				t.Fatalf("group %v chains free slot %d", g, i)
 			case seen[i]:
 				t.Fatalf("slot %d chained twice (group %v)", i, g)
-			case s.hash(s.groupOf(e.key)) != g:
-				t.Fatalf("slot %d (%v) chained under hash %#x, its group's is %#x", i, e.key, g, s.hash(s.groupOf(e.key)))
+			case s.hash(s.groupOf(s.key(i))) != g:
+				t.Fatalf("slot %d (%v) chained under hash %#x, its group's is %#x", i, s.key(i), g, s.hash(s.groupOf(s.key(i))))
 			}
 			seen[i] = true
 		}
