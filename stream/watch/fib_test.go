@@ -239,7 +239,7 @@ func TestFIBAppliesNotificationsByTheKernelsRules(t *testing.T) {
 				f, tab := newFIB(), newRoutes()
 				var others []rtnl.Route
 				if colliding {
-					tab.hash = func(rtnl.RouteKey) uint64 { return 0 }
+					tab.hash = func(rtnl.RouteKey) uint32 { return 0 }
 					for _, o := range []string{"192.0.2.0/24 dev 9", "198.51.100.0/24 dev 9"} {
 						others = append(others, route(t, o))
 					}

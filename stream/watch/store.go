@@ -9,9 +9,11 @@ import (
 // store holds a table's entries. Entries live in slots, allocated in
 // chunks that never move, and each group of entries (spec.group: the
 // routes one notification can change) is a chain of slots in the kernel's
-// order, found through one map keyed by the group's 64-bit hash. So a
+// order, found through one map keyed by the group's 32-bit hash. So a
 // route that joins, leaves or changes its group costs one lookup of a
-// small, pointer-free map entry, and no allocation once the table has
+// small, pointer-free map entry (8 bytes: a 64-bit hash would make it 16,
+// with the padding, for fewer collisions that cost little), and no
+// allocation once the table has
 // reached its size. (A map of routes would store each route, 184 bytes,
 // more than a Go map keeps inline, in an allocation of its own; a map keyed
 // by an 80-byte rtnl.RouteKey costs several times a map keyed by its hash,
@@ -29,9 +31,9 @@ import (
 // 30% of a route table. Its values must then always be stored under
 // their own keys.
 type store[K comparable, V any] struct {
-	head  map[uint64]int32 // a group's hash → the first slot of its chain
+	head  map[uint32]int32 // a group's hash → the first slot of its chain
 	group func(K) K
-	hash  func(K) uint64
+	hash  func(K) uint32
 	// keyOf, if set, gives the key of the value v whose slot has the tag
 	// tagOf(key); keyChunks is nil then. Else keyChunks holds the keys, in chunks
 	// parallel to chunks.
@@ -58,8 +60,11 @@ const (
 
 func newStore[K comparable, V any](group func(K) K) *store[K, V] {
 	seed := maphash.MakeSeed()
-	return &store[K, V]{head: make(map[uint64]int32), group: group, free: -1,
-		hash: func(k K) uint64 { return maphash.Comparable(seed, k) }}
+	return &store[K, V]{head: make(map[uint32]int32), group: group, free: -1,
+		hash: func(k K) uint32 {
+			h := maphash.Comparable(seed, k)
+			return uint32(h ^ h>>32)
+		}}
 }
 
 // newDerivedStore is newStore for values that tell their keys (see
@@ -156,7 +161,7 @@ func (s *store[K, V]) in(i int32, g K) bool { return s.groupOf(s.key(i)) == g }
 
 // find returns the slot of k and the slot before it in the chain of k's
 // group g (-1: first), or -1 and the chain's last slot (-1: no chain).
-func (s *store[K, V]) find(h uint64, k K) (i, prev int32) {
+func (s *store[K, V]) find(h uint32, k K) (i, prev int32) {
 	i, ok := s.head[h]
 	if !ok {
 		return -1, -1
@@ -172,7 +177,7 @@ func (s *store[K, V]) find(h uint64, k K) (i, prev int32) {
 }
 
 // firstOf returns the first slot of group g in chain h, or -1.
-func (s *store[K, V]) firstOf(h uint64, g K) int32 {
+func (s *store[K, V]) firstOf(h uint32, g K) int32 {
 	i, ok := s.head[h]
 	if !ok {
 		return -1
@@ -231,7 +236,7 @@ func (s *store[K, V]) set(k K, v *V) {
 }
 
 // link puts slot i after slot prev of chain h (-1: at the front).
-func (s *store[K, V]) link(h uint64, i, prev int32) {
+func (s *store[K, V]) link(h uint32, i, prev int32) {
 	if prev < 0 {
 		if first, ok := s.head[h]; ok {
 			s.at(i).next = first
@@ -246,7 +251,7 @@ func (s *store[K, V]) link(h uint64, i, prev int32) {
 
 // unlink takes slot i, after slot prev (-1: first), out of chain h, which
 // it leaves non-empty or not there.
-func (s *store[K, V]) unlink(h uint64, i, prev int32) {
+func (s *store[K, V]) unlink(h uint32, i, prev int32) {
 	e := s.at(i)
 	switch {
 	case prev >= 0:

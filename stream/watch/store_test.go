@@ -67,13 +67,13 @@ func keysOf(s *store[tk, string], g tk) []tk { return s.keys(g, nil) }
 // that makes groups collide (three chains for all), which only costs time.
 var hashes = []struct {
 	name string
-	hash func(tk) uint64
+	hash func(tk) uint32
 }{
 	{"maphash", nil},
-	{"colliding", func(k tk) uint64 { return uint64(k/10) % 3 }},
+	{"colliding", func(k tk) uint32 { return uint32(k/10) % 3 }},
 }
 
-func newTestStore(hash func(tk) uint64) *store[tk, string] {
+func newTestStore(hash func(tk) uint32) *store[tk, string] {
 	s := newStore[tk, string](tkGroup)
 	if hash != nil {
 		s.hash = hash
