@@ -285,7 +285,7 @@ func (f *fib) apply(t *routes, v *rtnl.Route, flags uint16, del bool, fn change)
 	k := v.Key()
 	g := k.Group()
 	h := t.hash(g)
-	i, prev := t.find(h, k)
+	i, prev, first := t.findFirst(h, k, g)
 	if i >= 0 {
 		e := t.at(i)
 		if del {
@@ -307,17 +307,15 @@ func (f *fib) apply(t *routes, v *rtnl.Route, flags uint16, del bool, fn change)
 	if del {
 		return
 	}
-	first := int32(-1)
-	if prev >= 0 { // a chain: the group's first, if any
-		first = t.firstOf(h, g)
-	}
 	switch {
 	case flags&nl.FlagReplace != 0 && first >= 0:
 		// It replaces the group's first route, whose key differs (a
 		// replace that changed the next hop, say): it takes its place.
 		e := t.at(first)
 		f.prev = e.val
-		delete(f.sib, t.key(first))
+		if len(f.sib) > 0 { // the IPv6 siblings; none in a table of IPv4 routes alone
+			delete(f.sib, t.key(first))
+		}
 		e.val = *v
 		t.setKey(first, k)
 		fn(&f.prev, v)

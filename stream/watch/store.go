@@ -176,6 +176,28 @@ func (s *store[K, V]) find(h uint32, k K) (i, prev int32) {
 	return -1, prev
 }
 
+// findFirst is find that also returns the first slot of k's group g in
+// the chain (-1: none) when k is not there, in one walk that derives each
+// slot's key once.
+func (s *store[K, V]) findFirst(h uint32, k, g K) (i, prev, first int32) {
+	i, ok := s.head[h]
+	if !ok {
+		return -1, -1, -1
+	}
+	prev, first = -1, -1
+	for i >= 0 {
+		ki := s.key(i)
+		if ki == k {
+			return i, prev, first
+		}
+		if first < 0 && s.groupOf(ki) == g {
+			first = i
+		}
+		prev, i = i, s.at(i).next
+	}
+	return -1, prev, first
+}
+
 // firstOf returns the first slot of group g in chain h, or -1.
 func (s *store[K, V]) firstOf(h uint32, g K) int32 {
 	i, ok := s.head[h]
