@@ -96,8 +96,24 @@ func (ch *soakChurn) route(i int32) rtnl.Route {
 		Table:    table,
 		OIF:      ch.links[s.link].index,
 		Dst:      netip.PrefixFrom(routeAddr(soakNet.Addr(), int(i)), 32),
-		Metrics:  rtnl.Metrics{MTU: s.mtu},
+		Metrics:  churnMetrics(s.mtu),
 	}
+}
+
+// churnMetrics returns the metrics of a churned route: an mtu, or none.
+func churnMetrics(mtu uint32) *rtnl.Metrics {
+	if mtu == 0 {
+		return nil
+	}
+	return &rtnl.Metrics{MTU: mtu}
+}
+
+// metricMTU returns the mtu metric of m, 0 for none.
+func metricMTU(m *rtnl.Metrics) uint32 {
+	if m == nil {
+		return 0
+	}
+	return m.MTU
 }
 
 // take moves slot i from one list to the other.
@@ -294,7 +310,7 @@ func (ch *soakChurn) checkKernel(kernel []rtnl.Route) error {
 		}
 		want := ch.route(i)
 		if r.Dst != want.Dst || r.Table != want.Table || r.OIF != want.OIF || r.Protocol != want.Protocol ||
-			r.Metrics.MTU != want.Metrics.MTU || r.Scope != want.Scope || r.Type != want.Type {
+			metricMTU(r.Metrics) != metricMTU(want.Metrics) || r.Scope != want.Scope || r.Type != want.Type {
 			bad = append(bad, fmt.Sprintf("kernel has %v, the churn made %v", r, &want))
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/nlrx/nlrx/nl"
 	"github.com/nlrx/nlrx/nl/rtnl"
@@ -41,7 +42,7 @@ var routeCases = []struct {
 	{"ipv4 route via an ipv6 gateway (RTA_VIA)", rtnl.Route{Family: rtnl.FamilyInet, Type: rtnl.RouteUnicast, Table: rtnl.TableMain,
 		Dst: pfx("10.9.3.0/24"), Gateway: addr("2001:db8::2"), OIF: 3}},
 	{"ipv4 route with metrics", rtnl.Route{Family: rtnl.FamilyInet, Type: rtnl.RouteUnicast, Table: rtnl.TableMain,
-		Dst: pfx("10.9.0.0/24"), Gateway: addr("10.0.0.2"), Metrics: rtnl.Metrics{Lock: 1 << 2, MTU: 1400, AdvMSS: 1300,
+		Dst: pfx("10.9.0.0/24"), Gateway: addr("10.0.0.2"), Metrics: &rtnl.Metrics{Lock: 1 << 2, MTU: 1400, AdvMSS: 1300,
 			HopLimit: 7, InitCWnd: 10, RTOMin: 200, FastOpenNoCookie: 1, CongestionControl: "cubic"}}},
 	{"ipv4 multipath route", rtnl.Route{Family: rtnl.FamilyInet, Type: rtnl.RouteUnicast, Table: rtnl.TableMain,
 		Dst: pfx("10.9.1.0/24"), Multipath: []rtnl.NextHop{
@@ -176,7 +177,7 @@ func TestRouteDecodesKernelForms(t *testing.T) {
 		}), rtnl.Route{Family: rtnl.FamilyMPLS, Table: 254, OIF: 7}},
 		{"congestion control without NUL", rtmsg(rtnl.FamilyInet, 0, 254, func(e *nl.AttributeEncoder) {
 			e.Nested(8, func(e *nl.AttributeEncoder) { e.Raw(16, []byte("bbr")) })
-		}), rtnl.Route{Family: rtnl.FamilyInet, Table: 254, Dst: pfx("0.0.0.0/0"), Metrics: rtnl.Metrics{CongestionControl: "bbr"}}},
+		}), rtnl.Route{Family: rtnl.FamilyInet, Table: 254, Dst: pfx("0.0.0.0/0"), Metrics: &rtnl.Metrics{CongestionControl: "bbr"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.want.Protocol = rtnl.ProtoKernel
@@ -245,7 +246,7 @@ func TestRouteKeyTellsRoutesApartAsTheKernelDoes(t *testing.T) {
 		"protocol":  func(r *rtnl.Route) { r.Protocol = rtnl.ProtoStatic },
 		"scope":     func(r *rtnl.Route) { r.Scope = rtnl.ScopeLink },
 		"src":       func(r *rtnl.Route) { r.PrefSrc = addr("10.0.0.9") },
-		"metrics":   func(r *rtnl.Route) { r.Metrics.MTU = 1400 },
+		"metrics":   func(r *rtnl.Route) { r.Metrics = &rtnl.Metrics{MTU: 1400} },
 		"onlink":    func(r *rtnl.Route) { r.Flags |= rtnl.RouteFlagOnlink },
 		"nexthop":   func(r *rtnl.Route) { r.NexthopID = 7 },
 		"multipath": func(r *rtnl.Route) { r.Multipath = []rtnl.NextHop{{OIF: 1}, {OIF: 2}} },
@@ -291,7 +292,7 @@ func TestRouteKeyTellsRoutesApartAsTheKernelDoes(t *testing.T) {
 
 	v6 := rtnl.Route{Family: rtnl.FamilyInet6, Type: rtnl.RouteUnicast, Dst: pfx("2001:db8::/64"), OIF: 2}
 	v6b := v6
-	v6b.Metrics.MTU = 1400
+	v6b.Metrics = &rtnl.Metrics{MTU: 1400}
 	if v6.Key() != v6b.Key() {
 		t.Error("metrics are part of an IPv6 key: IPv6 keeps one route per next hop")
 	}
@@ -349,7 +350,6 @@ func TestDecodersDoNotAllocate(t *testing.T) {
 	}
 	v4 := enc(&routeCases[1].r)
 	v6 := enc(&routeCases[6].r)
-	metrics := enc(&routeCases[4].r)
 	link := enc(&rtnl.Link{Index: 3, Name: rtnl.MakeName("v0"), Kind: rtnl.MakeName("veth"), MTU: 1500,
 		Address: mustHW(t, "02:00:00:00:00:01"), OperState: rtnl.OperUp})
 	address := enc(&rtnl.Address{Prefix: pfx("10.0.0.1/24"), Index: 3, Label: rtnl.MakeName("v0"), ValidLifetime: rtnl.LifetimeForever})
@@ -360,9 +360,8 @@ func TestDecodersDoNotAllocate(t *testing.T) {
 	var a rtnl.Address
 	var n rtnl.Neighbor
 	for name, fn := range map[string]func() error{
-		"ipv4 route":         func() error { return r.UnmarshalBinary(v4) },
-		"ipv6 route":         func() error { return r.UnmarshalBinary(v6) },
-		"route with metrics": func() error { return r.UnmarshalBinary(metrics) },
+		"ipv4 route": func() error { return r.UnmarshalBinary(v4) },
+		"ipv6 route": func() error { return r.UnmarshalBinary(v6) },
 		"DecodeRoute (by value)": func() error {
 			_, err := rtnl.DecodeRoute(nl.Message{Header: nl.Header{Type: rtnl.TypeNewRoute}, Data: v4})
 			return err
@@ -383,6 +382,53 @@ func TestDecodersDoNotAllocate(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+func TestMetricsDecodingAllocatesOneMetrics(t *testing.T) {
+	want := &routeCases[4].r
+	b, err := want.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r rtnl.Route
+	if allocs := testing.AllocsPerRun(100, func() { err = r.UnmarshalBinary(b) }); allocs != 1 {
+		t.Errorf("%v allocations per decode of a route with metrics, want 1", allocs)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Metrics == want.Metrics || *r.Metrics != *want.Metrics {
+		t.Errorf("metrics %+v (at %p), want a copy of %+v (at %p)", r.Metrics, r.Metrics, want.Metrics, want.Metrics)
+	}
+}
+
+func TestEqualComparesMetricsByValue(t *testing.T) {
+	a := routeCases[4].r
+	b := a
+	m := *a.Metrics
+	b.Metrics = &m
+	if !a.Equal(&b) {
+		t.Error("two Metrics pointers with equal values are not Equal")
+	}
+	m.MTU++
+	if a.Equal(&b) {
+		t.Error("routes with different metrics are Equal")
+	}
+	none, zero := routeCases[0].r, routeCases[0].r
+	zero.Metrics = &rtnl.Metrics{}
+	if !none.Equal(&zero) || !zero.Equal(&none) {
+		t.Error("a nil Metrics does not equal a zero one")
+	}
+	if !(*rtnl.Metrics)(nil).IsZero() || !(*rtnl.Metrics)(nil).Equal(nil) {
+		t.Error("a nil *Metrics is not zero")
+	}
+}
+
+func TestRouteIsSlim(t *testing.T) {
+	// Issue 16: what most routes lack is held out of line.
+	if n := unsafe.Sizeof(rtnl.Route{}); n > 184 {
+		t.Errorf("a Route is %d bytes, want at most 184", n)
 	}
 }
 
@@ -575,4 +621,12 @@ func TestRouteEqualComparesIPv6HopsAsASetAndIPv4HopsInOrder(t *testing.T) {
 			t.Errorf("%v: %v vs %v: Equal = %v, want %v", tc.family, tc.x, tc.y, got, tc.want)
 		}
 	}
+}
+
+// metricsOf returns *m, or no metrics for nil.
+func metricsOf(m *rtnl.Metrics) rtnl.Metrics {
+	if m == nil {
+		return rtnl.Metrics{}
+	}
+	return *m
 }

@@ -228,3 +228,130 @@ func TestListRetriesADumpFlaggedOnlyOnDone(t *testing.T) {
 		t.Fatalf("%d routes in %d dumps, %v; want 40 in 2 and no error", len(routes), n.Load(), err)
 	}
 }
+
+// mixedRoutes returns n routes of a dump in the kernel's order: most plain,
+// some in runs with equal metrics, some multipath, some on another link.
+func mixedRoutes(n int) []rtnl.Route {
+	rs := make([]rtnl.Route, n)
+	for i := range rs {
+		r := rtnl.Route{Family: rtnl.FamilyInet, Type: rtnl.RouteUnicast, Table: rtnl.TableMain,
+			Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 32), OIF: 2}
+		switch {
+		case i%50 >= 10 && i%50 < 20: // a run of ten with one mtu
+			r.Metrics = &rtnl.Metrics{MTU: 1400 + uint32(i/50)}
+		case i%50 == 20:
+			r.Metrics = &rtnl.Metrics{AdvMSS: 1300, CongestionControl: "bbr"}
+		case i%50 == 30:
+			r.OIF, r.Multipath = 0, []rtnl.NextHop{{Gateway: netip.MustParseAddr("10.0.0.2"), OIF: 2, Weight: 1},
+				{Gateway: netip.MustParseAddr("10.0.1.2"), OIF: 3, Weight: 2}}
+		case i%7 == 0:
+			r.OIF = 3
+		}
+		rs[i] = r
+	}
+	return rs
+}
+
+// dumping answers every dump request with rs, 30 routes a datagram.
+func dumping(t *testing.T, rs []rtnl.Route) *nl.Conn {
+	payloads := make([][]byte, len(rs))
+	for i := range rs {
+		b, err := rs[i].MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		payloads[i] = b
+	}
+	c, _ := dialFake(t, func(req nl.Message) []nltest.Datagram {
+		return nltest.Multipart(req, unix.RTM_NEWROUTE, payloads, 30)
+	})
+	return c
+}
+
+func TestAppendRoutesKeepsTheKernelsOrderWhateverRoomDstHas(t *testing.T) {
+	want := mixedRoutes(700)
+	c := dumping(t, want)
+	keep := rtnl.Route{Family: rtnl.FamilyInet, Table: 99, Dst: netip.MustParsePrefix("192.0.2.0/24")}
+	for _, room := range []int{0, 1, 2, 299, 700, 701, 2000} {
+		t.Run(fmt.Sprint(room), func(t *testing.T) {
+			dst := make([]rtnl.Route, 1, max(room, 1))
+			dst[0] = keep
+			got, err := rtnl.AppendRoutes(testCtx(t), c, dst, rtnl.RouteFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1+len(want) || !got[0].Equal(&keep) {
+				t.Fatalf("%d routes, first %v; want %v and the %d of the dump", len(got), &got[0], &keep, len(want))
+			}
+			for i := range want {
+				if !got[1+i].Equal(&want[i]) {
+					t.Fatalf("route %d: %v, want %v", i, &got[1+i], &want[i])
+				}
+			}
+			if room > len(want) && &got[0] != &dst[0] {
+				t.Error("a dst with room for the dump was not used in place")
+			}
+		})
+	}
+}
+
+func TestListRoutesFiltersAndAllocatesTheResultOnce(t *testing.T) {
+	all := mixedRoutes(700)
+	c := dumping(t, all)
+	f := rtnl.RouteFilter{OIF: 3}
+	var want []rtnl.Route
+	for i := range all {
+		if f.Match(&all[i]) {
+			want = append(want, all[i])
+		}
+	}
+	got, err := rtnl.ListRoutes(testCtx(t), c, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d routes, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !got[i].Equal(&want[i]) {
+			t.Fatalf("route %d: %v, want %v", i, &got[i], &want[i])
+		}
+	}
+	if cap(got) != len(all) {
+		t.Errorf("capacity %d, want the dump's %d routes, allocated once", cap(got), len(all))
+	}
+}
+
+func TestDumpedRoutesShareARunOfEqualMetrics(t *testing.T) {
+	want := mixedRoutes(100)
+	c := dumping(t, want)
+	for name, list := range map[string]func() ([]rtnl.Route, error){
+		"ListRoutes": func() ([]rtnl.Route, error) { return rtnl.ListRoutes(testCtx(t), c, rtnl.RouteFilter{}) },
+		"ForEachRoute": func() ([]rtnl.Route, error) {
+			var rs []rtnl.Route
+			err := rtnl.ForEachRoute(testCtx(t), c, rtnl.RouteFilter{}, func(r *rtnl.Route) error {
+				rs = append(rs, *r)
+				return nil
+			})
+			return rs, err
+		},
+	} {
+		got, err := list()
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("%s: %d routes, %v", name, len(got), err)
+		}
+		distinct := map[*rtnl.Metrics]bool{}
+		for i := range got {
+			if !got[i].Equal(&want[i]) {
+				t.Fatalf("%s: route %d: %v, want %v", name, i, &got[i], &want[i])
+			}
+			if got[i].Metrics != nil {
+				distinct[got[i].Metrics] = true
+			}
+		}
+		// Two runs of ten with one mtu each, and two single routes.
+		if len(distinct) != 4 {
+			t.Errorf("%s: %d distinct Metrics, want 4", name, len(distinct))
+		}
+	}
+}

@@ -26,7 +26,7 @@ import (
 // with ForEach*, it is not dumped again (the loop has seen its entries).
 // Breaking out of the loop stops reading; the rest of the dump is drained
 // by the next request on c. The loop's body may make other requests on c.
-// Cost: one copy of the entry per step over ForEach* (256 bytes for a
+// Cost: one copy of the entry per step over ForEach* (184 bytes for a
 // Route); ForEach* itself is the zero-copy form.
 
 // errBreak stops a ForEach* walk when the loop's body breaks.

@@ -290,7 +290,7 @@ func (r *Route) appendJSON(b []byte, names func(index uint32) string) []byte {
 		w.int(int64(r.Expires))
 	}
 	if !r.Metrics.IsZero() {
-		w.metrics(&r.Metrics)
+		w.metrics(r.Metrics)
 	}
 	if r.IIF != 0 {
 		w.dev("iif", r.IIF, names)

@@ -41,7 +41,7 @@ func TestMarshalJSONUsesIPJSONFieldNames(t *testing.T) {
 				`{"gateway":"10.0.1.2","dev":"v1","weight":1,"flags":["onlink"]},` +
 				`{"via":{"family":"inet6","host":"2001:db8::9"},"dev":"v1","weight":256,"flags":[]}]}`},
 		{"blackhole with metrics", &rtnl.Route{Family: rtnl.FamilyInet, Type: rtnl.RouteBlackhole, Protocol: rtnl.ProtoBoot,
-			Table: 77, Dst: pfx("10.8.0.0/24"), Metrics: rtnl.Metrics{Lock: 1 << 2, MTU: 1400, RTT: 80, Features: 1 | 8, CongestionControl: "bbr"}},
+			Table: 77, Dst: pfx("10.8.0.0/24"), Metrics: &rtnl.Metrics{Lock: 1 << 2, MTU: 1400, RTT: 80, Features: 1 | 8, CongestionControl: "bbr"}},
 			`{"type":"blackhole","dst":"10.8.0.0/24","table":"77","flags":[],"metrics":[{"mtu":1400,"rtt":10,"ecn":null,"features":"0x9","congestion":"bbr"}]}`, ""},
 		{"ipv6 route that expires, linkdown", &rtnl.Route{Family: rtnl.FamilyInet6, Type: rtnl.RouteUnicast, Protocol: rtnl.ProtoRA,
 			Table: rtnl.TableMain, Dst: pfx("2001:db8:2::/64"), Gateway: addr("fe80::1"), OIF: 9, Priority: 1024, Pref: rtnl.PrefHigh,

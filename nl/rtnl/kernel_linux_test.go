@@ -86,7 +86,7 @@ func routeLine(r *rtnl.Route, names map[uint32]string) string {
 	}
 	return fmt.Sprintf("table=%s type=%s dst=%s proto=%s scope=%s metric=%d gw=%s dev=%s src=%s pref=%s mtu=%d nh=%v",
 		rtnl.TableName(r.Table), r.Type, r.Dst, r.Protocol, r.Scope, r.Priority, addrStr(r.Gateway), names[r.OIF],
-		addrStr(r.PrefSrc), pref, r.Metrics.MTU, hops)
+		addrStr(r.PrefSrc), pref, metricsOf(r.Metrics).MTU, hops)
 }
 
 func addrStr(a netip.Addr) string {
@@ -353,7 +353,7 @@ func TestRouteAddReplaceDeleteRoundTrip(t *testing.T) {
 			rtnl.Route{Dst: pfx("10.9.0.0/24"), Gateway: addr("10.0.0.2"), Table: 100, Protocol: rtnl.ProtoStatic, Priority: 10, PrefSrc: addr("10.0.0.1")},
 			rtnl.Route{Dst: pfx("10.9.0.0/24"), Gateway: addr("10.0.1.2"), Table: 100, Protocol: rtnl.ProtoStatic, Priority: 10}},
 		{"ipv4 device route with link scope and metrics",
-			rtnl.Route{Dst: pfx("10.9.1.0/24"), OIF: v0.Index, Scope: rtnl.ScopeLink, Table: rtnl.TableMain, Metrics: rtnl.Metrics{MTU: 1400, AdvMSS: 1360}},
+			rtnl.Route{Dst: pfx("10.9.1.0/24"), OIF: v0.Index, Scope: rtnl.ScopeLink, Table: rtnl.TableMain, Metrics: &rtnl.Metrics{MTU: 1400, AdvMSS: 1360}},
 			rtnl.Route{Dst: pfx("10.9.1.0/24"), OIF: v1.Index, Scope: rtnl.ScopeLink, Table: rtnl.TableMain}},
 		{"ipv4 multipath route",
 			rtnl.Route{Dst: pfx("10.9.2.0/24"), Table: 200, Multipath: []rtnl.NextHop{{Gateway: addr("10.0.0.2"), OIF: v0.Index, Weight: 3}, {Gateway: addr("10.0.1.2"), OIF: v1.Index, Weight: 1}}},
@@ -473,7 +473,7 @@ func checkRoute(t *testing.T, got, want rtnl.Route) {
 	check("prefsrc", got.PrefSrc, want.PrefSrc, true)
 	check("scope", got.Scope, want.Scope, want.Scope != 0)
 	check("pref", got.Pref, want.Pref, want.Pref != 0)
-	check("metrics", got.Metrics, want.Metrics, true)
+	check("metrics", metricsOf(got.Metrics), metricsOf(want.Metrics), true)
 	if !slices.Equal(got.Multipath, want.Multipath) {
 		bad = append(bad, fmt.Sprintf("next hops %v, want %v", got.Multipath, want.Multipath))
 	}

@@ -17,8 +17,16 @@ import (
 // it in RTM_NEWROUTE and RTM_DELROUTE, decoded into plain values.
 //
 // The zero value of each field means "not set". Decoding a single-path IPv4
-// or IPv6 route does not allocate; a multipath route allocates its
-// Multipath slice (one allocation per route).
+// or IPv6 route without metrics does not allocate; a route with metrics
+// allocates its Metrics, a multipath route its Multipath slice (one
+// allocation each). A Route is 184 bytes on 64-bit platforms: what most
+// routes lack (metrics, next hops) is held out of line.
+//
+// Copying a Route copies the Metrics pointer and the Multipath slice
+// header, not what they point to: the copies share them. Decoding never
+// changes a Metrics or a next-hop slice it handed out, and the package never
+// changes those of a Route it is given; treat them as immutable too, and
+// to change one, give the Route a new one (see Metrics).
 type Route struct {
 	Family   Family    // rtm_family: FamilyInet, FamilyInet6 (or FamilyIPMR, FamilyIP6MR; MPLS and other families decode without addresses)
 	Type     RouteType // rtm_type; AddRoute sends RouteUnicast for the zero value
@@ -65,10 +73,22 @@ type Route struct {
 	Gateway netip.Addr
 	PrefSrc netip.Addr // RTA_PREFSRC: preferred source address ("src" in ip route)
 
-	Metrics Metrics // RTA_METRICS
+	// Metrics holds the route's metrics (RTA_METRICS); nil for a route
+	// without any, as most are. It may be shared with other Routes (copies
+	// of this one, or routes of one dump with the same metrics), so do not
+	// change what it points to: set a new one instead,
+	//
+	//	m := *r.Metrics // or Metrics{} if r.Metrics is nil
+	//	m.MTU = 1400
+	//	r.Metrics = &m
+	//
+	// Equal compares metrics by their values, a nil Metrics equal to a
+	// zero one.
+	Metrics *Metrics
 
 	// Multipath holds the next hops of an ECMP route (RTA_MULTIPATH); nil for
-	// a single-path route.
+	// a single-path route. Like Metrics it may be shared: replace the
+	// slice rather than change its elements.
 	Multipath []NextHop
 }
 
@@ -147,12 +167,29 @@ func (m *Metrics) field(t uint16) *uint32 {
 // metricTypes lists the numeric RTAX_* types in encoding order.
 var metricTypes = [...]uint16{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17}
 
-// IsZero reports whether no metric is set.
+// IsZero reports whether no metric is set; a nil *Metrics has none.
 func (m *Metrics) IsZero() bool {
+	if m == nil {
+		return true
+	}
 	// Field by field: comparing with Metrics{} calls the struct's generated
 	// equality (a memequal of 64 bytes and a string compare).
 	return m.Lock|m.MTU|m.Window|m.RTT|m.RTTVar|m.SSThresh|m.CWnd|m.AdvMSS|m.Reordering|m.HopLimit|
 		m.InitCWnd|m.Features|m.RTOMin|m.InitRWnd|m.QuickAck|m.FastOpenNoCookie == 0 && m.CongestionControl == ""
+}
+
+// Equal reports whether m and o hold the same metrics; nil equals a zero
+// Metrics.
+func (m *Metrics) Equal(o *Metrics) bool {
+	switch {
+	case m == o:
+		return true
+	case m == nil:
+		return o.IsZero()
+	case o == nil:
+		return m.IsZero()
+	}
+	return *m == *o
 }
 
 // congestionNames are the kernel's congestion-control algorithms; decoding
@@ -437,16 +474,17 @@ func digestAddr(h uint64, a netip.Addr) uint64 {
 	return h
 }
 
-// Equal reports whether r and o hold the same values. The next hops of an
-// IPv6 multipath route are compared as a set: IPv6 lists a group's hops
-// starting from the member a message is about, so the same group comes in
-// different orders. It does not allocate for up to 64 hops.
+// Equal reports whether r and o hold the same values: metrics by value,
+// not by pointer, and the next hops of an IPv6 multipath route as a set
+// (IPv6 lists a group's hops starting from the member a message is about,
+// so the same group comes in different orders). It does not allocate for
+// up to 64 hops.
 func (r *Route) Equal(o *Route) bool {
 	return r.Family == o.Family && r.Type == o.Type && r.Protocol == o.Protocol && r.Scope == o.Scope &&
 		r.TOS == o.TOS && r.Pref == o.Pref && r.EncapType == o.EncapType && r.Table == o.Table &&
 		r.Priority == o.Priority && r.OIF == o.OIF && r.IIF == o.IIF && r.Flags == o.Flags &&
 		r.Mark == o.Mark && r.Expires == o.Expires && r.NexthopID == o.NexthopID && r.Dst == o.Dst && r.Src == o.Src &&
-		r.Gateway == o.Gateway && r.PrefSrc == o.PrefSrc && r.Metrics == o.Metrics &&
+		r.Gateway == o.Gateway && r.PrefSrc == o.PrefSrc && r.Metrics.Equal(o.Metrics) &&
 		(slices.Equal(r.Multipath, o.Multipath) || r.Family == FamilyInet6 && sameHops(r.Multipath, o.Multipath))
 }
 
@@ -491,7 +529,7 @@ func DecodeRoute(m nl.Message) (Route, error) {
 	default:
 		return r, fmt.Errorf("%w: %d is not a route message", ErrMessageType, m.Header.Type)
 	}
-	err := r.decode(m.Data)
+	err := r.decode(m.Data, nil)
 	return r, err
 }
 
@@ -500,15 +538,37 @@ func DecodeRoute(m nl.Message) (Route, error) {
 // single-path route, and r does not alias b.
 func (r *Route) UnmarshalBinary(b []byte) error {
 	*r = Route{}
-	return r.decode(b)
+	return r.decode(b, nil)
 }
 
 func shortErr(what string, n, want int) error {
 	return fmt.Errorf("rtnl: %s: %w: %d bytes, want at least %d", what, nl.ErrShortMessage, n, want)
 }
 
-// decode decodes b into r, which must be the zero Route.
-func (r *Route) decode(b []byte) error {
+// metricsCache lets the routes of one dump share their Metrics: it holds
+// the last metrics decoded, which the next route with the same values
+// reuses instead of allocating its own. Routes with metrics tend to come
+// in runs of equal ones (the routes of one link, of one router
+// advertisement).
+type metricsCache struct{ last *Metrics }
+
+// intern returns a *Metrics holding m: c's last one if equal, else a new
+// one (one allocation), which becomes c's last. A nil c always allocates.
+func (c *metricsCache) intern(m *Metrics) *Metrics {
+	if c != nil && c.last != nil && *c.last == *m {
+		return c.last
+	}
+	p := new(Metrics)
+	*p = *m
+	if c != nil {
+		c.last = p
+	}
+	return p
+}
+
+// decode decodes b into r, which must be the zero Route; mc, if not nil,
+// shares metrics between the routes it decodes.
+func (r *Route) decode(b []byte, mc *metricsCache) error {
 	if len(b) < sizeofRtmsg {
 		return shortErr("route", len(b), sizeofRtmsg)
 	}
@@ -572,7 +632,11 @@ func (r *Route) decode(b []byte) error {
 				cacheExpires = int32(binary.NativeEndian.Uint32(d.Bytes()[8:12]))
 			}
 		case rtaMetrics:
-			decodeMetrics(&d, &r.Metrics)
+			var m Metrics
+			decodeMetrics(&d, &m)
+			if !m.IsZero() {
+				r.Metrics = mc.intern(&m)
+			}
 		case rtaMultipath:
 			hops, err := decodeMultipath(d.Bytes(), alen)
 			if err != nil {

@@ -15,7 +15,8 @@ import (
 )
 
 // metricsLine renders the metrics ip -j shows by name.
-func metricsLine(m rtnl.Metrics) string {
+func metricsLine(mp *rtnl.Metrics) string {
+	m := metricsOf(mp)
 	return fmt.Sprintf("mtu=%d window=%d advmss=%d hoplimit=%d initcwnd=%d initrwnd=%d quickack=%d rto_min=%d fastopen_no_cookie=%d congestion=%s ecn=%v",
 		m.MTU, m.Window, m.AdvMSS, m.HopLimit, m.InitCWnd, m.InitRWnd, m.QuickAck, m.RTOMin, m.FastOpenNoCookie,
 		m.CongestionControl, m.Features&1 != 0)
@@ -69,7 +70,7 @@ func TestRouteFieldsMatchIPRoute(t *testing.T) {
 		{"host scope",
 			rtnl.Route{Dst: pfx("10.22.0.0/24"), Scope: rtnl.ScopeHost, OIF: v0}},
 		{"every metric",
-			rtnl.Route{Dst: pfx("10.23.0.0/24"), Gateway: addr("10.0.1.2"), Metrics: rtnl.Metrics{
+			rtnl.Route{Dst: pfx("10.23.0.0/24"), Gateway: addr("10.0.1.2"), Metrics: &rtnl.Metrics{
 				Lock: 1 << 2, MTU: 1400, Window: 1000, AdvMSS: 1360, HopLimit: 9, InitCWnd: 10, InitRWnd: 20,
 				QuickAck: 1, RTOMin: 300, FastOpenNoCookie: 1, Features: 1, CongestionControl: "cubic"}}},
 		{"gateway outside every prefix, on link",
@@ -88,7 +89,7 @@ func TestRouteFieldsMatchIPRoute(t *testing.T) {
 		{"default route with a metric", rtnl.Route{Dst: pfx("0.0.0.0/0"), Gateway: addr("10.0.1.2"), Priority: 600, Table: 104}},
 		{"ipv6 gateway, preference and metrics",
 			rtnl.Route{Dst: pfx("2001:db8:20::/64"), Gateway: addr("2001:db8::2"), Priority: 5, Pref: rtnl.PrefHigh,
-				Protocol: rtnl.ProtoRA, Metrics: rtnl.Metrics{MTU: 1300, HopLimit: 30}}},
+				Protocol: rtnl.ProtoRA, Metrics: &rtnl.Metrics{MTU: 1300, HopLimit: 30}}},
 		{"ipv6 multipath",
 			rtnl.Route{Dst: pfx("2001:db8:21::/64"), Priority: 1024, Multipath: []rtnl.NextHop{
 				{Gateway: addr("2001:db8::2"), OIF: v0, Weight: 1}, {Gateway: addr("2001:db8:1::2"), OIF: v1, Weight: 4}}}},
@@ -151,8 +152,8 @@ func TestRouteFieldsMatchIPRoute(t *testing.T) {
 			if l := routeLine(&got, names) + " " + metricsLine(got.Metrics); l != w {
 				t.Errorf("library reads\n  %s\nwant\n  %s", l, w)
 			}
-			if got.Metrics.Lock != want.Metrics.Lock || got.Flags&rtnl.RouteFlagOnlink != want.Flags&rtnl.RouteFlagOnlink {
-				t.Errorf("lock %#x, flags %#x; want %#x, %#x", got.Metrics.Lock, got.Flags, want.Metrics.Lock, want.Flags)
+			if metricsOf(got.Metrics).Lock != metricsOf(want.Metrics).Lock || got.Flags&rtnl.RouteFlagOnlink != want.Flags&rtnl.RouteFlagOnlink {
+				t.Errorf("lock %#x, flags %#x; want %#x, %#x", metricsOf(got.Metrics).Lock, got.Flags, metricsOf(want.Metrics).Lock, want.Flags)
 			}
 		})
 	}
@@ -180,7 +181,7 @@ func getLine(r *rtnl.Route, names map[uint32]string) string {
 		table = rtnl.TableName(r.Table)
 	}
 	return fmt.Sprintf("dst=%s from=%s gw=%s dev=%s src=%s iif=%s table=%s mark=%d mtu=%d nh=%v",
-		dst, from, addrStr(r.Gateway), names[r.OIF], addrStr(r.PrefSrc), names[r.IIF], table, r.Mark, r.Metrics.MTU, hops)
+		dst, from, addrStr(r.Gateway), names[r.OIF], addrStr(r.PrefSrc), names[r.IIF], table, r.Mark, metricsOf(r.Metrics).MTU, hops)
 }
 
 func ipGetLine(j map[string]any) string {
@@ -212,12 +213,12 @@ func TestGetRouteMatchesIPRouteGet(t *testing.T) {
 		t.Fatalf("enable forwarding: %v: %s", err, out)
 	}
 	for _, r := range []rtnl.Route{
-		{Dst: pfx("10.9.0.0/24"), Gateway: addr("10.0.0.2"), Table: 100, Protocol: rtnl.ProtoStatic, Priority: 7, Metrics: rtnl.Metrics{MTU: 1400}},
+		{Dst: pfx("10.9.0.0/24"), Gateway: addr("10.0.0.2"), Table: 100, Protocol: rtnl.ProtoStatic, Priority: 7, Metrics: &rtnl.Metrics{MTU: 1400}},
 		{Dst: pfx("10.10.0.0/16"), Multipath: []rtnl.NextHop{{Gateway: addr("10.0.0.2"), OIF: v0, Weight: 2}, {Gateway: addr("10.0.1.2"), OIF: v1}}},
 		{Dst: pfx("0.0.0.0/0"), Gateway: addr("10.0.1.2"), Table: 200},
 		{Dst: pfx("10.13.0.0/16"), Type: rtnl.RouteUnreachable},
 		{Dst: pfx("10.14.0.0/16"), Type: rtnl.RouteProhibit},
-		{Dst: pfx("2001:db8:9::/64"), Gateway: addr("2001:db8::2"), Metrics: rtnl.Metrics{MTU: 1300}},
+		{Dst: pfx("2001:db8:9::/64"), Gateway: addr("2001:db8::2"), Metrics: &rtnl.Metrics{MTU: 1300}},
 	} {
 		if err := rtnl.AddRoute(ctx, c, r); err != nil {
 			t.Fatal(err)

@@ -264,7 +264,7 @@ func (r *Route) appendText(b []byte, names func(index uint32) string) []byte {
 		b = append(b, "sec"...)
 	}
 	if !r.Metrics.IsZero() {
-		b = appendMetrics(b, &r.Metrics)
+		b = appendMetrics(b, r.Metrics)
 	}
 	if r.IIF != 0 {
 		b = appendIfName(append(b, " iif "...), r.IIF, names)

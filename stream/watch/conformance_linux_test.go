@@ -283,7 +283,7 @@ func fibCanonRoute(r *rtnl.Route, dev func(uint32) string) (fibCanon, error) {
 	if r.OIF != 0 {
 		c.dev = dev(r.OIF)
 	}
-	m := r.Metrics
+	m := metricsOf(r.Metrics)
 	for _, v := range []struct {
 		n   int
 		val uint32
@@ -1721,7 +1721,7 @@ func TestConformanceCanonicalFormKeepsWhatIPShows(t *testing.T) {
 			`{"dst":"198.18.1.0/24","tos":"AF11","gateway":"192.0.2.2","dev":"v0","table":"100","protocol":"static","scope":"link","metric":10,"flags":["onlink"],"metrics":[{"mtu":1400,"advmss":1300,"congestion":"reno"}]}`,
 			rtnl.Route{Family: rtnl.FamilyInet, Type: rtnl.RouteUnicast, Dst: p("198.18.1.0/24"), TOS: 0x28, Gateway: a("192.0.2.2"), OIF: 2,
 				Table: 100, Protocol: rtnl.ProtoStatic, Scope: rtnl.ScopeLink, Priority: 10, Flags: rtnl.RouteFlagOnlink | rtnl.RouteFlagCloned,
-				Metrics: rtnl.Metrics{MTU: 1400, AdvMSS: 1300, Lock: 1 << 2, CongestionControl: "reno"}}},
+				Metrics: &rtnl.Metrics{MTU: 1400, AdvMSS: 1300, Lock: 1 << 2, CongestionControl: "reno"}}},
 		{rtnl.FamilyInet,
 			`{"type":"local","dst":"198.18.5.1","dev":"v2","table":"local","scope":"host","prefsrc":"198.18.5.1","flags":[]}`,
 			rtnl.Route{Family: rtnl.FamilyInet, Type: rtnl.RouteLocal, Dst: p("198.18.5.1/32"), OIF: 3, Table: rtnl.TableLocal,
@@ -1778,9 +1778,9 @@ func TestConformanceCanonicalFormKeepsWhatIPShows(t *testing.T) {
 		"onlink":   func(r *rtnl.Route) { r.Flags |= rtnl.RouteFlagOnlink },
 		"linkdown": func(r *rtnl.Route) { r.Flags |= rtnl.RouteFlagLinkDown },
 		"dead":     func(r *rtnl.Route) { r.Flags |= rtnl.RouteFlagDead },
-		"mtu":      func(r *rtnl.Route) { r.Metrics.MTU = 1400 },
-		"advmss":   func(r *rtnl.Route) { r.Metrics.AdvMSS = 1300 },
-		"hoplimit": func(r *rtnl.Route) { r.Metrics.HopLimit = 5 },
+		"mtu":      func(r *rtnl.Route) { m := metricsOf(r.Metrics); m.MTU = 1400; r.Metrics = &m },
+		"advmss":   func(r *rtnl.Route) { m := metricsOf(r.Metrics); m.AdvMSS = 1300; r.Metrics = &m },
+		"hoplimit": func(r *rtnl.Route) { m := metricsOf(r.Metrics); m.HopLimit = 5; r.Metrics = &m },
 		"hop gw": func(r *rtnl.Route) {
 			r.Multipath = []rtnl.NextHop{{Gateway: a("192.0.2.3"), OIF: 2, Weight: 1}, r.Multipath[1]}
 		},
@@ -1894,4 +1894,12 @@ func TestRouteWatcherReplay(t *testing.T) {
 			t.Fatalf("after step %d (%s): stats %+v", i+1, step, st)
 		}
 	}
+}
+
+// metricsOf returns *m, or no metrics for nil.
+func metricsOf(m *rtnl.Metrics) rtnl.Metrics {
+	if m == nil {
+		return rtnl.Metrics{}
+	}
+	return *m
 }

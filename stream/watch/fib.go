@@ -92,7 +92,12 @@ type fib struct {
 // groups (rtnl.RouteKey.Group), each in the kernel's order.
 type routes = store[rtnl.RouteKey, rtnl.Route]
 
-func newRoutes() *routes { return newStore[rtnl.RouteKey, rtnl.Route](rtnl.RouteKey.Group) }
+func newRoutes() *routes {
+	return newDerivedStore(rtnl.RouteKey.Group, routeKeyOf, rtnl.RouteKey.Copy)
+}
+
+// routeKeyOf is the key of r, copy n of its twins.
+func routeKeyOf(r *rtnl.Route, n uint8) rtnl.RouteKey { return r.Key().WithCopy(n) }
 
 func newFIB() *fib {
 	return &fib{sib: make(map[rtnl.RouteKey][]rtnl.Route), guessed: make(map[rtnl.RouteKey]bool), mixed: make(map[rtnl.RouteKey]bool)}
@@ -178,8 +183,7 @@ func (f *fib) put(t *routes, old rtnl.RouteKey, cur *rtnl.Route, fn change) {
 // move stores v under k in place of the route under old, at old's
 // position in its group (k's group may be another).
 func (f *fib) move(t *routes, old, k rtnl.RouteKey, v *rtnl.Route) {
-	if t.rename(old, k) {
-		t.set(k, v)
+	if t.move(old, k, v) {
 		return
 	}
 	i := t.del(old)
@@ -281,7 +285,7 @@ func (f *fib) apply(t *routes, v *rtnl.Route, flags uint16, del bool, fn change)
 	k := v.Key()
 	g := k.Group()
 	h := t.hash(g)
-	i, prev := t.find(h, k)
+	i, prev, first := t.findFirst(h, k, g)
 	if i >= 0 {
 		e := t.at(i)
 		if del {
@@ -303,18 +307,17 @@ func (f *fib) apply(t *routes, v *rtnl.Route, flags uint16, del bool, fn change)
 	if del {
 		return
 	}
-	first := int32(-1)
-	if prev >= 0 { // a chain: the group's first, if any
-		first = t.firstOf(h, g)
-	}
 	switch {
 	case flags&nl.FlagReplace != 0 && first >= 0:
 		// It replaces the group's first route, whose key differs (a
 		// replace that changed the next hop, say): it takes its place.
 		e := t.at(first)
 		f.prev = e.val
-		delete(f.sib, e.key)
-		e.key, e.val = k, *v
+		if len(f.sib) > 0 { // the IPv6 siblings; none in a table of IPv4 routes alone
+			delete(f.sib, t.key(first))
+		}
+		e.val = *v
+		t.setKey(first, k)
 		fn(&f.prev, v)
 	case flags&nl.FlagAppend != 0 || first < 0:
 		t.link(h, t.alloc(k, v), prev) // prev: the chain's last
@@ -918,11 +921,16 @@ func (f *fib) addrUnsure6(t *routes, index uint32, a netip.Addr) {
 // table shows the first sibling's metric, the others' show when it leaves.
 func (f *fib) mtu6(t *routes, n nexthops, index, old, mtu uint32, fn change) {
 	const lockMTU = 1 << 2 // 1 << RTAX_MTU
-	follow := func(m *rtnl.Metrics) bool {
-		if m.MTU == 0 || m.MTU == mtu || m.Lock&lockMTU != 0 || m.MTU < mtu && m.MTU != old {
+	// follow gives *mp the new MTU if it follows; a new Metrics, since
+	// a route's may be shared.
+	follow := func(mp **rtnl.Metrics) bool {
+		m := *mp
+		if m == nil || m.MTU == 0 || m.MTU == mtu || m.Lock&lockMTU != 0 || m.MTU < mtu && m.MTU != old {
 			return false
 		}
-		m.MTU = mtu
+		nm := *m
+		nm.MTU = mtu
+		*mp = &nm
 		return true
 	}
 	for _, k := range sortedKeys(t, func(r rtnl.Route) bool { return r.Family == rtnl.FamilyInet6 }) {

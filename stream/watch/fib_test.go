@@ -61,7 +61,9 @@ func route(t *testing.T, s string) rtnl.Route {
 		case "nhid":
 			r.NexthopID = num(v)
 		case "mtu":
-			r.Metrics.MTU = num(v)
+			m := metricsOf(r.Metrics)
+			m.MTU = num(v)
+			r.Metrics = &m
 		case "nexthop": // gw@dev
 			gw, dev, _ := strings.Cut(v, "@")
 			h := rtnl.NextHop{OIF: num(dev), Weight: 1}
@@ -237,7 +239,7 @@ func TestFIBAppliesNotificationsByTheKernelsRules(t *testing.T) {
 				f, tab := newFIB(), newRoutes()
 				var others []rtnl.Route
 				if colliding {
-					tab.hash = func(rtnl.RouteKey) uint64 { return 0 }
+					tab.hash = func(rtnl.RouteKey) uint32 { return 0 }
 					for _, o := range []string{"192.0.2.0/24 dev 9", "198.51.100.0/24 dev 9"} {
 						others = append(others, route(t, o))
 					}
@@ -617,4 +619,12 @@ func TestFIBLinkDownLeavesADeadHopsFlags(t *testing.T) {
 			t.Errorf("hop flags %#x, link 2 down: %q, want %q", tc.hop, got, tc.want)
 		}
 	}
+}
+
+// metricsOf returns *m, or no metrics for nil.
+func metricsOf(m *rtnl.Metrics) rtnl.Metrics {
+	if m == nil {
+		return rtnl.Metrics{}
+	}
+	return *m
 }

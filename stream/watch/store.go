@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"fmt"
 	"hash/maphash"
 	"iter"
 )
@@ -8,10 +9,12 @@ import (
 // store holds a table's entries. Entries live in slots, allocated in
 // chunks that never move, and each group of entries (spec.group: the
 // routes one notification can change) is a chain of slots in the kernel's
-// order, found through one map keyed by the group's 64-bit hash. So a
+// order, found through one map keyed by the group's 32-bit hash. So a
 // route that joins, leaves or changes its group costs one lookup of a
-// small, pointer-free map entry, and no allocation once the table has
-// reached its size. (A map of routes would store each route, 256 bytes,
+// small, pointer-free map entry (8 bytes: a 64-bit hash would make it 16,
+// with the padding, for fewer collisions that cost little), and no
+// allocation once the table has
+// reached its size. (A map of routes would store each route, 184 bytes,
 // more than a Go map keeps inline, in an allocation of its own; a map keyed
 // by an 80-byte rtnl.RouteKey costs several times a map keyed by its hash,
 // in probing and comparing wide slots.)
@@ -21,20 +24,32 @@ import (
 // time, never a wrong answer.
 //
 // A store without a group function makes each key its own group.
+//
+// A store whose keys follow from its values (keyOf: a route's key is
+// rtnl.Route.Key but for its copy number, which the slot keeps as a tag)
+// keeps no keys: an 80-byte RouteKey beside each 184-byte Route would be
+// 30% of a route table. Its values must then always be stored under
+// their own keys.
 type store[K comparable, V any] struct {
-	head   map[uint64]int32 // a group's hash → the first slot of its chain
-	group  func(K) K
-	hash   func(K) uint64
-	chunks [][]slot[K, V]
-	free   int32 // the first free slot, chained through next; -1: none
-	used   int32 // slots handed out so far (free ones included)
-	n      int   // live entries
+	head  map[uint32]int32 // a group's hash → the first slot of its chain
+	group func(K) K
+	hash  func(K) uint32
+	// keyOf, if set, gives the key of the value v whose slot has the tag
+	// tagOf(key); keyChunks is nil then. Else keyChunks holds the keys, in chunks
+	// parallel to chunks.
+	keyOf     func(v *V, tag uint8) K
+	tagOf     func(K) uint8
+	chunks    [][]slot[V]
+	keyChunks [][]K
+	free      int32 // the first free slot, chained through next; -1: none
+	used      int32 // slots handed out so far (free ones included)
+	n         int   // live entries
 }
 
-type slot[K comparable, V any] struct {
-	key  K
+type slot[V any] struct {
 	val  V
 	next int32 // the next slot of the chain, or of the free list; -1: none
+	tag  uint8 // with keyOf: what of the key the value does not tell
 	live bool
 }
 
@@ -45,8 +60,19 @@ const (
 
 func newStore[K comparable, V any](group func(K) K) *store[K, V] {
 	seed := maphash.MakeSeed()
-	return &store[K, V]{head: make(map[uint64]int32), group: group, free: -1,
-		hash: func(k K) uint64 { return maphash.Comparable(seed, k) }}
+	return &store[K, V]{head: make(map[uint32]int32), group: group, free: -1,
+		hash: func(k K) uint32 {
+			h := maphash.Comparable(seed, k)
+			return uint32(h ^ h>>32)
+		}}
+}
+
+// newDerivedStore is newStore for values that tell their keys (see
+// store.keyOf).
+func newDerivedStore[K comparable, V any](group func(K) K, keyOf func(v *V, tag uint8) K, tagOf func(K) uint8) *store[K, V] {
+	s := newStore[K, V](group)
+	s.keyOf, s.tagOf = keyOf, tagOf
+	return s
 }
 
 // reset empties s, keeping its memory.
@@ -55,11 +81,40 @@ func (s *store[K, V]) reset() {
 	for _, c := range s.chunks {
 		clear(c)
 	}
+	for _, c := range s.keyChunks {
+		clear(c)
+	}
 	s.free, s.used, s.n = -1, 0, 0
 }
 
-func (s *store[K, V]) at(i int32) *slot[K, V] {
+func (s *store[K, V]) at(i int32) *slot[V] {
 	return &s.chunks[i>>chunkBits][i&(chunkSize-1)]
+}
+
+// key returns the key of slot i.
+func (s *store[K, V]) key(i int32) K {
+	if s.keyOf != nil {
+		e := s.at(i)
+		return s.keyOf(&e.val, e.tag)
+	}
+	return s.keyChunks[i>>chunkBits][i&(chunkSize-1)]
+}
+
+// checkDerivedKeys, set by the tests, makes a store with keyOf check that
+// each value stored has the key it is stored under.
+var checkDerivedKeys bool
+
+// setKey gives slot i the key k (with keyOf, the value must have it).
+func (s *store[K, V]) setKey(i int32, k K) {
+	if s.keyOf != nil {
+		e := s.at(i)
+		e.tag = s.tagOf(k)
+		if checkDerivedKeys && s.keyOf(&e.val, e.tag) != k {
+			panic(fmt.Sprintf("watch: a value stored under %v has the key %v", k, s.keyOf(&e.val, e.tag)))
+		}
+		return
+	}
+	s.keyChunks[i>>chunkBits][i&(chunkSize-1)] = k
 }
 
 func (s *store[K, V]) groupOf(k K) K {
@@ -77,45 +132,74 @@ func (s *store[K, V]) alloc(k K, v *V) int32 {
 		i = s.used
 		s.used++
 		if int(i>>chunkBits) == len(s.chunks) {
-			s.chunks = append(s.chunks, make([]slot[K, V], chunkSize))
+			s.chunks = append(s.chunks, make([]slot[V], chunkSize))
+			if s.keyOf == nil {
+				s.keyChunks = append(s.keyChunks, make([]K, chunkSize))
+			}
 		}
 	}
 	e := s.at(i)
-	e.key, e.val, e.next, e.live = k, *v, -1, true
+	e.val, e.next, e.live = *v, -1, true
+	s.setKey(i, k)
 	s.n++
 	return i
 }
 
 func (s *store[K, V]) release(i int32) {
 	e := s.at(i)
-	*e = slot[K, V]{next: s.free}
+	*e = slot[V]{next: s.free}
+	if s.keyOf == nil {
+		var zero K
+		s.setKey(i, zero)
+	}
 	s.free = i
 	s.n--
 }
 
 // in reports whether slot i holds an entry of group g.
-func (s *store[K, V]) in(i int32, g K) bool { return s.groupOf(s.at(i).key) == g }
+func (s *store[K, V]) in(i int32, g K) bool { return s.groupOf(s.key(i)) == g }
 
 // find returns the slot of k and the slot before it in the chain of k's
 // group g (-1: first), or -1 and the chain's last slot (-1: no chain).
-func (s *store[K, V]) find(h uint64, k K) (i, prev int32) {
+func (s *store[K, V]) find(h uint32, k K) (i, prev int32) {
 	i, ok := s.head[h]
 	if !ok {
 		return -1, -1
 	}
 	prev = -1
 	for i >= 0 {
-		e := s.at(i)
-		if e.key == k {
+		if s.key(i) == k {
 			return i, prev
 		}
-		prev, i = i, e.next
+		prev, i = i, s.at(i).next
 	}
 	return -1, prev
 }
 
+// findFirst is find that also returns the first slot of k's group g in
+// the chain (-1: none) when k is not there, in one walk that derives each
+// slot's key once.
+func (s *store[K, V]) findFirst(h uint32, k, g K) (i, prev, first int32) {
+	i, ok := s.head[h]
+	if !ok {
+		return -1, -1, -1
+	}
+	prev, first = -1, -1
+	for i >= 0 {
+		ki := s.key(i)
+		if ki == k {
+			return i, prev, first
+		}
+		if first < 0 && s.groupOf(ki) == g {
+			first = i
+		}
+		prev, i = i, s.at(i).next
+	}
+	return -1, prev, first
+}
+
 // firstOf returns the first slot of group g in chain h, or -1.
-func (s *store[K, V]) firstOf(h uint64, g K) int32 {
+func (s *store[K, V]) firstOf(h uint32, g K) int32 {
 	i, ok := s.head[h]
 	if !ok {
 		return -1
@@ -165,6 +249,9 @@ func (s *store[K, V]) set(k K, v *V) {
 	i, last := s.find(h, k)
 	if i >= 0 {
 		s.at(i).val = *v
+		if checkDerivedKeys {
+			s.setKey(i, k)
+		}
 		return
 	}
 	s.link(h, s.alloc(k, v), last)
@@ -185,7 +272,7 @@ func (s *store[K, V]) put(k K, v *V) (int32, bool) {
 }
 
 // link puts slot i after slot prev of chain h (-1: at the front).
-func (s *store[K, V]) link(h uint64, i, prev int32) {
+func (s *store[K, V]) link(h uint32, i, prev int32) {
 	if prev < 0 {
 		if first, ok := s.head[h]; ok {
 			s.at(i).next = first
@@ -200,7 +287,7 @@ func (s *store[K, V]) link(h uint64, i, prev int32) {
 
 // unlink takes slot i, after slot prev (-1: first), out of chain h, which
 // it leaves non-empty or not there.
-func (s *store[K, V]) unlink(h uint64, i, prev int32) {
+func (s *store[K, V]) unlink(h uint32, i, prev int32) {
 	e := s.at(i)
 	switch {
 	case prev >= 0:
@@ -275,8 +362,7 @@ func (s *store[K, V]) del(k K) int {
 	}
 	prev, pos := int32(-1), 0
 	for i := first; i >= 0; i = s.at(i).next {
-		e := s.at(i)
-		if e.key == k {
+		if s.key(i) == k {
 			s.unlink(h, i, prev)
 			s.release(i)
 			return pos
@@ -304,14 +390,37 @@ func (s *store[K, V]) rename(old, k K) bool {
 	if j, _ := s.find(h, k); j >= 0 {
 		return false
 	}
-	s.at(i).key = k
+	s.setKey(i, k)
+	return true
+}
+
+// move stores v under k in place of the entry under old, at old's
+// position in its group, if k is not taken and belongs to the same group
+// (or is old); else it reports false.
+func (s *store[K, V]) move(old, k K, v *V) bool {
+	g := s.groupOf(old)
+	if s.groupOf(k) != g {
+		return false
+	}
+	h := s.hash(g)
+	i, _ := s.find(h, old)
+	if i < 0 {
+		return false
+	}
+	if k != old {
+		if j, _ := s.find(h, k); j >= 0 {
+			return false
+		}
+	}
+	s.at(i).val = *v
+	s.setKey(i, k)
 	return true
 }
 
 // first returns the key of group g's first entry.
 func (s *store[K, V]) first(g K) (K, bool) {
 	if i := s.firstOf(s.hash(g), g); i >= 0 {
-		return s.at(i).key, true
+		return s.key(i), true
 	}
 	var zero K
 	return zero, false
@@ -324,8 +433,8 @@ func (s *store[K, V]) keys(g K, buf []K) []K {
 		return buf
 	}
 	for ; i >= 0; i = s.at(i).next {
-		if s.in(i, g) {
-			buf = append(buf, s.at(i).key)
+		if k := s.key(i); s.groupOf(k) == g {
+			buf = append(buf, k)
 		}
 	}
 	return buf
@@ -366,7 +475,7 @@ func (s *store[K, V]) all() iter.Seq2[K, *V] {
 	return func(yield func(K, *V) bool) {
 		for i := int32(0); i < s.used; i++ {
 			e := s.at(i)
-			if e.live && !yield(e.key, &e.val) {
+			if e.live && !yield(s.key(i), &e.val) {
 				return
 			}
 		}

@@ -28,8 +28,8 @@ func checkStore[K comparable, V any](t interface {
 				t.Fatalf("group %v chains free slot %d", g, i)
 			case seen[i]:
 				t.Fatalf("slot %d chained twice (group %v)", i, g)
-			case s.hash(s.groupOf(e.key)) != g:
-				t.Fatalf("slot %d (%v) chained under hash %#x, its group's is %#x", i, e.key, g, s.hash(s.groupOf(e.key)))
+			case s.hash(s.groupOf(s.key(i))) != g:
+				t.Fatalf("slot %d (%v) chained under hash %#x, its group's is %#x", i, s.key(i), g, s.hash(s.groupOf(s.key(i))))
 			}
 			seen[i] = true
 		}
@@ -67,13 +67,13 @@ func keysOf(s *store[tk, string], g tk) []tk { return s.keys(g, nil) }
 // that makes groups collide (three chains for all), which only costs time.
 var hashes = []struct {
 	name string
-	hash func(tk) uint64
+	hash func(tk) uint32
 }{
 	{"maphash", nil},
-	{"colliding", func(k tk) uint64 { return uint64(k/10) % 3 }},
+	{"colliding", func(k tk) uint32 { return uint32(k/10) % 3 }},
 }
 
-func newTestStore(hash func(tk) uint64) *store[tk, string] {
+func newTestStore(hash func(tk) uint32) *store[tk, string] {
 	s := newStore[tk, string](tkGroup)
 	if hash != nil {
 		s.hash = hash
