@@ -468,6 +468,11 @@ const (
 	// not keep.
 	bridgeAttrFirstTimer = 16
 	bridgeAttrLastTimer  = 19
+	// IFLA_BR_MCAST_QUERIER_STATE (the other querier's timer, among others)
+	// and IFLA_BR_FDB_N_LEARNED (a count of learned entries) change without
+	// a notification too.
+	bridgeAttrQuerierState = 47
+	bridgeAttrFDBLearned   = 48
 
 	vrfAttrTable = 1 // IFLA_VRF_TABLE
 

@@ -133,7 +133,8 @@ func (v *VRF) decodeLinkData(d *nl.AttributeDecoder) {
 }
 
 // InfoData returns the link's kind-specific attributes (IFLA_INFO_DATA)
-// undecoded, as the kernel sent them but for a bridge's running timers;
+// undecoded, as the kernel sent them but for a bridge's running timers,
+// querier state and count of learned entries;
 // nil if it sent none. It allocates the copy.
 func (l *Link) InfoData() []byte {
 	if l.infoData == "" {
@@ -175,8 +176,10 @@ func (l *Link) SetInfo(info LinkInfo) error {
 
 // keptInfoData returns the IFLA_INFO_DATA a Link keeps: data as it is,
 // but without a bridge's running timers (IFLA_BR_HELLO_TIMER …
-// IFLA_BR_GC_TIMER), which change from one dump to the next without a
-// notification, so that == still tells whether the bridge changed. A
+// IFLA_BR_GC_TIMER), its multicast querier's state and its count of
+// learned entries (IFLA_BR_MCAST_QUERIER_STATE, IFLA_BR_FDB_N_LEARNED),
+// which change from one dump to the next without a notification, so that
+// == still tells whether the bridge changed. A
 // malformed list is kept whole, for Info to report. It allocates the
 // string, unless data is empty.
 func keptInfoData(kind Name, data []byte) string {
@@ -197,7 +200,9 @@ func keptInfoData(kind Name, data []byte) string {
 			return string(data)
 		}
 		next := min(nl.Align(n), len(rest))
-		if t := binary.NativeEndian.Uint16(rest[2:]) & nl.AttrTypeMask; t < bridgeAttrFirstTimer || t > bridgeAttrLastTimer {
+		switch t := binary.NativeEndian.Uint16(rest[2:]) & nl.AttrTypeMask; {
+		case t >= bridgeAttrFirstTimer && t <= bridgeAttrLastTimer, t == bridgeAttrQuerierState, t == bridgeAttrFDBLearned:
+		default:
 			b = append(b, rest[:next]...)
 		}
 		rest = rest[next:]

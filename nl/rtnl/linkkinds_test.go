@@ -344,8 +344,9 @@ func TestLinkInfoEncodingRejectsBadValues(t *testing.T) {
 	}
 }
 
-// A bridge's running timers change from dump to dump without a
-// notification; the Link leaves them out, so == tells real changes.
+// A bridge's running timers, its querier's state and its count of learned
+// entries change from dump to dump without a notification; the Link leaves
+// them out, so == tells real changes.
 func TestLinkLeavesOutTheBridgesTimers(t *testing.T) {
 	bridge := func(stp uint32, timer uint64) rtnl.Link {
 		var l rtnl.Link
@@ -356,6 +357,10 @@ func TestLinkLeavesOutTheBridgesTimers(t *testing.T) {
 				e.Uint64(typ, timer)
 			}
 			e.Uint8(7, 0)
+			q := e.BeginNested(47) // IFLA_BR_MCAST_QUERIER_STATE
+			e.Uint64(3, timer)     // BRIDGE_QUERIER_IP_OTHER_TIMER
+			e.EndNested(q)
+			e.Uint32(48, uint32(timer)) // IFLA_BR_FDB_N_LEARNED
 		}))
 		if err != nil {
 			t.Fatal(err)

@@ -52,3 +52,16 @@ func routesDisturbed(inflight []drained) func(rtnl.RouteKey) bool {
 		return k.Family() == rtnl.FamilyInet6 && (all || tables[k.Table()])
 	}
 }
+
+// routeUnsteady tells the route groups whose dump may be wrong with no
+// sign of it in the notifications: the IPv6 ones. fib6_dump_table restarts
+// its walk by count whenever the tree's serial number changed between two
+// datagrams, and the kernel renews it without a route notification too:
+// its cleaners (fib6_clean_all, run by rt6_sync_up, rt6_sync_down_dev,
+// rt6_mtu_change and the like) and nexthop changes mark every node they
+// visit. A verification that finds such a group different from the model
+// leaves it as the model has it and verifies again; only a second dump
+// that differs too repairs it. (The soak of 797e836 saw a verification's
+// dump miss an IPv6 route that the next one listed again: the watcher
+// deleted it and added it back, and counted both as repairs.)
+func routeUnsteady(g rtnl.RouteKey) bool { return g.Family() == rtnl.FamilyInet6 }

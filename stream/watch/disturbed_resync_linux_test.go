@@ -175,3 +175,106 @@ func TestRoutesResyncDumpsAgainWhenTheKernelMayHaveListedRoutesTwice(t *testing.
 		t.Errorf("the table holds %d routes, the kernel %d", got, want6)
 	}
 }
+
+// A verification's IPv6 dump may miss a route with no sign of it
+// (routeUnsteady). Here the first verification's dump leaves one out: the
+// watcher must keep it, emit nothing, count no repair, and verify again;
+// a route that two dumps in a row leave out is gone, and is repaired.
+func TestRoutesVerificationNeedsTwoDumpsToRepairAnIPv6Route(t *testing.T) {
+	ns := nstest.New(t)
+	ns.Veth("v0", "v1")
+	ns.IP("-6", "route", "add", "2001:db8:1::/64", "dev", "v0")
+	ns.IP("-6", "route", "add", "2001:db8:2::/64", "dev", "v0")
+	opts := []Option{WithNetNS(ns.Path()), WithFamily(rtnl.FamilyInet6)}
+	sp := routeSpec(opts)
+	var (
+		mu   sync.Mutex
+		skip string // the destination the next skips dumps leave out
+		left int
+	)
+	dump := sp.dump
+	sp.dump = func(ctx context.Context, c *nl.Conn, fn func(*rtnl.Route) error) error {
+		mu.Lock()
+		drop := ""
+		if left > 0 {
+			drop = skip
+			left--
+		}
+		mu.Unlock()
+		return dump(ctx, c, func(r *rtnl.Route) error {
+			if r.Dst.String() == drop {
+				return nil
+			}
+			return fn(r)
+		})
+	}
+	w, err := newWatcher(sp, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var (
+		evMu sync.Mutex
+		evs  []string
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	subscribed := make(chan struct{})
+	go w.Events(stream.OnSubscribe(func() { close(subscribed) })).Subscribe(ctx, stream.ObserverFuncs[Event[rtnl.Route]]{
+		OnNext: func(e Event[rtnl.Route]) error {
+			if e.Kind.IsChange() {
+				evMu.Lock()
+				evs = append(evs, e.Kind.String()+" "+e.Value.Dst.String())
+				evMu.Unlock()
+			}
+			return nil
+		},
+	})
+	<-subscribed
+	if err := w.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	changes := func() []string {
+		evMu.Lock()
+		defer evMu.Unlock()
+		out := slices.Clone(evs)
+		evs = evs[:0]
+		return out
+	}
+	changes()
+
+	// Once: a dump that missed the route.
+	mu.Lock()
+	skip, left = "2001:db8:1::/64", 1
+	mu.Unlock()
+	v0 := w.Stats().Verifications
+	if err := w.Resync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Resync(ctx); err != nil { // the verification asked for has run by now
+		t.Fatal(err)
+	}
+	if got := changes(); len(got) != 0 {
+		t.Errorf("a route one dump missed: events %v, want none", got)
+	}
+	if st := w.Stats(); st.Repairs != 0 || st.Verifications < v0+2 {
+		t.Errorf("stats %+v: want no repair and at least two verifications", st)
+	}
+	if !slices.ContainsFunc(w.Table().Values(), func(r rtnl.Route) bool { return r.Dst.String() == "2001:db8:1::/64" }) {
+		t.Error("the route one dump missed is gone from the table")
+	}
+
+	// Twice in a row: the kernel has no such route (as far as the dumps
+	// say): repaired.
+	mu.Lock()
+	skip, left = "2001:db8:2::/64", 1<<30
+	mu.Unlock()
+	for range 3 {
+		if err := w.Resync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := changes(); !slices.Equal(got, []string{"deleted 2001:db8:2::/64"}) {
+		t.Errorf("a route every dump leaves out: events %v, want it deleted once", got)
+	}
+}

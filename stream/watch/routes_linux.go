@@ -81,6 +81,7 @@ func routeSpec(opts []Option) spec[rtnl.RouteKey, rtnl.Route] {
 		},
 		side:      newRouteSide(),
 		disturbed: routesDisturbed,
+		unsteady:  routeUnsteady,
 	}
 }
 
