@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"sort"
@@ -75,6 +76,11 @@ func openSoakWatcher(nsPath string, sp soakWatcherSpec, period time.Duration, lo
 	}
 	if sp.readBuffer > 0 {
 		opts = append(opts, watch.WithReadBuffer(sp.readBuffer))
+	}
+	if log != nil {
+		// The watcher's warnings (losses, repairs with the entries they
+		// changed) go to the soak's log.
+		opts = append(opts, watch.WithLogger(slog.New(slog.NewTextHandler(soakLogWriter{log, name}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	}
 	w, err := watch.Routes(opts...)
 	if err != nil {
@@ -593,4 +599,15 @@ func diffNexthops(kernel []rtnl.Nexthop, table map[uint32]rtnl.Nexthop) routeDif
 		}
 	}
 	return d
+}
+
+// soakLogWriter writes a watcher's log records to the soak's log.
+type soakLogWriter struct {
+	log  *soakLog
+	name string
+}
+
+func (w soakLogWriter) Write(p []byte) (int, error) {
+	w.log.printf("log %s: %s", w.name, strings.TrimSpace(string(p)))
+	return len(p), nil
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -222,6 +223,9 @@ type Watcher[K comparable, V any] struct {
 	// suspect holds the unsteady groups (spec.unsteady) the last
 	// verification found different and left as the model has them.
 	suspect map[K]bool
+	// repairText describes, for the log, the first repairs of each group
+	// in provisional.
+	repairText map[K][]string
 	// excusedAll, if set, excuses the entries a disturbed resync's dump
 	// may have missed or doubled (spec.disturbed).
 	excused    map[K]bool
@@ -1258,16 +1262,20 @@ func (w *Watcher[K, V]) verifyAgainst(fresh *store[K, V], order []K, slots []int
 	// link, address or nexthop change, whose silent effect the last dump
 	// may have shown before the notification was sent.
 	confirmed := 0
+	var what []string
 	for g, n := range w.provisional {
 		if !w.earlySide && !w.early[g] && !tr.touched[g] {
 			w.c.repairs.Add(uint64(n))
 			confirmed += n
+			what = append(what, w.repairText[g]...)
 		}
 	}
 	if confirmed > 0 {
-		w.log(slog.LevelWarn, "a verification repaired entries by a kernel rule the watcher does not follow (please report)", "repairs", confirmed)
+		slices.Sort(what)
+		w.log(slog.LevelWarn, "a verification repaired entries by a kernel rule the watcher does not follow (please report)",
+			"repairs", confirmed, "entries", strings.Join(what, "; "))
 	}
-	w.provisional, w.early, w.earlySide = nil, nil, false
+	w.provisional, w.early, w.earlySide, w.repairText = nil, nil, false, nil
 
 	var evs []Event[V]
 	var set []K               // the keys of the entries added or changed
@@ -1278,9 +1286,12 @@ func (w *Watcher[K, V]) verifyAgainst(fresh *store[K, V], order []K, slots []int
 		if quiet && !excused[g] && (excusedAll == nil || !excusedAll(g)) && (w.sp.side == nil || !w.sp.side.unsure(g)) {
 			repairs++
 			if w.provisional == nil {
-				w.provisional = make(map[K]int)
+				w.provisional, w.repairText = make(map[K]int), make(map[K][]string)
 			}
 			w.provisional[g]++
+			if e := &evs[len(evs)-1]; len(w.repairText[g]) < 4 { // the event just made, for the log
+				w.repairText[g] = append(w.repairText[g], fmt.Sprintf("%s %v", e.Kind, e.Value))
+			}
 		}
 	}
 	const synthetic = true
