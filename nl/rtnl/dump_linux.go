@@ -3,6 +3,7 @@
 package rtnl
 
 import (
+	"context"
 	"errors"
 
 	"github.com/nlrx/nlrx/nl"
@@ -83,4 +84,38 @@ func collect[T any](dst []T, opts []DumpOption, walk func(restart bool, fn func(
 			return dst, err
 		}
 	}
+}
+
+// walk is the loop of the ForEach dumps: it sends req on c and hands fn
+// each reply of type typ, decoded by decode into one value reused for
+// every message (valid only until fn returns), if keep (nil: every one)
+// keeps it. Replies that fail to decode are skipped and reported, joined,
+// after the dump (dumpErr, under what); an error of fn ends the walk and
+// is returned as it is; with restart, an interrupted dump ends it with
+// errRestart.
+func walk[T any](ctx context.Context, c *nl.Conn, req nl.Message, typ uint16, what string, restart bool,
+	decode func(*T, []byte) error, keep func(*T) bool, fn func(*T) error) error {
+	var v T
+	var decErr, fnErr error
+	err := c.ExecuteFunc(ctx, req, func(m nl.Message) error {
+		if m.Header.Type != typ {
+			return nil
+		}
+		if interrupted(restart, m) {
+			return errRestart
+		}
+		if err := decode(&v, m.Data); err != nil {
+			decErr = joinCapped(decErr, err)
+			return nil
+		}
+		if keep != nil && !keep(&v) {
+			return nil
+		}
+		fnErr = fn(&v)
+		return fnErr
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return dumpErr(what, err, decErr)
 }

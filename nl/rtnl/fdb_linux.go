@@ -47,26 +47,7 @@ func ForEachFDB(ctx context.Context, c *nl.Conn, f FDBFilter, fn func(e *FDBEntr
 }
 
 func forEachFDB(ctx context.Context, c *nl.Conn, f FDBFilter, restart bool, fn func(e *FDBEntry) error) error {
-	var e FDBEntry
-	var decErr, fnErr error
-	err := c.ExecuteFunc(ctx, f.Request(), func(m nl.Message) error {
-		if m.Header.Type != TypeNewNeighbor {
-			return nil
-		}
-		if interrupted(restart, m) {
-			return errRestart
-		}
-		if err := e.UnmarshalBinary(m.Data); err != nil {
-			decErr = joinCapped(decErr, err)
-			return nil
-		}
-		fnErr = fn(&e)
-		return fnErr
-	})
-	if fnErr != nil {
-		return fnErr
-	}
-	return dumpErr("dump fdb", err, decErr)
+	return walk(ctx, c, f.Request(), TypeNewNeighbor, "dump fdb", restart, (*FDBEntry).UnmarshalBinary, nil, fn)
 }
 
 // ListFDB returns the forwarding entries that pass f, in the kernel's

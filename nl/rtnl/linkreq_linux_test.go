@@ -32,7 +32,7 @@ func ipRequest(t *testing.T, ns *nstest.NS, args ...string) nl.Message {
 func toolRequest(t *testing.T, ns *nstest.NS, typ uint16, tool string, args ...string) nl.Message {
 	t.Helper()
 	if _, err := exec.LookPath("strace"); err != nil {
-		t.Skip("strace is needed to capture the requests of " + tool)
+		t.Fatal("strace is needed to capture the requests of " + tool + " (apt-get install strace; .ci/run installs it)")
 	}
 	cmd := ns.Cmd("strace", append([]string{"-qq", "-e", "trace=sendmsg", "-e", "write=all", tool}, args...)...)
 	out, _ := cmd.CombinedOutput() // the tool fails for what the kernel lacks; the request was still sent

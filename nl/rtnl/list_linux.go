@@ -342,29 +342,10 @@ func ForEachAddress(ctx context.Context, c *nl.Conn, f AddressFilter, fn func(a 
 }
 
 func forEachAddress(ctx context.Context, c *nl.Conn, f AddressFilter, restart bool, fn func(a *Address) error) error {
-	var a Address
-	var decErr, fnErr error
-	err := c.ExecuteFunc(ctx, f.Request(), func(m nl.Message) error {
-		if m.Header.Type != TypeNewAddress {
-			return nil
-		}
-		if interrupted(restart, m) {
-			return errRestart
-		}
-		if err := a.UnmarshalBinary(m.Data); err != nil {
-			decErr = joinCapped(decErr, err)
-			return nil
-		}
-		if (f.Family != FamilyAll && a.Family != f.Family) || (f.Index != 0 && a.Index != f.Index) {
-			return nil
-		}
-		fnErr = fn(&a)
-		return fnErr
-	})
-	if fnErr != nil {
-		return fnErr
+	keep := func(a *Address) bool {
+		return (f.Family == FamilyAll || a.Family == f.Family) && (f.Index == 0 || a.Index == f.Index)
 	}
-	return dumpErr("dump addresses", err, decErr)
+	return walk(ctx, c, f.Request(), TypeNewAddress, "dump addresses", restart, (*Address).UnmarshalBinary, keep, fn)
 }
 
 // ListAddresses returns the addresses that pass f. It allocates the slice.
@@ -410,30 +391,11 @@ func ForEachNeighbor(ctx context.Context, c *nl.Conn, f NeighborFilter, fn func(
 }
 
 func forEachNeighbor(ctx context.Context, c *nl.Conn, f NeighborFilter, restart bool, fn func(n *Neighbor) error) error {
-	var n Neighbor
-	var decErr, fnErr error
-	err := c.ExecuteFunc(ctx, f.Request(), func(m nl.Message) error {
-		if m.Header.Type != TypeNewNeighbor {
-			return nil
-		}
-		if interrupted(restart, m) {
-			return errRestart
-		}
-		if err := n.UnmarshalBinary(m.Data); err != nil {
-			decErr = joinCapped(decErr, err)
-			return nil
-		}
-		if (f.Family != FamilyAll && n.Family != f.Family) || (f.Index != 0 && n.Index != f.Index) ||
-			f.Proxy != (n.Flags&NeighFlagProxy != 0) {
-			return nil
-		}
-		fnErr = fn(&n)
-		return fnErr
-	})
-	if fnErr != nil {
-		return fnErr
+	keep := func(n *Neighbor) bool {
+		return (f.Family == FamilyAll || n.Family == f.Family) && (f.Index == 0 || n.Index == f.Index) &&
+			f.Proxy == (n.Flags&NeighFlagProxy != 0)
 	}
-	return dumpErr("dump neighbours", err, decErr)
+	return walk(ctx, c, f.Request(), TypeNewNeighbor, "dump neighbours", restart, (*Neighbor).UnmarshalBinary, keep, fn)
 }
 
 // ListNeighbors returns the neighbour entries that pass f. It allocates the

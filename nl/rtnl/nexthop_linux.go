@@ -90,30 +90,11 @@ func ForEachNexthop(ctx context.Context, c *nl.Conn, f NexthopFilter, fn func(n 
 }
 
 func forEachNexthop(ctx context.Context, c *nl.Conn, f NexthopFilter, restart bool, fn func(n *Nexthop) error) error {
-	var n Nexthop
-	var decErr, fnErr error
-	err := c.ExecuteFunc(ctx, f.Request(), func(m nl.Message) error {
-		if m.Header.Type != TypeNewNexthop {
-			return nil
-		}
-		if interrupted(restart, m) {
-			return errRestart
-		}
-		n = Nexthop{}
-		if err := n.decode(m.Data); err != nil {
-			decErr = joinCapped(decErr, err)
-			return nil
-		}
-		if !f.Match(&n) {
-			return nil
-		}
-		fnErr = fn(&n)
-		return fnErr
-	})
-	if fnErr != nil {
-		return fnErr
+	decode := func(n *Nexthop, b []byte) error {
+		*n = Nexthop{}
+		return n.decode(b)
 	}
-	return dumpErr("dump nexthops", err, decErr)
+	return walk(ctx, c, f.Request(), TypeNewNexthop, "dump nexthops", restart, decode, f.Match, fn)
 }
 
 // ListNexthops returns the nexthops that pass f, in the kernel's order (by
