@@ -171,15 +171,4 @@ func runFDB(env *runEnv, sz size) ([]*ScenarioResult, error) {
 	return []*ScenarioResult{res}, nil
 }
 
-var fdbColumns = []column{
-	{"impl", func(r *Row) string { return "`" + r.Impl + "`" }},
-	{"entries", func(r *Row) string { return fmtCount(r.Metrics[mItems]) }},
-	{"wall ms, median (min–max)", func(r *Row) string { return fmtStat(r.Metrics[mWall], 2) }},
-	{"× floor (min–max)", func(r *Row) string { return fmtRatio(r) }},
-	{"CPU ms", func(r *Row) string { return fmtStat(r.Metrics[mCPU], 2) }},
-	{"CPU × floor", func(r *Row) string { return fmtRatioStat(r.Ratios[mCPU], r.Floor) }},
-	{"allocs", func(r *Row) string { return fmtCount(r.Metrics[mAllocs]) }},
-	{"MB allocated", func(r *Row) string { return fmtMB(r.Metrics[mBytes]) }},
-	{"recv syscalls", func(r *Row) string { return fmtCount(r.Metrics[mRecvs]) }},
-	{"API", func(r *Row) string { return r.API }},
-}
+var fdbColumns = dumpTableColumns("entries")

@@ -150,15 +150,21 @@ func runRules(env *runEnv, sz size) ([]*ScenarioResult, error) {
 	return []*ScenarioResult{res}, nil
 }
 
-var ruleColumns = []column{
-	{"impl", func(r *Row) string { return "`" + r.Impl + "`" }},
-	{"rules", func(r *Row) string { return fmtCount(r.Metrics[mItems]) }},
-	{"wall ms, median (min–max)", func(r *Row) string { return fmtStat(r.Metrics[mWall], 2) }},
-	{"× floor (min–max)", func(r *Row) string { return fmtRatio(r) }},
-	{"CPU ms", func(r *Row) string { return fmtStat(r.Metrics[mCPU], 2) }},
-	{"CPU × floor", func(r *Row) string { return fmtRatioStat(r.Ratios[mCPU], r.Floor) }},
-	{"allocs", func(r *Row) string { return fmtCount(r.Metrics[mAllocs]) }},
-	{"MB allocated", func(r *Row) string { return fmtMB(r.Metrics[mBytes]) }},
-	{"recv syscalls", func(r *Row) string { return fmtCount(r.Metrics[mRecvs]) }},
-	{"API", func(r *Row) string { return r.API }},
+var ruleColumns = dumpTableColumns("rules")
+
+// dumpTableColumns are the columns of a table dump's rows (rules, FDB…),
+// items counted as noun.
+func dumpTableColumns(noun string) []column {
+	return []column{
+		{"impl", func(r *Row) string { return "`" + r.Impl + "`" }},
+		{noun, func(r *Row) string { return fmtCount(r.Metrics[mItems]) }},
+		{"wall ms, median (min–max)", func(r *Row) string { return fmtStat(r.Metrics[mWall], 2) }},
+		{"× floor (min–max)", func(r *Row) string { return fmtRatio(r) }},
+		{"CPU ms", func(r *Row) string { return fmtStat(r.Metrics[mCPU], 2) }},
+		{"CPU × floor", func(r *Row) string { return fmtRatioStat(r.Ratios[mCPU], r.Floor) }},
+		{"allocs", func(r *Row) string { return fmtCount(r.Metrics[mAllocs]) }},
+		{"MB allocated", func(r *Row) string { return fmtMB(r.Metrics[mBytes]) }},
+		{"recv syscalls", func(r *Row) string { return fmtCount(r.Metrics[mRecvs]) }},
+		{"API", func(r *Row) string { return r.API }},
+	}
 }
